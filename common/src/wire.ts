@@ -1,0 +1,116 @@
+/**
+ * Shapes that cross a process boundary: HTTP bodies, Socket.IO payloads.
+ * Server, hook and web app all import these; none redefines them.
+ */
+
+/** lila's attestation body item, plus the optional fields lilac's hook adds so the signature can be checked. */
+export interface AttestationSubmission {
+  /** 32-character digest of the output path. */
+  output_digest: string;
+  /** Name part of the output path (after `<digest>-`). */
+  output_name: string;
+  /** NAR hash, `sha256:<nix-base32>` or SRI `sha256-<base64>`. */
+  output_hash: string;
+  /** `<key name>:<base64 ed25519 signature>` over the narinfo fingerprint. */
+  output_sig: string;
+  nar_size?: number;
+  /** Full store paths the output refers to. */
+  references?: string[];
+}
+
+export const VERDICTS = ['no-builds', 'one-build', 'reproduced', 'partially-reproduced', 'nondeterministic'] as const;
+export type Verdict = (typeof VERDICTS)[number];
+
+export const VERDICT_LABELS: Record<Verdict, string> = {
+  'no-builds': 'no builds',
+  'one-build': 'one build',
+  reproduced: 'reproduced',
+  'partially-reproduced': 'partially reproduced',
+  nondeterministic: 'nondeterministic',
+};
+
+export type SignatureStatus = 'valid' | 'invalid';
+
+/** Where an attestation came from. */
+export type AttestationSource = 'post-build-hook' | 'diff-hook' | 'rebuild' | 'cache-import' | 'api';
+
+export interface AttestationView {
+  output_path: string;
+  output_digest: string;
+  output_name: string;
+  /** As submitted, normalised to `sha256:<nix-base32>`. */
+  output_hash: string;
+  output_sig: string;
+  drv_path: string | null;
+  builder: string;
+  signature: { status: SignatureStatus; reason: string | null; key: string | null };
+  source: AttestationSource;
+  nar_size: number | null;
+  references: string[] | null;
+  created_at: string;
+}
+
+/** One distinct NAR hash of an output and the builders behind it. */
+export interface HashGroup {
+  narHash: string;
+  /** Builders whose valid signature backs this hash. */
+  verifiedBuilders: string[];
+  /** Builders that reported it without a verifiable signature; shown, never counted. */
+  unverifiedBuilders: string[];
+}
+
+export interface OutputSummaryView {
+  outPath: string;
+  drvPath: string | null;
+  verdict: Verdict;
+  hashes: HashGroup[];
+  updatedAt: string;
+}
+
+export interface DivergenceView {
+  outPath: string;
+  drvPath: string | null;
+  hashes: HashGroup[];
+  firstSeen: string;
+  lastChanged: string;
+}
+
+export interface JobView {
+  id: string;
+  drvPath: string;
+  output: string;
+  outPath: string;
+  leaseExpiresAt: string | null;
+}
+
+export interface ErrorBody {
+  detail: string;
+}
+
+export interface VerdictChange {
+  outPath: string;
+  drvPath: string | null;
+  verdict: Verdict;
+  previous: Verdict;
+}
+
+export interface PoolStats {
+  queued: number;
+  claimed: number;
+  done: number;
+  failed: number;
+}
+
+/** Everything the `/monitor` Socket.IO namespace carries, by event name. */
+export interface MonitorEvents {
+  attestation: AttestationView;
+  divergence: DivergenceView;
+  verdict: VerdictChange;
+  'report:progress': { report: string; total: number; counts: Record<Verdict, number> };
+  'builder:online': { builder: string };
+  'builder:offline': { builder: string };
+  'job:claimed': { job: JobView; builder: string };
+  'job:done': { job: JobView; builder: string };
+  'job:failed': { job: JobView; builder: string; error: string; final: boolean };
+  'pool:stats': PoolStats;
+}

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { drvHashOf, drvPathFromHash, parseStoreBaseName, parseStorePath } from '../src/index.ts';
+
+const digest = 'c35shi5ngx898rna4g5nazmj89hhw6bh';
+
+test('parses digest and name of an output path', () => {
+  const parsed = parseStorePath(`/nix/store/${digest}-hello-2.12.1`);
+  assert.equal(parsed.digest, digest);
+  assert.equal(parsed.name, 'hello-2.12.1');
+  assert.equal(parsed.baseName, `${digest}-hello-2.12.1`);
+  assert.equal(parsed.isDerivation, false);
+});
+
+test('recognises derivation paths and converts to and from lila drv hashes', () => {
+  const drvPath = `/nix/store/${digest}-hello-2.12.1.drv`;
+  assert.equal(parseStorePath(drvPath).isDerivation, true);
+  assert.equal(drvHashOf(drvPath), `${digest}-hello-2.12.1`);
+  assert.equal(drvPathFromHash(`${digest}-hello-2.12.1`), drvPath);
+});
+
+test('accepts every character Nix allows in names', () => {
+  assert.equal(parseStoreBaseName(`${digest}-a+b-c._?=d`).name, 'a+b-c._?=d');
+  assert.equal(parseStoreBaseName(`${digest}-${'x'.repeat(211)}`).name.length, 211);
+});
+
+test('refuses what is not a store path', () => {
+  const bad = [
+    `/nix/stor/${digest}-x`,
+    `/nix/store/${digest}`,
+    `/nix/store/${digest}-`,
+    `/nix/store/${digest.slice(1)}-x`,
+    `/nix/store/${'e'.repeat(32)}-x`, // e is not in the alphabet
+    `/nix/store/${digest}-.hidden`,
+    `/nix/store/${digest}-a/b`,
+    `/nix/store/${digest}-<script>`,
+    `/nix/store/${digest}-${'x'.repeat(212)}`,
+    `/nix/store/${digest}_x`,
+  ];
+  for (const path of bad) assert.throws(() => parseStorePath(path), { name: 'InvalidStorePathError' }, path);
+});
+
+test('drv hash conversion refuses non-derivations', () => {
+  assert.throws(() => drvHashOf(`/nix/store/${digest}-hello`), /not a derivation/);
+});

@@ -1,0 +1,22 @@
+/** `npm run bench`: every workspace's benchmarks, one after another, against one real store; each prints its figures. */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { run } from './run.ts';
+import { findFiles, WORKSPACES } from './testFiles.ts';
+import { withTestStore } from './withTestStore.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+process.chdir(root);
+const only = process.argv.slice(2);
+const files = WORKSPACES.flatMap((workspace) => findFiles(path.join(root, workspace, 'bench'), '.bench.ts')).filter(
+  (file) => only.length === 0 || only.some((name) => file.includes(name)),
+);
+
+let failed = 0;
+await withTestStore(async (uri) => {
+  for (const file of files) {
+    console.log(`\n== ${path.relative(root, file)}`);
+    if ((await run('node', ['--import', 'tsx', file], { ...process.env, MONGODB_URI: uri })) !== 0) failed += 1;
+  }
+});
+process.exit(failed === 0 ? 0 : 1);

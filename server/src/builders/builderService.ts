@@ -1,0 +1,141 @@
+import { parsePublicKey, type NamedKey } from '@lilac/common';
+import type { Models } from '../store/models.ts';
+import { BUILDER_NAME_PATTERN, type BuilderRecord } from './builderModel.ts';
+import { generateToken, hashToken, tokenHashesMatch } from './tokens.ts';
+
+export class BuilderError extends Error {
+  override name = 'BuilderError';
+  constructor(
+    readonly kind: 'invalid' | 'not-found' | 'conflict',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface Builder {
+  readonly name: string;
+  readonly keys: readonly { name: string; key: string }[];
+  readonly lastSeenAt: Date | null;
+  readonly createdAt: Date;
+}
+
+function toBuilder(record: BuilderRecord & { createdAt?: Date }): Builder {
+  return {
+    name: record.name,
+    keys: record.keys.map(({ name, key }) => ({ name, key })),
+    lastSeenAt: record.lastSeenAt ?? null,
+    createdAt: record.createdAt ?? new Date(0),
+  };
+}
+
+export function publicKeysOf(builder: Builder): NamedKey[] {
+  return builder.keys.map(({ key }) => parsePublicKey(key));
+}
+
+function validatedKey(publicKey: string): { name: string; key: string } {
+  try {
+    const parsed = parsePublicKey(publicKey);
+    return { name: parsed.name, key: publicKey.trim() };
+  } catch (error) {
+    throw new BuilderError('invalid', (error as Error).message);
+  }
+}
+
+function isDuplicateKeyError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: number }).code === 11000;
+}
+
+export class BuilderService {
+  constructor(private readonly models: Models) {}
+
+  async create(name: string, options: { token?: string; publicKeys?: readonly string[] } = {}): Promise<{ builder: Builder; token: string }> {
+    if (!BUILDER_NAME_PATTERN.test(name)) {
+      throw new BuilderError('invalid', `builder name must match ${BUILDER_NAME_PATTERN}: ${JSON.stringify(name)}`);
+    }
+    const keys = (options.publicKeys ?? []).map(validatedKey);
+    for (const key of keys) await this.refuseKeyHeldByAnother(name, key.key);
+    const token = options.token ?? generateToken();
+    if (token.length < 16) throw new BuilderError('invalid', 'a token must have at least 16 characters');
+    try {
+      const record = await this.models.Builder.create({ name, keys });
+      try {
+        await this.models.BuilderToken.create({ hash: hashToken(token), builder: name });
+      } catch (error) {
+        await this.models.Builder.deleteOne({ name });
+        throw error;
+      }
+      return { builder: toBuilder(record.toObject()), token };
+    } catch (error) {
+      if (isDuplicateKeyError(error)) throw new BuilderError('conflict', `builder ${name} or that token exists already`);
+      throw error;
+    }
+  }
+
+  async issueToken(name: string): Promise<string> {
+    await this.get(name);
+    const token = generateToken();
+    await this.models.BuilderToken.create({ hash: hashToken(token), builder: name });
+    return token;
+  }
+
+  async get(name: string): Promise<Builder> {
+    const record = await this.models.Builder.findOne({ name }).lean();
+    if (!record) throw new BuilderError('not-found', `no builder named ${JSON.stringify(name)}`);
+    return toBuilder(record);
+  }
+
+  async find(name: string): Promise<Builder | null> {
+    const record = await this.models.Builder.findOne({ name }).lean();
+    return record ? toBuilder(record) : null;
+  }
+
+  async list(): Promise<Builder[]> {
+    const records = await this.models.Builder.find().sort({ name: 1 }).lean();
+    return records.map(toBuilder);
+  }
+
+  async addKey(name: string, publicKey: string): Promise<Builder> {
+    const key = validatedKey(publicKey);
+    const builder = await this.get(name);
+    if (builder.keys.some((existing) => existing.name === key.name)) {
+      throw new BuilderError('conflict', `builder ${name} already has a key named ${key.name}`);
+    }
+    await this.refuseKeyHeldByAnother(name, key.key);
+    await this.models.Builder.updateOne({ name }, { $addToSet: { keys: key } });
+    return this.get(name);
+  }
+
+  async removeKey(name: string, keyName: string): Promise<Builder> {
+    const builder = await this.get(name);
+    if (!builder.keys.some((key) => key.name === keyName)) {
+      throw new BuilderError('not-found', `builder ${name} has no key named ${keyName}`);
+    }
+    // $pull with a condition on array elements is not in FerretDB 1.24; keys change rarely and only by an operator.
+    await this.models.Builder.updateOne({ name }, { $set: { keys: builder.keys.filter((key) => key.name !== keyName) } });
+    return this.get(name);
+  }
+
+  /** Returns whether a token was revoked. */
+  async revokeToken(token: string): Promise<boolean> {
+    const result = await this.models.BuilderToken.deleteOne({ hash: hashToken(token) });
+    return result.deletedCount === 1;
+  }
+
+  async authenticate(token: string): Promise<Builder | null> {
+    const hash = hashToken(token);
+    const record = await this.models.BuilderToken.findOne({ hash }).lean();
+    if (!record || !tokenHashesMatch(record.hash, hash)) return null;
+    return this.find(record.builder);
+  }
+
+  async touch(name: string, at = new Date()): Promise<void> {
+    await this.models.Builder.updateOne({ name }, { $set: { lastSeenAt: at } });
+  }
+
+  /** One key shared by two builders would let one machine count as two independent builders. */
+  private async refuseKeyHeldByAnother(name: string, key: string): Promise<void> {
+    const holder = await this.models.Builder.findOne({ 'keys.key': key, name: { $ne: name } }).lean();
+    if (holder) throw new BuilderError('conflict', `that public key is registered to builder ${holder.name}`);
+  }
+}

@@ -1,0 +1,19 @@
+import type { BuilderService } from './builders/builderService.ts';
+import type { Config } from './config.ts';
+import type { EventBus } from './events/eventBus.ts';
+import type { Logger } from './log.ts';
+import type { Metrics } from './metrics.ts';
+import type { StoreConnection } from './store/connectWithRetry.ts';
+import type { Models } from './store/models.ts';
+
+/** What every route, socket handler and service of one server instance shares. */
+export interface AppContext {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly store: StoreConnection;
+  readonly storeKind: 'embedded-ferretdb' | 'mongodb';
+  readonly models: Models;
+  readonly builders: BuilderService;
+  readonly events: EventBus;
+  readonly metrics: Metrics;
+}

@@ -1,0 +1,37 @@
+import express, { type Express } from 'express';
+import type { AppContext } from '../context.ts';
+import { errorHandler, notFoundHandler } from './errors.ts';
+import { mountRoutes } from './routes/index.ts';
+
+export function createApp(context: AppContext): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.set('etag', false);
+
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+      const path = `${req.baseUrl}${route === 'unmatched' ? '' : route}` || route;
+      context.metrics.httpRequests.inc({ method: req.method, route: path, status: String(res.statusCode) });
+      context.metrics.httpDuration.observe({ method: req.method, route: path }, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    next();
+  });
+  // lila's clients post JSON without always saying so; parse any body as JSON unless it says it is something else.
+  app.use(
+    express.json({
+      limit: context.config.bodyLimitBytes,
+      type: (req) => {
+        const type = req.headers['content-type'];
+        return type === undefined || /json|x-www-form-urlencoded/.test(type);
+      },
+    }),
+  );
+
+  mountRoutes(app, context);
+  app.use(notFoundHandler);
+  app.use(errorHandler(context.log));
+  return app;
+}

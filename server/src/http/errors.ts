@@ -1,0 +1,55 @@
+import { InvalidKeyError, InvalidNarHashError, InvalidStorePathError } from '@lilac/common';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { BuilderError } from '../builders/builderService.ts';
+import type { Logger } from '../log.ts';
+
+/** An error whose message is safe and useful to show the client, in lila's `{"detail": ...}` shape. */
+export class HttpError extends Error {
+  override name = 'HttpError';
+  constructor(
+    readonly status: number,
+    readonly detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+export const badRequest = (detail: string) => new HttpError(400, detail);
+export const unauthorized = (detail: string) => new HttpError(401, detail);
+export const notFound = (detail: string) => new HttpError(404, detail);
+export const conflict = (detail: string) => new HttpError(409, detail);
+
+const builderErrorStatus = { invalid: 400, 'not-found': 404, conflict: 409 } as const;
+
+function statusAndDetail(error: unknown): { status: number; detail: string } | null {
+  if (error instanceof HttpError) return { status: error.status, detail: error.detail };
+  if (error instanceof BuilderError) return { status: builderErrorStatus[error.kind], detail: error.message };
+  if (error instanceof InvalidStorePathError || error instanceof InvalidNarHashError || error instanceof InvalidKeyError) {
+    return { status: 400, detail: error.message };
+  }
+  // body-parser marks its errors with a `type` and an HTTP status.
+  const type = (error as { type?: string } | null)?.type;
+  if (type === 'entity.too.large') {
+    const limit = (error as { limit?: number }).limit;
+    return { status: 413, detail: `request body exceeds the limit of ${limit} bytes` };
+  }
+  if (type === 'entity.parse.failed') return { status: 400, detail: 'request body is not valid JSON' };
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') return { status: 415, detail: (error as Error).message };
+  return null;
+}
+
+export function errorHandler(log: Logger): ErrorRequestHandler {
+  return (error, req, res, _next) => {
+    const known = statusAndDetail(error);
+    if (known) {
+      res.status(known.status).json({ detail: known.detail });
+      return;
+    }
+    log.error({ err: error, method: req.method, url: req.originalUrl }, 'unhandled error');
+    res.status(500).json({ detail: 'internal server error' });
+  };
+}
+
+export const notFoundHandler: RequestHandler = (req, res) => {
+  res.status(404).json({ detail: `no route for ${req.method} ${req.path}` });
+};

@@ -1,0 +1,78 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { BuilderService } from './builders/builderService.ts';
+import type { Config } from './config.ts';
+import type { AppContext } from './context.ts';
+import { EventBus } from './events/eventBus.ts';
+import { createApp } from './http/app.ts';
+import type { Logger } from './log.ts';
+import { createMetrics } from './metrics.ts';
+import { connectWithRetry } from './store/connectWithRetry.ts';
+import { startOrJoinEmbeddedStore, type EmbeddedStore } from './store/embeddedStore.ts';
+import { createModels, ensureIndexes } from './store/models.ts';
+
+export interface LilacServer {
+  readonly url: string;
+  readonly context: AppContext;
+  readonly httpServer: Server;
+  /** Stops taking requests, lets those in flight finish, then closes the store. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Resolve only once the store is connected and indexed (tests); `npm start` serves `/healthz` meanwhile. */
+  readonly waitForStore?: boolean;
+}
+
+export async function startLilacServer(config: Config, log: Logger, options: StartOptions = {}): Promise<LilacServer> {
+  let embedded: EmbeddedStore | null = null;
+  let uri = config.mongodbUri;
+  if (uri === undefined) {
+    embedded = await startOrJoinEmbeddedStore({ dataDir: config.dataDir, log });
+    uri = embedded.uri;
+  }
+  const store = connectWithRetry(uri, config.dbName, log);
+  const models = createModels(store.connection);
+  const context: AppContext = {
+    config,
+    log,
+    store,
+    storeKind: embedded ? 'embedded-ferretdb' : 'mongodb',
+    models,
+    builders: new BuilderService(models),
+    events: new EventBus(),
+    metrics: createMetrics(),
+  };
+  const indexed = store.ready.then(() => ensureIndexes(models));
+  indexed.catch((error: unknown) => log.error({ err: error }, 'creating indexes failed'));
+  if (options.waitForStore) await indexed;
+
+  const httpServer = createServer(createApp(context));
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.port, config.host, resolve);
+  });
+  const address = httpServer.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  log.info({ url, store: context.storeKind }, 'lilac listening');
+
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    context,
+    httpServer,
+    close() {
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          httpServer.close(() => resolve());
+          httpServer.closeIdleConnections();
+        });
+        await store.close();
+        await embedded?.stop();
+        log.info('lilac stopped');
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import mongoose, { type Connection } from 'mongoose';
+import type { Logger } from '../log.ts';
+
+export type StoreState = 'connecting' | 'connected' | 'disconnected';
+
+export interface StoreConnection {
+  readonly connection: Connection;
+  /** Resolves once the first connection succeeded; retries with backoff until then. */
+  readonly ready: Promise<void>;
+  state(): StoreState;
+  close(): Promise<void>;
+}
+
+const INITIAL_DELAY_MS = 250;
+const MAX_DELAY_MS = 10_000;
+
+/**
+ * Opens a dedicated mongoose connection (not the global one, so several
+ * servers with their own databases can live in one process, as tests do).
+ * Commands issued before the store answers wait in mongoose's buffer.
+ */
+export function connectWithRetry(uri: string, dbName: string, log: Logger): StoreConnection {
+  const connection = mongoose.createConnection();
+  let closing = false;
+  let attempt = 0;
+  let connectedOnce = false;
+
+  const ready = (async () => {
+    for (;;) {
+      attempt += 1;
+      try {
+        await connection.openUri(uri, { dbName, serverSelectionTimeoutMS: 5_000 });
+        connectedOnce = true;
+        log.info({ dbName, attempt }, 'store connected');
+        return;
+      } catch (error) {
+        if (closing) throw error;
+        const delay = Math.min(MAX_DELAY_MS, INITIAL_DELAY_MS * 2 ** (attempt - 1));
+        log.warn({ err: (error as Error).message, attempt, retryInMs: delay }, 'store unreachable, retrying');
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        if (closing) throw new Error('closed while connecting');
+      }
+    }
+  })();
+  ready.catch(() => undefined);
+
+  connection.on('disconnected', () => {
+    if (!closing) log.warn('store disconnected');
+  });
+  connection.on('reconnected', () => log.info('store reconnected'));
+
+  return {
+    connection,
+    ready,
+    state() {
+      if (connection.readyState === mongoose.ConnectionStates.connected) return 'connected';
+      if (connection.readyState === mongoose.ConnectionStates.connecting) return 'connecting';
+      return !closing && !connectedOnce ? 'connecting' : 'disconnected';
+    },
+    async close() {
+      closing = true;
+      await connection.close();
+    },
+  };
+}

@@ -1,0 +1,154 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from '../log.ts';
+
+/**
+ * The embedded default store: FerretDB v1 with its SQLite backend, built from
+ * `server/embedded-store/main.go` with the machine's Go toolchain the first
+ * time it is needed, and reused afterwards.
+ */
+const sourceDir = fileURLToPath(new URL('../../embedded-store/', import.meta.url));
+export const embeddedStoreBinary = path.join(sourceDir, 'bin', 'ferretdb-embedded');
+const sources = ['main.go', 'go.mod', 'go.sum'].map((file) => path.join(sourceDir, file));
+
+export class EmbeddedStoreError extends Error {
+  override name = 'EmbeddedStoreError';
+}
+
+function binaryIsCurrent(): boolean {
+  if (!existsSync(embeddedStoreBinary)) return false;
+  const built = statSync(embeddedStoreBinary).mtimeMs;
+  return sources.every((source) => statSync(source).mtimeMs <= built);
+}
+
+/** Builds the store binary unless an up-to-date one exists; safe to call from several processes at once. */
+export function ensureEmbeddedStoreBinary(log?: Logger): string {
+  if (binaryIsCurrent()) return embeddedStoreBinary;
+  const go = spawnSync('go', ['version'], { encoding: 'utf8' });
+  if (go.error || go.status !== 0) {
+    throw new EmbeddedStoreError(
+      'The embedded store (FerretDB) is built with Go, and no `go` command was found. ' +
+        'Either install Go 1.22 or newer (Debian: `apt-get install golang-go`, or https://go.dev/dl) ' +
+        'or set MONGODB_URI to a MongoDB server, e.g. `docker compose up -d mongodb` and ' +
+        'MONGODB_URI=mongodb://127.0.0.1:27017/?replicaSet=rs0.',
+    );
+  }
+  log?.info({ go: go.stdout.trim() }, 'building the embedded FerretDB store (first run only)');
+  const started = Date.now();
+  mkdirSync(path.dirname(embeddedStoreBinary), { recursive: true });
+  // Build beside the target and rename, so a concurrent build or start never sees half a binary.
+  const partial = `${embeddedStoreBinary}.${process.pid}.partial`;
+  const build = spawnSync('go', ['build', '-trimpath', '-o', partial, '.'], {
+    cwd: sourceDir,
+    encoding: 'utf8',
+    env: { ...process.env, GOFLAGS: '-mod=mod', CGO_ENABLED: '0' },
+  });
+  if (build.status !== 0) {
+    throw new EmbeddedStoreError(`go build of the embedded store failed:\n${build.stderr}`);
+  }
+  renameSync(partial, embeddedStoreBinary);
+  log?.info({ seconds: (Date.now() - started) / 1000 }, 'built the embedded FerretDB store');
+  return embeddedStoreBinary;
+}
+
+export interface EmbeddedStore {
+  readonly uri: string;
+  readonly dataDir: string;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedStoreOptions {
+  readonly dataDir: string;
+  readonly log?: Logger;
+  /** Defaults to a free loopback port picked by the kernel. */
+  readonly listen?: string;
+}
+
+/** Written into the data directory while a store runs on it, so other lilac processes join it instead of opening the same files twice. */
+function announcementFile(dataDir: string): string {
+  return path.join(dataDir, 'embedded-store.json');
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function runningStoreOn(dataDir: string): { uri: string; pid: number } | null {
+  try {
+    const announced = JSON.parse(readFileSync(announcementFile(dataDir), 'utf8')) as { uri: string; pid: number };
+    return isAlive(announced.pid) ? announced : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Joins the store another lilac process (the server, say) runs on this data
+ * directory, or starts one. Only the process that started it stops it.
+ */
+export async function startOrJoinEmbeddedStore(options: EmbeddedStoreOptions): Promise<EmbeddedStore> {
+  const running = runningStoreOn(options.dataDir);
+  if (running) {
+    options.log?.info({ uri: running.uri, pid: running.pid }, 'joining the embedded store already running on this data directory');
+    return { uri: running.uri, dataDir: options.dataDir, stop: () => Promise.resolve() };
+  }
+  return startEmbeddedStore(options);
+}
+
+export async function startEmbeddedStore(options: EmbeddedStoreOptions): Promise<EmbeddedStore> {
+  const binary = ensureEmbeddedStoreBinary(options.log);
+  mkdirSync(options.dataDir, { recursive: true });
+  // stdin stays a pipe we hold: when this process dies, it closes and the store exits with it.
+  const child = spawn(binary, ['-listen', options.listen ?? '127.0.0.1:0', '-data-dir', options.dataDir, '-log-level', 'error'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderrTail = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => {
+    stderrTail = (stderrTail + chunk).slice(-4000);
+    for (const line of chunk.split('\n')) if (line.trim()) options.log?.error({ ferretdb: line }, 'embedded store');
+  });
+  const uri = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.once('line', (line) => {
+      try {
+        resolve((JSON.parse(line) as { uri: string }).uri);
+      } catch {
+        reject(new EmbeddedStoreError(`unexpected first line from the embedded store: ${line}`));
+      }
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new EmbeddedStoreError(`embedded store exited with ${code} before listening:\n${stderrTail}`)));
+  });
+  options.log?.info({ uri, dataDir: options.dataDir }, 'embedded FerretDB store listening');
+  const announcement = announcementFile(options.dataDir);
+  writeFileSync(announcement, JSON.stringify({ uri, pid: child.pid }));
+  return {
+    uri,
+    dataDir: options.dataDir,
+    async stop() {
+      await stopChild(child);
+      rmSync(announcement, { force: true });
+    },
+  };
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(killer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { runAdmin, startServerProcess, waitForHealthy } from './support/processes.ts';
+
+// With MONGODB_URI set the processes share that store under a fresh database;
+// without it they run the embedded FerretDB on a fresh data directory.
+function storeEnvironment(): NodeJS.ProcessEnv {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'lilac-restart-'));
+  return {
+    ...process.env,
+    DATA_DIR: dataDir,
+    LILAC_DB_NAME: `lilac_restart_${randomBytes(4).toString('hex')}`,
+    LOG_LEVEL: 'info',
+  };
+}
+
+const publicKey = 'restart-1:GEJfdIGML865gIsDdGc61qSStHtwgYZMCJCX+QZNapg=';
+
+test('a builder created with the admin CLI before a restart still authenticates after it', async () => {
+  const env = storeEnvironment();
+  const created = await runAdmin(['create-builder', 'alice', '--key', publicKey], env);
+  assert.equal(created.code, 0, created.stderr);
+  const token = /token: (\S+)/.exec(created.stdout)?.[1];
+  assert.ok(token, created.stdout);
+
+  const first = await startServerProcess(env);
+  const health = await waitForHealthy(first.url);
+  assert.deepEqual(health.store, { kind: process.env.MONGODB_URI ? 'mongodb' : 'embedded-ferretdb', state: 'connected' });
+  const whoami = await fetch(`${first.url}/api/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
+  assert.deepEqual(await whoami.json(), { name: 'alice', keys: [publicKey] });
+
+  // The CLI works while the server runs, on the same data.
+  const added = await runAdmin(['create-builder', 'bob'], env);
+  assert.equal(added.code, 0, added.stderr);
+  assert.equal(await first.stop(), 0, first.output());
+  assert.match(first.output(), /"msg":"lilac stopped"/);
+  if (!process.env.MONGODB_URI) assert.equal(existsSync(path.join(env.DATA_DIR!, 'embedded-store.json')), false);
+
+  const second = await startServerProcess(env);
+  await waitForHealthy(second.url);
+  const again = await fetch(`${second.url}/api/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(again.status, 200);
+  const bad = await fetch(`${second.url}/api/v1/whoami`, { headers: { authorization: 'Bearer nope-nope-nope-nope' } });
+  assert.equal(bad.status, 401);
+  assert.deepEqual(await bad.json(), { detail: 'invalid token' });
+  const list = await runAdmin(['list'], env);
+  assert.match(list.stdout, /^alice .*\n {4}key restart-1:/m);
+  assert.match(list.stdout, /^bob /m);
+  assert.equal(await second.stop(), 0, second.output());
+  if (!process.env.MONGODB_URI) assert.ok(readdirSync(env.DATA_DIR!).some((file) => file.endsWith('.sqlite')));
+});
+
+test('the admin CLI explains its usage and refuses bad keys without writing', async () => {
+  const env = storeEnvironment();
+  const usage = await runAdmin(['frobnicate'], env);
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /create-builder NAME/);
+  const bad = await runAdmin(['create-builder', 'eve', '--key', 'eve-1:AAAA'], env);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /32 bytes/);
+  const list = await runAdmin(['list'], env);
+  assert.match(list.stdout, /no builders yet/);
+});

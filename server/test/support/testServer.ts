@@ -1,0 +1,55 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { generateKeyPair, formatKey, type NamedKey } from '@lilac/common';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { startLilacServer, type LilacServer } from '../../src/lilacServer.ts';
+import { createLogger } from '../../src/log.ts';
+
+/**
+ * A real lilac server on a fresh database of the test store: MONGODB_URI when
+ * given (`npm test` points it at the embedded FerretDB it started, or at the
+ * MongoDB you set), else an embedded store of its own.
+ */
+export interface TestServer extends LilacServer {
+  /** Creates a builder with a fresh key pair and token. */
+  createBuilder(name: string): Promise<TestBuilder>;
+  request(path: string, init?: RequestInit & { token?: string; json?: unknown }): Promise<Response>;
+}
+
+export interface TestBuilder {
+  readonly name: string;
+  readonly token: string;
+  readonly secretKey: NamedKey;
+  readonly publicKey: string;
+}
+
+export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
+  const config: Config = {
+    ...loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1' }),
+    dbName: `lilac_test_${randomBytes(6).toString('hex')}`,
+    dataDir: mkdtempSync(path.join(tmpdir(), 'lilac-test-store-')),
+    ...overrides,
+  };
+  const server = await startLilacServer(config, createLogger(process.env.LILAC_TEST_LOG_LEVEL ?? 'silent'), { waitForStore: true });
+  return {
+    ...server,
+    async close() {
+      await server.context.store.connection.dropDatabase().catch(() => undefined);
+      await server.close();
+    },
+    async createBuilder(name) {
+      const { secretKey, publicKey } = generateKeyPair(`${name}-1`);
+      const { token } = await server.context.builders.create(name, { publicKeys: [formatKey(publicKey)] });
+      return { name, token, secretKey, publicKey: formatKey(publicKey) };
+    },
+    request(path, init = {}) {
+      const { token, json, ...rest } = init;
+      const headers = new Headers(rest.headers);
+      if (token !== undefined) headers.set('authorization', `Bearer ${token}`);
+      if (json !== undefined) headers.set('content-type', 'application/json');
+      return fetch(`${server.url}${path}`, { ...rest, headers, ...(json !== undefined && { body: JSON.stringify(json) }) });
+    },
+  };
+}
