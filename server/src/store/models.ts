@@ -1,4 +1,6 @@
 import type { Connection } from 'mongoose';
+import { attestationSchema } from '../attestations/attestationModel.ts';
+import { outputSummarySchema } from '../attestations/outputSummaryModel.ts';
 import { builderSchema, builderTokenSchema } from '../builders/builderModel.ts';
 
 /** Every collection lilac keeps, bound to one connection. */
@@ -6,6 +8,8 @@ export function createModels(connection: Connection) {
   return {
     Builder: connection.model('Builder', builderSchema),
     BuilderToken: connection.model('BuilderToken', builderTokenSchema),
+    Attestation: connection.model('Attestation', attestationSchema),
+    OutputSummary: connection.model('OutputSummary', outputSummarySchema),
   };
 }
 

@@ -1,0 +1,33 @@
+import { Schema, type InferSchemaType } from 'mongoose';
+
+/** One builder's statement about one output: "building it gave this NAR hash", with its signature. */
+export const attestationSchema = new Schema(
+  {
+    /** Full store path of the output. */
+    outPath: { type: String, required: true },
+    /** The derivation it was built from, when the builder said (lila's URL names it). */
+    drvPath: { type: String, default: null },
+    /** Output name in the derivation (`out`, `dev`, …), when known. */
+    output: { type: String, default: null },
+    builder: { type: String, required: true },
+    /** `sha256:<nix-base32>`, whatever form was submitted. */
+    narHash: { type: String, required: true },
+    narSize: { type: Number, default: null },
+    /** Full store paths; null when the builder did not say (lila's hook does not). */
+    references: { type: [String], default: null },
+    signature: { type: String, required: true },
+    signatureStatus: { type: String, enum: ['valid', 'invalid'], required: true },
+    /** Why a signature could not be verified; null when valid. */
+    signatureReason: { type: String, default: null },
+    /** Key name that verified the signature. */
+    signatureKey: { type: String, default: null },
+    source: { type: String, enum: ['post-build-hook', 'diff-hook', 'rebuild', 'cache-import', 'api'], default: 'api' },
+  },
+  { timestamps: true, collection: 'attestations' },
+);
+// A resubmission of the same statement is the same document.
+attestationSchema.index({ outPath: 1, builder: 1, narHash: 1 }, { unique: true });
+attestationSchema.index({ builder: 1, outPath: 1 });
+attestationSchema.index({ drvPath: 1 });
+
+export type AttestationRecord = InferSchemaType<typeof attestationSchema>;

@@ -1,0 +1,36 @@
+import { Schema, type InferSchemaType } from 'mongoose';
+import { VERDICTS } from '@lilac/common';
+
+const hashGroupSchema = new Schema(
+  {
+    narHash: { type: String, required: true },
+    verifiedBuilders: { type: [String], default: [] },
+    unverifiedBuilders: { type: [String], default: [] },
+  },
+  { _id: false },
+);
+
+/**
+ * Per-output state kept up to date at ingest, so verdicts and reports are
+ * answered from one indexed document per path instead of rescanning attestations.
+ */
+export const outputSummarySchema = new Schema(
+  {
+    outPath: { type: String, required: true, unique: true },
+    drvPath: { type: String, default: null },
+    output: { type: String, default: null },
+    hashes: { type: [hashGroupSchema], default: [] },
+    verdict: { type: String, enum: VERDICTS, required: true },
+    /** Independent builders with a valid signature, over all hashes. */
+    verifiedBuilderCount: { type: Number, required: true, default: 0 },
+    /** Every builder that attested, verified or not (the pool never hands them this output). */
+    attestedBy: { type: [String], default: [] },
+    /** Bumped on every change; writers update only the revision they read. */
+    revision: { type: Number, required: true, default: 0 },
+  },
+  { timestamps: true, collection: 'output_summaries' },
+);
+outputSummarySchema.index({ verdict: 1 });
+outputSummarySchema.index({ drvPath: 1 });
+
+export type OutputSummaryRecord = InferSchemaType<typeof outputSummarySchema>;
