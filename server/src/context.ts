@@ -1,4 +1,5 @@
 import type { BuilderService } from './builders/builderService.ts';
+import type { BuilderPresence } from './builders/presence.ts';
 import type { Config } from './config.ts';
 import type { EventBus } from './events/eventBus.ts';
 import type { Logger } from './log.ts';
@@ -14,6 +15,7 @@ export interface AppContext {
   readonly storeKind: 'embedded-ferretdb' | 'mongodb';
   readonly models: Models;
   readonly builders: BuilderService;
+  readonly presence: BuilderPresence;
   readonly events: EventBus;
   readonly metrics: Metrics;
 }

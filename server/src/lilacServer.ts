@@ -1,20 +1,24 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Server } from 'socket.io';
 import { BuilderService } from './builders/builderService.ts';
+import { BuilderPresence } from './builders/presence.ts';
 import type { Config } from './config.ts';
 import type { AppContext } from './context.ts';
 import { EventBus } from './events/eventBus.ts';
 import { createApp } from './http/app.ts';
 import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
+import { attachSocketServer } from './realtime/socketServer.ts';
 import { connectWithRetry } from './store/connectWithRetry.ts';
 import { startOrJoinEmbeddedStore, type EmbeddedStore } from './store/embeddedStore.ts';
 import { createModels, ensureIndexes } from './store/models.ts';
 
 export interface LilacServer {
   readonly url: string;
+  readonly io: Server;
   readonly context: AppContext;
-  readonly httpServer: Server;
+  readonly httpServer: HttpServer;
   /** Stops taking requests, lets those in flight finish, then closes the store. */
   close(): Promise<void>;
 }
@@ -33,6 +37,7 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
   }
   const store = connectWithRetry(uri, config.dbName, log);
   const models = createModels(store.connection);
+  const events = new EventBus();
   const context: AppContext = {
     config,
     log,
@@ -40,7 +45,8 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
     storeKind: embedded ? 'embedded-ferretdb' : 'mongodb',
     models,
     builders: new BuilderService(models),
-    events: new EventBus(),
+    presence: new BuilderPresence(events),
+    events,
     metrics: createMetrics(),
   };
   const indexed = store.ready.then(() => ensureIndexes(models));
@@ -48,6 +54,7 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
   if (options.waitForStore) await indexed;
 
   const httpServer = createServer(createApp(context));
+  const io = attachSocketServer(httpServer, context);
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(config.port, config.host, resolve);
@@ -60,12 +67,14 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
   let closing: Promise<void> | null = null;
   return {
     url,
+    io,
     context,
     httpServer,
     close() {
       closing ??= (async () => {
+        // io.close() also closes the HTTP server, once in-flight requests are done.
         await new Promise<void>((resolve) => {
-          httpServer.close(() => resolve());
+          void io.close(() => resolve());
           httpServer.closeIdleConnections();
         });
         await store.close();

@@ -1,0 +1,17 @@
+import type { Server as HttpServer } from 'node:http';
+import { Server } from 'socket.io';
+import type { AppContext } from '../context.ts';
+
+/**
+ * The Socket.IO server shared by every namespace: `/monitor` (read-only live
+ * events) and `/rebuilders` (the work pool protocol) register themselves here.
+ */
+export function attachSocketServer(httpServer: HttpServer, context: AppContext): Server {
+  const io = new Server(httpServer, {
+    serveClient: false,
+    maxHttpBufferSize: context.config.bodyLimitBytes,
+  });
+  // Anything not registered answers with an error instead of hanging.
+  io.of('/').use((_socket, next) => next(new Error('use the /monitor or /rebuilders namespace')));
+  return io;
+}
