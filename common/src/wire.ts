@@ -101,6 +101,18 @@ export interface PoolStats {
   failed: number;
 }
 
+/** `GET /api/v1/builders`: one builder as the monitor lists it. */
+export interface BuilderView {
+  name: string;
+  /** Registered public keys, `name:base64` as Nix prints them. */
+  keys: string[];
+  lastSeenAt: string | null;
+  /** Attestations stored from this builder, verified or not. */
+  attestations: number;
+  /** Holds a live rebuilder connection right now. */
+  online: boolean;
+}
+
 /** Everything the `/monitor` Socket.IO namespace carries, by event name. */
 export interface MonitorEvents {
   attestation: AttestationView;

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { after, before, test } from 'node:test';
+import type { BuilderView, MonitorEvents } from '@lilac/common';
+import { io as connect, type Socket } from 'socket.io-client';
+import { startTestServer, type TestServer } from './support/testServer.ts';
+
+let server: TestServer;
+let monitor: Socket;
+before(async () => {
+  server = await startTestServer();
+  monitor = connect(`${server.url}/monitor`, { transports: ['websocket'] });
+  await once(monitor, 'connect');
+});
+after(async () => {
+  monitor.disconnect();
+  await server.close();
+});
+
+test('anyone connected to /monitor hears every bus event as it is published', async () => {
+  const stats: MonitorEvents['pool:stats'] = { queued: 3, claimed: 1, done: 2, failed: 0 };
+  const heard = once(monitor, 'pool:stats');
+  server.context.events.publish('pool:stats', stats);
+  assert.deepEqual((await heard)[0], stats);
+
+  const online = once(monitor, 'builder:online');
+  server.context.presence.connected('alice', 'socket-1');
+  assert.deepEqual((await online)[0], { builder: 'alice' });
+  const offline = once(monitor, 'builder:offline');
+  server.context.presence.disconnected('alice', 'socket-1');
+  assert.deepEqual((await offline)[0], { builder: 'alice' });
+});
+
+test('the builders list shows keys, attestation counts and who is online', async () => {
+  const bob = await server.createBuilder('bob');
+  await server.createBuilder('carol');
+  await server.context.models.Attestation.create({
+    outPath: '/nix/store/0c2mpnqzv0qzvbcp3vk1a5hbvq7wnnq7-hello-2.12',
+    builder: 'bob',
+    narHash: 'sha256:1b8m03r63zqhnjf7l5wnldhh7c134ap5vpj0850ymkq1iyzicy5s',
+    signature: 'x:y',
+    signatureStatus: 'invalid',
+    signatureReason: 'test',
+  });
+  server.context.presence.connected('carol', 'socket-2');
+  const response = await server.request('/api/v1/builders');
+  assert.equal(response.status, 200);
+  const builders = (await response.json()) as BuilderView[];
+  const byName = new Map(builders.map((builder) => [builder.name, builder]));
+  assert.deepEqual(byName.get('bob'), { name: 'bob', keys: [bob.publicKey], lastSeenAt: null, attestations: 1, online: false });
+  assert.equal(byName.get('carol')?.online, true);
+  assert.equal(byName.get('carol')?.attestations, 0);
+  server.context.presence.disconnected('carol', 'socket-2');
+});
+
+test('API paths answer JSON 404s to browsers instead of the web app', async () => {
+  const response = await server.request('/api/v1/nothing-here', { headers: { accept: 'text/html,*/*;q=0.8' } });
+  assert.equal(response.status, 404);
+  assert.match(response.headers.get('content-type') ?? '', /json/);
+});
