@@ -2,7 +2,6 @@ import type { Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
 import type { AppContext } from '../context.ts';
 import { attachMonitorNamespace } from './monitorNamespace.ts';
-import { attachRebuildersNamespace } from './rebuildersNamespace.ts';
 
 /**
  * The Socket.IO server shared by every namespace: `/monitor` (read-only live
@@ -16,6 +15,5 @@ export function attachSocketServer(httpServer: HttpServer, context: AppContext):
   // Anything not registered answers with an error instead of hanging.
   io.of('/').use((_socket, next) => next(new Error('use the /monitor or /rebuilders namespace')));
   attachMonitorNamespace(io, context);
-  attachRebuildersNamespace(io, context);
   return io;
 }
