@@ -16,6 +16,8 @@ export interface AttestationSubmission {
   nar_size?: number;
   /** Full store paths the output refers to. */
   references?: string[];
+  /** How the builder came by the hash; lila's hook does not say (`api`). */
+  source?: AttestationSource;
 }
 
 export const VERDICTS = ['no-builds', 'one-build', 'reproduced', 'partially-reproduced', 'nondeterministic'] as const;

@@ -1,0 +1,46 @@
+import { parseArgs } from 'node:util';
+import { drvHashOf, parseStorePath } from '@lilac/common';
+import { signedSubmission } from '../attest/submission.ts';
+import { CONFIG_FLAGS, loadHookConfig } from '../config.ts';
+import { deliverWithSpool } from '../delivery/deliver.ts';
+import { log } from '../log.ts';
+import { narDigestOfPath } from '../nar/narHash.ts';
+import { queryPathInfo } from '../store/pathInfo.ts';
+import type { Command } from './command.ts';
+
+/**
+ * Nix's `diff-hook`, run when a `--check` rebuild differs from the registered
+ * output: `$1` the registered output, `$2` the rebuilt copy (`<out>.check`,
+ * not in the store's database, so hashed here), `$3` the derivation, `$4` the
+ * build directory. Attests the rebuilt hash for the output path. Exits 0.
+ */
+export const diffHook: Command = {
+  summary: 'attest the differing result of a `nix-build --check` (run by Nix as its diff-hook)',
+  usage: 'lilac diff-hook [flags] REGISTERED_OUT REBUILT_COPY DRV_PATH [BUILD_DIR]',
+  async run(args, env) {
+    try {
+      const { values, positionals } = parseArgs({ args, options: CONFIG_FLAGS, strict: true, allowPositionals: true });
+      const config = loadHookConfig(env, values);
+      const [outPath, rebuilt, drvPath] = positionals;
+      if (outPath === undefined || rebuilt === undefined || drvPath === undefined) {
+        log(`diff-hook needs three arguments: ${diffHook.usage}`);
+        return 0;
+      }
+      if (config.secretKey === null) {
+        log('no secret key configured (LILAC_SECRET_KEY_FILE or HASH_COLLECTION_SECRET_KEY): not attesting');
+        return 0;
+      }
+      parseStorePath(outPath);
+      const [registered] = await queryPathInfo([outPath]);
+      const digest = narDigestOfPath(rebuilt);
+      // The rebuilt copy is stored with its self-references rewritten to the
+      // output path, so the registered references describe it as well.
+      const info = { outPath, narHash: digest.narHash, narSize: digest.narSize, references: registered!.references };
+      log(`${outPath} rebuilt as ${digest.narHash} (registered ${registered!.narHash})`);
+      await deliverWithSpool(config, drvHashOf(drvPath), [signedSubmission(info, config.secretKey, 'diff-hook')]);
+    } catch (error) {
+      log(`diff-hook: ${(error as Error).message}`);
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,48 @@
+import type { AttestationSubmission } from '@lilac/common';
+
+export type DeliveryResult =
+  | { readonly kind: 'delivered' }
+  /** The server refused the content (4xx): sending it again would not help. */
+  | { readonly kind: 'rejected'; readonly reason: string }
+  /** Unreachable, too slow, or 5xx: keep it for later. */
+  | { readonly kind: 'unavailable'; readonly reason: string };
+
+/** Statuses that mean "not now" rather than "never". */
+const RETRYABLE_CLIENT_STATUSES = new Set([408, 425, 429]);
+
+/** lila's route: `POST /attestation/{drv_hash}` with the builder's bearer token. */
+export async function postAttestations(
+  server: string,
+  token: string,
+  drvHash: string,
+  submissions: readonly AttestationSubmission[],
+  timeoutMs: number,
+): Promise<DeliveryResult> {
+  let response: Response;
+  try {
+    response = await fetch(`${server}/attestation/${encodeURIComponent(drvHash)}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(submissions),
+      signal: AbortSignal.timeout(Math.max(1, timeoutMs)),
+    });
+  } catch (error) {
+    const cause = (error as Error & { cause?: Error }).cause;
+    return { kind: 'unavailable', reason: cause?.message ?? (error as Error).message };
+  }
+  const text = await response.text().catch(() => '');
+  if (response.ok) return { kind: 'delivered' };
+  const reason = `${response.status} ${detailOf(text)}`;
+  if (response.status >= 500 || RETRYABLE_CLIENT_STATUSES.has(response.status)) return { kind: 'unavailable', reason };
+  return { kind: 'rejected', reason };
+}
+
+function detailOf(body: string): string {
+  try {
+    const parsed = JSON.parse(body) as { detail?: unknown };
+    if (typeof parsed.detail === 'string') return parsed.detail;
+  } catch {
+    // not JSON: show the start of what came back
+  }
+  return body.slice(0, 200);
+}

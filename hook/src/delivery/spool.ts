@@ -1,0 +1,135 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { AttestationSubmission } from '@lilac/common';
+
+/** One submission kept for later: already signed, so no key is needed to send it. */
+export interface SpooledSubmission {
+  readonly drvHash: string;
+  readonly submissions: readonly AttestationSubmission[];
+  readonly spooledAt: string;
+  /** Why it was spooled (or rejected). */
+  readonly reason: string;
+}
+
+export interface ClaimedSubmission {
+  readonly file: string;
+  readonly entry: SpooledSubmission;
+}
+
+const CLAIM_MARK = '.claimed-';
+
+function pidIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A directory of pending submissions, one JSON file each. Files are written
+ * under `tmp/` and renamed in, so a reader never sees half a file; a sender
+ * claims a file by renaming it to `<name>.claimed-<pid>`, so hooks of parallel
+ * builds never send the same one twice. Claims of processes that died go back
+ * to the queue. Refused submissions move to `rejected/` to be looked at.
+ */
+export class Spool {
+  readonly rejectedDir: string;
+  private readonly tmpDir: string;
+
+  constructor(readonly dir: string) {
+    this.rejectedDir = path.join(dir, 'rejected');
+    this.tmpDir = path.join(dir, 'tmp');
+  }
+
+  add(entry: SpooledSubmission): string {
+    mkdirSync(this.tmpDir, { recursive: true, mode: 0o700 });
+    const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}-${randomBytes(4).toString('hex')}.json`;
+    const tmp = path.join(this.tmpDir, name);
+    writeFileSync(tmp, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
+    renameSync(tmp, path.join(this.dir, name));
+    return name;
+  }
+
+  /** Keeps a refused submission where a person can look at it, never to be retried by itself. */
+  addRejected(entry: SpooledSubmission): void {
+    const name = this.add(entry);
+    mkdirSync(this.rejectedDir, { recursive: true, mode: 0o700 });
+    renameSync(path.join(this.dir, name), path.join(this.rejectedDir, name));
+  }
+
+  /** Names waiting to be sent, oldest first. */
+  pending(): string[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    for (const name of names) {
+      const mark = name.indexOf(CLAIM_MARK);
+      if (mark < 0) continue;
+      const pid = Number(name.slice(mark + CLAIM_MARK.length));
+      if (pid !== process.pid && !pidIsAlive(pid)) this.tryRename(name, name.slice(0, mark));
+    }
+    return readdirSync(this.dir)
+      .filter((name) => name.endsWith('.json'))
+      .sort();
+  }
+
+  /** Takes a pending file for this process; null when another sender took it first. */
+  claim(name: string): ClaimedSubmission | null {
+    const claimed = `${name}${CLAIM_MARK}${process.pid}`;
+    if (!this.tryRename(name, claimed)) return null;
+    const file = path.join(this.dir, claimed);
+    try {
+      return { file: claimed, entry: JSON.parse(readFileSync(file, 'utf8')) as SpooledSubmission };
+    } catch (error) {
+      this.reject({ file: claimed, entry: { drvHash: '', submissions: [], spooledAt: '', reason: '' } }, `unreadable: ${(error as Error).message}`);
+      return null;
+    }
+  }
+
+  /** Sent: the file goes away. */
+  done(claimed: ClaimedSubmission): void {
+    unlinkSync(path.join(this.dir, claimed.file));
+  }
+
+  /** Not sent this time: back in the queue. */
+  release(claimed: ClaimedSubmission): void {
+    this.tryRename(claimed.file, claimed.file.slice(0, claimed.file.indexOf(CLAIM_MARK)));
+  }
+
+  reject(claimed: ClaimedSubmission, reason: string): void {
+    mkdirSync(this.rejectedDir, { recursive: true, mode: 0o700 });
+    const name = claimed.file.slice(0, claimed.file.indexOf(CLAIM_MARK));
+    const entry = { ...claimed.entry, reason };
+    writeFileSync(path.join(this.dir, claimed.file), `${JSON.stringify(entry)}\n`, { mode: 0o600 });
+    renameSync(path.join(this.dir, claimed.file), path.join(this.rejectedDir, name));
+  }
+
+  /** Puts rejected submissions back in the queue (e.g. after fixing a token). */
+  requeueRejected(): number {
+    let names: string[];
+    try {
+      names = readdirSync(this.rejectedDir).filter((name) => name.endsWith('.json'));
+    } catch {
+      return 0;
+    }
+    for (const name of names) renameSync(path.join(this.rejectedDir, name), path.join(this.dir, name));
+    return names.length;
+  }
+
+  private tryRename(from: string, to: string): boolean {
+    try {
+      renameSync(path.join(this.dir, from), path.join(this.dir, to));
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw error;
+    }
+  }
+}
