@@ -1,0 +1,67 @@
+import type { AttestationView, DivergenceView, HashGroup, Stats } from '@lilac/common/wire';
+import { defineStore } from 'pinia';
+import { ref } from 'vue';
+import { errorText, getJson, throttle } from '../api.ts';
+import { useMonitorSocket } from '../useMonitorSocket.ts';
+
+export const FEED_LIMIT = 100;
+
+export type FeedItem =
+  | { kind: 'attestation'; key: string; at: string; attestation: AttestationView }
+  | { kind: 'divergence'; key: string; at: string; outPath: string; drvPath: string | null; hashes: HashGroup[] };
+
+function divergenceItem(divergence: DivergenceView): FeedItem {
+  return {
+    kind: 'divergence',
+    key: `divergence:${divergence.outPath}:${divergence.lastChanged}`,
+    at: divergence.lastChanged,
+    outPath: divergence.outPath,
+    drvPath: divergence.drvPath,
+    hashes: divergence.hashes,
+  };
+}
+
+/** The dashboard's live feed (newest first, bounded) and the service-wide counters. */
+export const useLiveStore = defineStore('live', () => {
+  const feed = ref<FeedItem[]>([]);
+  const stats = ref<Stats | null>(null);
+  const error = ref<string | null>(null);
+  const socket = useMonitorSocket();
+
+  function add(items: FeedItem[]): void {
+    const seen = new Set(feed.value.map((item) => item.key));
+    const fresh = items.filter((item) => !seen.has(item.key));
+    if (fresh.length === 0) return;
+    feed.value = [...fresh, ...feed.value].sort((a, b) => b.at.localeCompare(a.at)).slice(0, FEED_LIMIT);
+  }
+
+  async function fetchStats(): Promise<void> {
+    try {
+      stats.value = await getJson<Stats>('/api/v1/stats');
+      error.value = null;
+    } catch (caught) {
+      error.value = errorText(caught);
+    }
+  }
+
+  async function load(): Promise<void> {
+    try {
+      const [divergences] = await Promise.all([getJson<DivergenceView[]>(`/api/v1/divergences?limit=${FEED_LIMIT}`), fetchStats()]);
+      add(divergences.map(divergenceItem));
+    } catch (caught) {
+      error.value = errorText(caught);
+    }
+  }
+
+  // Counters come from the server rather than being patched here, so they never drift.
+  const refreshStats = throttle(() => void fetchStats(), 300);
+  socket.on('attestation', (attestation) => {
+    add([{ kind: 'attestation', key: `attestation:${attestation.output_path}:${attestation.builder}:${attestation.output_hash}`, at: attestation.created_at, attestation }]);
+    refreshStats();
+  });
+  socket.on('divergence', (divergence) => add([divergenceItem(divergence)]));
+  socket.on('verdict', refreshStats);
+  socket.onReconnect(() => void load());
+
+  return { feed, stats, error, load };
+});
