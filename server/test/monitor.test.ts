@@ -1,16 +1,20 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { after, before, test } from 'node:test';
 import type { BuilderView, MonitorEvents } from '@lilac/common';
 import { io as connect, type Socket } from 'socket.io-client';
 import { startTestServer, type TestServer } from './support/testServer.ts';
+
+/** The next payload of `event` on the socket. */
+function next(socket: Socket, event: string): Promise<unknown> {
+  return new Promise((resolve) => socket.once(event, resolve));
+}
 
 let server: TestServer;
 let monitor: Socket;
 before(async () => {
   server = await startTestServer();
   monitor = connect(`${server.url}/monitor`, { transports: ['websocket'] });
-  await once(monitor, 'connect');
+  await next(monitor, 'connect');
 });
 after(async () => {
   monitor.disconnect();
@@ -19,16 +23,16 @@ after(async () => {
 
 test('anyone connected to /monitor hears every bus event as it is published', async () => {
   const stats: MonitorEvents['pool:stats'] = { queued: 3, claimed: 1, done: 2, failed: 0 };
-  const heard = once(monitor, 'pool:stats');
+  const heard = next(monitor, 'pool:stats');
   server.context.events.publish('pool:stats', stats);
-  assert.deepEqual((await heard)[0], stats);
+  assert.deepEqual(await heard, stats);
 
-  const online = once(monitor, 'builder:online');
+  const online = next(monitor, 'builder:online');
   server.context.presence.connected('alice', 'socket-1');
-  assert.deepEqual((await online)[0], { builder: 'alice' });
-  const offline = once(monitor, 'builder:offline');
+  assert.deepEqual(await online, { builder: 'alice' });
+  const offline = next(monitor, 'builder:offline');
   server.context.presence.disconnected('alice', 'socket-1');
-  assert.deepEqual((await offline)[0], { builder: 'alice' });
+  assert.deepEqual(await offline, { builder: 'alice' });
 });
 
 test('the builders list shows keys, attestation counts and who is online', async () => {
