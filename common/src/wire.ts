@@ -128,3 +128,95 @@ export interface MonitorEvents {
   'job:failed': { job: JobView; builder: string; error: string; final: boolean };
   'pool:stats': PoolStats;
 }
+
+/** One item of `POST /api/v1/attestations`: many outputs of many derivations in one request. */
+export interface BatchAttestation {
+  drvPath: string;
+  /** Output name in the derivation (`out`, `dev`, …). */
+  output?: string;
+  outPath: string;
+  narHash: string;
+  narSize?: number;
+  /** Full store paths. */
+  references?: string[];
+  signature: string;
+  source?: AttestationSource;
+}
+
+export interface AttestationResult {
+  outPath: string;
+  /** The output's verdict after this submission. */
+  verdict: Verdict;
+  /** Status of the stored attestation (an earlier valid one stays valid). */
+  signature: { status: SignatureStatus; reason: string | null };
+}
+
+export interface ReportSummary {
+  name: string;
+  /** Distinct output paths in the report. */
+  total: number;
+  counts: Record<Verdict, number>;
+  updatedAt: string;
+}
+
+export interface ReportPath {
+  outPath: string;
+  drvPath: string | null;
+  name: string;
+  verdict: Verdict;
+}
+
+/** Not-reproduced paths whose package name matches one link pattern (`pattern: null`: none matched). */
+export interface ReportPathGroup {
+  pattern: string | null;
+  link: string | null;
+  paths: ReportPath[];
+}
+
+/** One component of a report; `outPath` and `verdict` are null for components that are not store paths. */
+export interface ReportTreeNode {
+  id: number;
+  outPath: string | null;
+  name: string;
+  verdict: Verdict | null;
+  children: number[];
+}
+
+export interface ReportDetail {
+  name: string;
+  root: number;
+  total: number;
+  counts: Record<Verdict, number>;
+  /** Of `total`, 0–100. */
+  percentages: Record<Verdict, number>;
+  /** Paths whose builders disagree (partially reproduced or nondeterministic). */
+  notReproduced: ReportPathGroup[];
+  /** Flat node list with child ids: shared subtrees and cycles appear once. */
+  tree: { nodes: ReportTreeNode[]; roots: number[] };
+}
+
+export type OutputDetail = OutputSummaryView & { attestations: AttestationView[] };
+
+export interface DerivationDetail {
+  drvPath: string;
+  outputs: OutputSummaryView[];
+}
+
+export interface Stats {
+  counts: Record<Verdict, number>;
+  attestations: number;
+  builders: number;
+  outputs: number;
+}
+
+export interface LinkPatternView {
+  pattern: string;
+  link: string;
+}
+
+/** lila's `/reports/{name}/suggest` item. */
+export interface Suggestion {
+  drv_path: string;
+  output: string;
+  out_path: string;
+}

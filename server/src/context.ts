@@ -1,3 +1,4 @@
+import type { AttestationIngest } from './attestations/ingestService.ts';
 import type { BuilderService } from './builders/builderService.ts';
 import type { BuilderPresence } from './builders/presence.ts';
 import type { Config } from './config.ts';
@@ -5,6 +6,7 @@ import type { EventBus } from './events/eventBus.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import type { StoreConnection } from './store/connectWithRetry.ts';
+import type { ReportService } from './reports/reportService.ts';
 import type { Models } from './store/models.ts';
 
 /** What every route, socket handler and service of one server instance shares. */
@@ -18,4 +20,7 @@ export interface AppContext {
   readonly presence: BuilderPresence;
   readonly events: EventBus;
   readonly metrics: Metrics;
+  /** The one door attestations enter by (HTTP routes and the pool's `complete`). */
+  readonly ingest: AttestationIngest;
+  readonly reports: ReportService;
 }

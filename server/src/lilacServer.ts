@@ -1,6 +1,7 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'socket.io';
+import { AttestationIngest } from './attestations/ingestService.ts';
 import { BuilderService } from './builders/builderService.ts';
 import { BuilderPresence } from './builders/presence.ts';
 import type { Config } from './config.ts';
@@ -10,6 +11,7 @@ import { createApp } from './http/app.ts';
 import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { attachSocketServer } from './realtime/socketServer.ts';
+import { ReportService } from './reports/reportService.ts';
 import { connectWithRetry } from './store/connectWithRetry.ts';
 import { startOrJoinEmbeddedStore, type EmbeddedStore } from './store/embeddedStore.ts';
 import { createModels, ensureIndexes } from './store/models.ts';
@@ -38,13 +40,16 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
   const store = connectWithRetry(uri, config.dbName, log);
   const models = createModels(store.connection);
   const events = new EventBus();
+  const builders = new BuilderService(models);
   const context: AppContext = {
     config,
     log,
     store,
     storeKind: embedded ? 'embedded-ferretdb' : 'mongodb',
     models,
-    builders: new BuilderService(models),
+    builders,
+    ingest: new AttestationIngest(models, builders, events, log),
+    reports: new ReportService(models, events),
     presence: new BuilderPresence(events),
     events,
     metrics: createMetrics(),

@@ -1,6 +1,7 @@
 import express, { type Express } from 'express';
 import type { AppContext } from '../context.ts';
 import { errorHandler, notFoundHandler } from './errors.ts';
+import { keepRawBody } from './rawBody.ts';
 import { mountRoutes } from './routes/index.ts';
 
 export function createApp(context: AppContext): Express {
@@ -23,6 +24,7 @@ export function createApp(context: AppContext): Express {
   app.use(
     express.json({
       limit: context.config.bodyLimitBytes,
+      verify: keepRawBody,
       type: (req) => {
         const type = req.headers['content-type'];
         return type === undefined || /json|x-www-form-urlencoded/.test(type);

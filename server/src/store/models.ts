@@ -2,6 +2,10 @@ import type { Connection } from 'mongoose';
 import { attestationSchema } from '../attestations/attestationModel.ts';
 import { outputSummarySchema } from '../attestations/outputSummaryModel.ts';
 import { builderSchema, builderTokenSchema } from '../builders/builderModel.ts';
+import { derivationSchema } from '../derivations/derivationModel.ts';
+import { divergenceSchema } from '../divergences/divergenceModel.ts';
+import { linkPatternSchema } from '../linkPatterns/linkPatternModel.ts';
+import { reportBlobSchema, reportSchema } from '../reports/reportModel.ts';
 
 /** Every collection lilac keeps, bound to one connection. */
 export function createModels(connection: Connection) {
@@ -10,6 +14,11 @@ export function createModels(connection: Connection) {
     BuilderToken: connection.model('BuilderToken', builderTokenSchema),
     Attestation: connection.model('Attestation', attestationSchema),
     OutputSummary: connection.model('OutputSummary', outputSummarySchema),
+    Derivation: connection.model('Derivation', derivationSchema),
+    Divergence: connection.model('Divergence', divergenceSchema),
+    Report: connection.model('Report', reportSchema),
+    ReportBlob: connection.model('ReportBlob', reportBlobSchema),
+    LinkPattern: connection.model('LinkPattern', linkPatternSchema),
   };
 }
 

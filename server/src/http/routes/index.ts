@@ -1,7 +1,16 @@
 import type { Express } from 'express';
 import type { AppContext } from '../../context.ts';
 import { buildersRoutes } from './builders.ts';
+import { attestationRoutes } from './attestations.ts';
+import { derivationRoutes } from './derivations.ts';
+import { divergenceRoutes } from './divergences.ts';
 import { healthRoutes } from './health.ts';
+import { linkPatternRoutes } from './linkPatterns.ts';
+import { openApiRoutes } from './openapi.ts';
+import { outputRoutes } from './outputs.ts';
+import { reportRoutes } from './reports.ts';
+import { signatureRoutes } from './signatures.ts';
+import { statsRoutes } from './stats.ts';
 import { webAppRoutes } from './webApp.ts';
 import { whoamiRoutes } from './whoami.ts';
 
@@ -9,6 +18,15 @@ import { whoamiRoutes } from './whoami.ts';
 export function mountRoutes(app: Express, context: AppContext): void {
   app.use(healthRoutes(context));
   app.use(whoamiRoutes(context));
+  app.use(attestationRoutes(context));
+  app.use(derivationRoutes(context));
+  app.use(outputRoutes(context));
+  app.use(divergenceRoutes(context));
+  app.use(reportRoutes(context));
+  app.use(linkPatternRoutes(context));
+  app.use(signatureRoutes(context));
+  app.use(statsRoutes(context));
+  app.use(openApiRoutes());
   app.use(buildersRoutes(context));
   // Last: the web monitor answers browser navigations no API route took.
   app.use(webAppRoutes(context));

@@ -1,0 +1,116 @@
+import {
+  normaliseNarHash,
+  parseDerivationPath,
+  parseStoreBaseName,
+  parseStorePath,
+  type AttestationSource,
+} from '@lilac/common';
+import { badRequest } from '../http/errors.ts';
+
+/** An attestation as ingest takes it, whichever route it came through; every field already validated. */
+export interface AttestationInput {
+  readonly outPath: string;
+  readonly drvPath: string | null;
+  readonly output: string | null;
+  /** `sha256:<nix-base32>`. */
+  readonly narHash: string;
+  readonly narSize: number | null;
+  readonly references: string[] | null;
+  readonly signature: string;
+  readonly source: AttestationSource;
+}
+
+const SOURCES: readonly AttestationSource[] = ['post-build-hook', 'diff-hook', 'rebuild', 'cache-import', 'api'];
+const OUTPUT_NAME = /^[A-Za-z0-9+\-._?=]{1,211}$/;
+export const MAX_BATCH = 10_000;
+
+type Fields = Record<string, unknown>;
+
+function fail(where: string, message: string): never {
+  throw badRequest(`${where}: ${message}`);
+}
+
+function string(item: Fields, key: string, where: string): string {
+  const value = item[key];
+  if (typeof value !== 'string' || value === '') fail(where, `${key} must be a non-empty string`);
+  return value;
+}
+
+function guarded<T>(where: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    return fail(where, (error as Error).message);
+  }
+}
+
+function narSize(item: Fields, key: string, where: string): number | null {
+  const value = item[key];
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) fail(where, `${key} must be a non-negative integer`);
+  return value;
+}
+
+function references(item: Fields, key: string, where: string): string[] | null {
+  const value = item[key];
+  if (value === undefined || value === null) return null;
+  if (!Array.isArray(value) || value.some((reference) => typeof reference !== 'string')) fail(where, `${key} must be an array of store paths`);
+  return guarded(where, () => [...new Set((value as string[]).map((reference) => parseStorePath(reference).path))].sort());
+}
+
+function source(item: Fields, where: string): AttestationSource {
+  const value = item.source;
+  if (value === undefined || value === null) return 'api';
+  if (!SOURCES.includes(value as AttestationSource)) fail(where, `source must be one of ${SOURCES.join(', ')}`);
+  return value as AttestationSource;
+}
+
+function items(body: unknown, what: string): Fields[] {
+  if (!Array.isArray(body)) throw badRequest(`${what} must be a JSON array of attestations`);
+  if (body.length === 0) throw badRequest(`${what} holds no attestation`);
+  if (body.length > MAX_BATCH) throw badRequest(`${what} holds ${body.length} attestations, at most ${MAX_BATCH} are taken at once`);
+  return body.map((item, index) => {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw badRequest(`attestation ${index}: must be a JSON object`);
+    return item as Fields;
+  });
+}
+
+/** lila's `POST /attestation/{drv_hash}` body: `[{output_digest, output_name, output_hash, output_sig, nar_size?, references?, source?}]`. */
+export function lilaSubmissions(drvPath: string, body: unknown): AttestationInput[] {
+  return items(body, 'request body').map((item, index) => {
+    const where = `attestation ${index}`;
+    const digest = string(item, 'output_digest', where);
+    const name = string(item, 'output_name', where);
+    const outPath = guarded(where, () => parseStoreBaseName(`${digest}-${name}`).path);
+    return {
+      outPath,
+      drvPath,
+      output: null,
+      narHash: guarded(where, () => normaliseNarHash(string(item, 'output_hash', where))),
+      narSize: narSize(item, 'nar_size', where),
+      references: references(item, 'references', where),
+      signature: string(item, 'output_sig', where),
+      source: source(item, where),
+    };
+  });
+}
+
+/** `POST /api/v1/attestations` body: `{ attestations: BatchAttestation[] }`. */
+export function batchSubmissions(body: unknown): AttestationInput[] {
+  const list = (body as { attestations?: unknown } | null)?.attestations;
+  return items(list, 'attestations').map((item, index) => {
+    const where = `attestation ${index}`;
+    const output = item.output;
+    if (output !== undefined && (typeof output !== 'string' || !OUTPUT_NAME.test(output))) fail(where, 'output must be an output name such as "out"');
+    return {
+      outPath: guarded(where, () => parseStorePath(string(item, 'outPath', where)).path),
+      drvPath: guarded(where, () => parseDerivationPath(string(item, 'drvPath', where)).path),
+      output: output ?? null,
+      narHash: guarded(where, () => normaliseNarHash(string(item, 'narHash', where))),
+      narSize: narSize(item, 'narSize', where),
+      references: references(item, 'references', where),
+      signature: string(item, 'signature', where),
+      source: source(item, where),
+    };
+  });
+}

@@ -1,0 +1,139 @@
+/** The OpenAPI document of lilac's HTTP API, served at `GET /api/v1/openapi.json`. Shapes are named after `common/src/wire.ts`. */
+
+const detail = { description: 'error', content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } } };
+const json = (ref: string, description = 'ok') => ({ description, content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } } });
+const jsonArray = (ref: string) => ({ description: 'ok', content: { 'application/json': { schema: { type: 'array', items: { $ref: `#/components/schemas/${ref}` } } } } });
+const pathParam = (name: string, description: string) => ({ name, in: 'path', required: true, schema: { type: 'string' }, description });
+const bearer = [{ bearer: [] }];
+const verdictCounts = { type: 'object', additionalProperties: { type: 'number' }, description: 'per verdict' };
+const hashGroup = {
+  type: 'object',
+  properties: { narHash: { type: 'string' }, verifiedBuilders: { type: 'array', items: { type: 'string' } }, unverifiedBuilders: { type: 'array', items: { type: 'string' } } },
+};
+
+export const openApiDocument = {
+  openapi: '3.1.0',
+  info: { title: 'lilac', version: '0.1.0', description: 'Hash collection for Nix. lila-compatible routes at the top level, the monitor API under /api/v1.' },
+  components: {
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'a builder token' } },
+    schemas: {
+      ErrorBody: { type: 'object', properties: { detail: { type: 'string' } }, required: ['detail'] },
+      Verdict: { type: 'string', enum: ['no-builds', 'one-build', 'reproduced', 'partially-reproduced', 'nondeterministic'] },
+      HashGroup: hashGroup,
+      AttestationSubmission: {
+        type: 'object',
+        required: ['output_digest', 'output_name', 'output_hash', 'output_sig'],
+        properties: {
+          output_digest: { type: 'string' },
+          output_name: { type: 'string' },
+          output_hash: { type: 'string', description: 'sha256:<nix-base32>, sha256:<hex> or SRI' },
+          output_sig: { type: 'string', description: '<key name>:<base64>' },
+          nar_size: { type: 'integer' },
+          references: { type: 'array', items: { type: 'string' } },
+          source: { type: 'string' },
+        },
+      },
+      BatchAttestation: {
+        type: 'object',
+        required: ['drvPath', 'outPath', 'narHash', 'signature'],
+        properties: {
+          drvPath: { type: 'string' },
+          output: { type: 'string' },
+          outPath: { type: 'string' },
+          narHash: { type: 'string' },
+          narSize: { type: 'integer' },
+          references: { type: 'array', items: { type: 'string' } },
+          signature: { type: 'string' },
+          source: { type: 'string', enum: ['post-build-hook', 'diff-hook', 'rebuild', 'cache-import', 'api'] },
+        },
+      },
+      AttestationResult: {
+        type: 'object',
+        properties: { outPath: { type: 'string' }, verdict: { $ref: '#/components/schemas/Verdict' }, signature: { type: 'object', properties: { status: { type: 'string' }, reason: { type: ['string', 'null'] } } } },
+      },
+      AttestationView: { type: 'object', description: "lila's fields (output_path, output_digest, output_name, output_hash, output_sig) plus drv_path, builder, signature {status, reason, key}, source, nar_size, references, created_at" },
+      OutputSummaryView: {
+        type: 'object',
+        properties: { outPath: { type: 'string' }, drvPath: { type: ['string', 'null'] }, verdict: { $ref: '#/components/schemas/Verdict' }, hashes: { type: 'array', items: hashGroup }, updatedAt: { type: 'string' } },
+      },
+      OutputDetail: { allOf: [{ $ref: '#/components/schemas/OutputSummaryView' }, { type: 'object', properties: { attestations: { type: 'array', items: { $ref: '#/components/schemas/AttestationView' } } } }] },
+      DivergenceView: {
+        type: 'object',
+        properties: { outPath: { type: 'string' }, drvPath: { type: ['string', 'null'] }, hashes: { type: 'array', items: hashGroup }, firstSeen: { type: 'string' }, lastChanged: { type: 'string' } },
+      },
+      ReportSummary: { type: 'object', properties: { name: { type: 'string' }, total: { type: 'integer' }, counts: verdictCounts, updatedAt: { type: 'string' } } },
+      ReportDetail: {
+        type: 'object',
+        properties: {
+          name: { type: 'string' },
+          root: { type: 'integer' },
+          total: { type: 'integer' },
+          counts: verdictCounts,
+          percentages: verdictCounts,
+          notReproduced: { type: 'array', items: { type: 'object', properties: { pattern: { type: ['string', 'null'] }, link: { type: ['string', 'null'] }, paths: { type: 'array' } } } },
+          tree: { type: 'object', properties: { nodes: { type: 'array', description: '{id, outPath, name, verdict, children: node ids}' }, roots: { type: 'array', items: { type: 'integer' } } } },
+        },
+      },
+      Stats: { type: 'object', properties: { counts: verdictCounts, attestations: { type: 'integer' }, builders: { type: 'integer' }, outputs: { type: 'integer' } } },
+      LinkPattern: { type: 'object', properties: { pattern: { type: 'string' }, link: { type: 'string' } } },
+      Suggestion: { type: 'object', properties: { drv_path: { type: 'string' }, output: { type: 'string' }, out_path: { type: 'string' } } },
+    },
+  },
+  paths: {
+    '/attestation/{drv_hash}': {
+      post: {
+        summary: "Submit attestations of one derivation's outputs (lila)",
+        security: bearer,
+        parameters: [pathParam('drv_hash', 'derivation path without /nix/store/ and .drv')],
+        requestBody: { content: { 'application/json': { schema: { type: 'array', items: { $ref: '#/components/schemas/AttestationSubmission' } } } } },
+        responses: { 200: jsonArray('AttestationResult'), 400: detail, 401: detail, 413: detail },
+      },
+    },
+    '/api/v1/attestations': {
+      post: {
+        summary: 'Submit attestations of many derivations at once',
+        security: bearer,
+        requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { attestations: { type: 'array', items: { $ref: '#/components/schemas/BatchAttestation' } } } } } } },
+        responses: { 200: { description: '{ results: AttestationResult[] }' }, 400: detail, 401: detail, 413: detail },
+      },
+    },
+    '/attestations/by-output/{digest-name}': { get: { summary: 'Attestations of one output path', parameters: [pathParam('digest-name', 'store path base name')], responses: { 200: jsonArray('AttestationView'), 400: detail } } },
+    '/derivations/': { get: { summary: 'Derivations with attestations (lila)', responses: { 200: { description: '[{id, drv_hash}]' } } } },
+    '/derivations/{drv_hash}': {
+      get: {
+        summary: '{outPath: {narHash: builder count}}, or the attestations with ?full=true (lila)',
+        parameters: [pathParam('drv_hash', 'derivation path without /nix/store/ and .drv'), { name: 'full', in: 'query', schema: { type: 'boolean' } }],
+        responses: { 200: { description: 'counts or attestations' }, 404: detail },
+      },
+    },
+    '/reports': { get: { summary: 'Report names', responses: { 200: { description: 'string[]' } } } },
+    '/reports/{name}': {
+      put: { summary: 'Define or replace a report from a CycloneDX SBOM', security: bearer, parameters: [pathParam('name', 'report name')], responses: { 200: { description: 'replaced' }, 201: { description: 'created' }, 400: detail, 401: detail, 413: detail } },
+      get: {
+        summary: 'By Accept: application/vnd.cyclonedx+json the SBOM as uploaded, text/html the page, otherwise the text tree with verdicts',
+        parameters: [pathParam('name', 'report name')],
+        responses: { 200: { description: 'SBOM or text tree' }, 404: detail, 406: detail },
+      },
+    },
+    '/reports/{name}/suggest': { get: { summary: 'Up to 50 outputs worth rebuilding for the caller (lila)', security: bearer, parameters: [pathParam('name', 'report name')], responses: { 200: jsonArray('Suggestion'), 401: detail, 404: detail } } },
+    '/link_patterns': {
+      get: { summary: 'Link patterns', responses: { 200: jsonArray('LinkPattern') } },
+      post: {
+        summary: 'Define a link pattern (safe regex on package names, http(s) link)',
+        security: bearer,
+        parameters: [{ name: 'pattern', in: 'query', required: true, schema: { type: 'string' } }, { name: 'link', in: 'query', required: true, schema: { type: 'string' } }],
+        responses: { 200: json('LinkPattern'), 400: detail, 401: detail },
+      },
+    },
+    '/signatures/{builder}/{digest}.narinfo': {
+      get: { summary: "narinfo from the builder's attestation", parameters: [pathParam('builder', 'builder name'), pathParam('digest', 'store path digest')], responses: { 200: { description: 'text/x-nix-narinfo' }, 400: detail, 404: detail } },
+    },
+    '/api/v1/reports': { get: { summary: 'Reports with counts per verdict', responses: { 200: jsonArray('ReportSummary') } } },
+    '/api/v1/reports/{name}': { get: { summary: 'Counts, percentages, not-reproduced paths by link pattern, and the tree', parameters: [pathParam('name', 'report name')], responses: { 200: json('ReportDetail'), 404: detail } } },
+    '/api/v1/outputs/{digest-name}': { get: { summary: 'One output: verdict, hash groups, attestations', parameters: [pathParam('digest-name', 'store path base name')], responses: { 200: json('OutputDetail'), 404: detail } } },
+    '/api/v1/derivations/{drv_hash}': { get: { summary: "A derivation's output summaries", parameters: [pathParam('drv_hash', 'derivation path without /nix/store/ and .drv')], responses: { 200: { description: '{ drvPath, outputs: OutputSummaryView[] }' }, 404: detail } } },
+    '/api/v1/divergences': { get: { summary: 'Divergences, most recently changed first', parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000 } }], responses: { 200: jsonArray('DivergenceView'), 400: detail } } },
+    '/api/v1/stats': { get: { summary: 'Totals', responses: { 200: json('Stats') } } },
+    '/api/v1/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
+  },
+} as const;

@@ -1,0 +1,20 @@
+import { Router } from 'express';
+import type { AppContext } from '../../context.ts';
+import { defineLinkPattern, listLinkPatterns } from '../../linkPatterns/linkPatterns.ts';
+import { badRequest } from '../errors.ts';
+import { requireBuilder } from '../requireBuilder.ts';
+
+/** lila's link patterns: package-name regex → a page about why it does not reproduce. */
+export function linkPatternRoutes(context: AppContext): Router {
+  const router = Router();
+  router.get('/link_patterns', async (_req, res) => {
+    res.json(await listLinkPatterns(context.models));
+  });
+  // lila takes both as query parameters (`curl -X POST -G --data-urlencode …`).
+  router.post('/link_patterns', requireBuilder(context), async (req, res) => {
+    const { pattern, link } = req.query;
+    if (typeof pattern !== 'string' || typeof link !== 'string') throw badRequest('pattern and link query parameters are required, once each');
+    res.json(await defineLinkPattern(context.models, pattern, link));
+  });
+  return router;
+}

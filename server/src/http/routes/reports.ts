@@ -1,0 +1,70 @@
+import { Router, type Request, type Response } from 'express';
+import type { AppContext } from '../../context.ts';
+import { InvalidSbomError } from '../../reports/cyclonedx.ts';
+import { REPORT_NAME_PATTERN } from '../../reports/reportService.ts';
+import { badRequest, HttpError } from '../errors.ts';
+import { rawBodyOf } from '../rawBody.ts';
+import { authenticatedBuilder, requireBuilder } from '../requireBuilder.ts';
+import { prefersHtml, sendWebApp } from './webApp.ts';
+
+export const CYCLONEDX_CONTENT_TYPE = 'application/vnd.cyclonedx+json';
+
+function reportName(req: Request): string {
+  const name = req.params.name as string;
+  if (!REPORT_NAME_PATTERN.test(name)) throw badRequest(`report name must match ${REPORT_NAME_PATTERN}`);
+  return name;
+}
+
+/** The one place a browser asking for a report's HTML is answered: the web monitor's report page. */
+function reportPage(_req: Request, res: Response): void {
+  sendWebApp(res);
+}
+
+/** lila's reports (SBOM upload, text tree, CycloneDX, suggestions) and the monitor's JSON views of them. */
+export function reportRoutes(context: AppContext): Router {
+  const router = Router();
+
+  router.get('/reports', async (req, res) => {
+    // A browser navigating here gets the monitor's reports page; lila's clients keep their JSON list.
+    if (prefersHtml(req)) return sendWebApp(res);
+    res.json(await context.reports.names());
+  });
+
+  router.put('/reports/:name', requireBuilder(context), async (req, res) => {
+    const name = reportName(req);
+    const raw = rawBodyOf(req);
+    if (raw === undefined) throw new HttpError(415, 'send the CycloneDX SBOM as a JSON body');
+    try {
+      const saved = await context.reports.save(name, raw, req.body);
+      res.status(saved.created ? 201 : 200).json({ name, total: saved.total, components: saved.components });
+    } catch (error) {
+      if (error instanceof InvalidSbomError) throw badRequest(error.message);
+      throw error;
+    }
+  });
+
+  router.get('/reports/:name', async (req, res) => {
+    const name = reportName(req);
+    const kind = req.accepts(['text/plain', CYCLONEDX_CONTENT_TYPE, 'text/html']) || 'text/plain';
+    if (kind === 'text/html') return reportPage(req, res);
+    if (kind === CYCLONEDX_CONTENT_TYPE) {
+      res.type(CYCLONEDX_CONTENT_TYPE).send(await context.reports.sbom(name));
+      return;
+    }
+    res.type('text/plain; charset=utf-8').send(await context.reports.textTree(name));
+  });
+
+  router.get('/reports/:name/suggest', requireBuilder(context), async (req, res) => {
+    res.json(await context.reports.suggest(reportName(req), authenticatedBuilder(res).name));
+  });
+
+  router.get('/api/v1/reports', async (_req, res) => {
+    res.json(await context.reports.summaries());
+  });
+
+  router.get('/api/v1/reports/:name', async (req, res) => {
+    res.json(await context.reports.detail(reportName(req)));
+  });
+
+  return router;
+}

@@ -1,0 +1,98 @@
+import { parseDerivationPath, parseStorePath } from '@lilac/common';
+import type { ReportGraph, ReportNode } from './reportGraph.ts';
+
+export class InvalidSbomError extends Error {
+  override name = 'InvalidSbomError';
+}
+
+interface Component {
+  'bom-ref'?: unknown;
+  name?: unknown;
+  properties?: unknown;
+}
+
+function property(component: Component, ...names: string[]): string | null {
+  if (!Array.isArray(component.properties)) return null;
+  for (const name of names) {
+    const found = (component.properties as { name?: unknown; value?: unknown }[]).find((entry) => entry?.name === name);
+    if (typeof found?.value === 'string' && found.value !== '') return found.value;
+  }
+  return null;
+}
+
+function node(component: Component, ref: string): ReportNode {
+  const where = `component ${JSON.stringify(ref)}`;
+  const declared = property(component, 'nix:out_path', 'nix:output_path') ?? (ref.startsWith('/nix/store/') ? ref : null);
+  let outPath: string | null = null;
+  let name = typeof component.name === 'string' && component.name !== '' ? component.name : ref;
+  if (declared !== null) {
+    try {
+      const parsed = parseStorePath(declared);
+      outPath = parsed.path;
+      name = parsed.name;
+    } catch (error) {
+      throw new InvalidSbomError(`${where}: ${(error as Error).message}`);
+    }
+  }
+  const drv = property(component, 'nix:drv_path');
+  let drvPath: string | null = null;
+  if (drv !== null) {
+    try {
+      drvPath = parseDerivationPath(drv).path;
+    } catch (error) {
+      throw new InvalidSbomError(`${where}: ${(error as Error).message}`);
+    }
+  }
+  return { outPath, drvPath, output: property(component, 'nix:output'), name };
+}
+
+/**
+ * Reads the CycloneDX JSON that nix-runtime-tree-to-sbom and nix-build-sbom
+ * write: `metadata.component` is the root, `components` the rest, and
+ * `dependencies` the edges by `bom-ref`.
+ */
+export function parseCycloneDx(document: unknown): ReportGraph {
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) throw new InvalidSbomError('a CycloneDX SBOM is a JSON object');
+  const sbom = document as { metadata?: { component?: Component }; components?: unknown; dependencies?: unknown };
+  const rootComponent = sbom.metadata?.component;
+  const rootRef = rootComponent?.['bom-ref'];
+  if (typeof rootRef !== 'string' || rootRef === '') throw new InvalidSbomError('SBOM lacks metadata.component.bom-ref, the root of the report');
+  if (sbom.components !== undefined && !Array.isArray(sbom.components)) throw new InvalidSbomError('components must be an array');
+  if (sbom.dependencies !== undefined && !Array.isArray(sbom.dependencies)) throw new InvalidSbomError('dependencies must be an array');
+
+  const ids = new Map<string, number>();
+  const nodes: ReportNode[] = [];
+  const add = (component: Component, index: number | 'root') => {
+    const ref = component?.['bom-ref'];
+    if (typeof ref !== 'string' || ref === '') throw new InvalidSbomError(`component ${index} lacks a bom-ref`);
+    if (ids.has(ref)) {
+      if (index === 'root') return;
+      throw new InvalidSbomError(`bom-ref ${JSON.stringify(ref)} appears twice`);
+    }
+    ids.set(ref, nodes.length);
+    nodes.push(node(component, ref));
+  };
+  add(rootComponent as Component, 'root');
+  (sbom.components as Component[] | undefined)?.forEach((component, index) => {
+    // Some generators list the root among the components as well.
+    if (component?.['bom-ref'] === rootRef) return;
+    add(component, index);
+  });
+
+  const children: number[][] = nodes.map(() => []);
+  const seenEdges = nodes.map(() => new Set<number>());
+  (sbom.dependencies as { ref?: unknown; dependsOn?: unknown }[] | undefined)?.forEach((dependency, index) => {
+    const from = typeof dependency?.ref === 'string' ? ids.get(dependency.ref) : undefined;
+    if (from === undefined) throw new InvalidSbomError(`dependencies[${index}].ref does not name a component`);
+    if (dependency.dependsOn === undefined) return;
+    if (!Array.isArray(dependency.dependsOn)) throw new InvalidSbomError(`dependencies[${index}].dependsOn must be an array`);
+    for (const ref of dependency.dependsOn) {
+      const to = typeof ref === 'string' ? ids.get(ref) : undefined;
+      if (to === undefined) throw new InvalidSbomError(`dependencies[${index}] depends on ${JSON.stringify(ref)}, which is not a component`);
+      if (seenEdges[from]?.has(to)) continue;
+      seenEdges[from]?.add(to);
+      children[from]?.push(to);
+    }
+  });
+  return { root: 0, nodes, children };
+}

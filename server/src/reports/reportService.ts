@@ -1,0 +1,238 @@
+import { randomBytes } from 'node:crypto';
+import {
+  VERDICTS,
+  type ReportDetail,
+  type ReportPath,
+  type ReportPathGroup,
+  type ReportSummary,
+  type Suggestion,
+  type Verdict,
+  type VerdictChange,
+} from '@lilac/common';
+import type { EventBus } from '../events/eventBus.ts';
+import { notFound } from '../http/errors.ts';
+import { compileLinkPattern } from '../linkPatterns/linkPatterns.ts';
+import type { Models } from '../store/models.ts';
+import { parseCycloneDx } from './cyclonedx.ts';
+import { readBlob, writeBlob } from './reportBlobs.ts';
+import { outPathsOf, type ReportGraph } from './reportGraph.ts';
+import { renderTextTree } from './textTree.ts';
+
+export const REPORT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
+/** Summaries read per `$in` query. */
+const LOOKUP_BATCH = 5_000;
+const LOOKUP_PARALLELISM = 2;
+/** Counts another server process may have changed are recomputed after this long. */
+const COUNTS_MAX_AGE_MS = 60_000;
+const SUGGESTIONS = 50;
+
+interface PathState {
+  readonly verdict: Verdict;
+  readonly attestedBy: readonly string[];
+}
+
+interface LoadedReport {
+  readonly name: string;
+  readonly version: string;
+  readonly graph: ReportGraph;
+  readonly outPaths: readonly string[];
+  readonly pathSet: ReadonlySet<string>;
+  counts: { value: Record<Verdict, number>; at: number } | null;
+}
+
+export function zeroCounts(): Record<Verdict, number> {
+  return Object.fromEntries(VERDICTS.map((verdict) => [verdict, 0])) as Record<Verdict, number>;
+}
+
+function shuffled<T>(items: T[]): T[] {
+  for (let index = items.length - 1; index > 0; index--) {
+    const other = Math.floor(Math.random() * (index + 1));
+    [items[index], items[other]] = [items[other] as T, items[index] as T];
+  }
+  return items;
+}
+
+/**
+ * Reports: an uploaded SBOM kept byte-exact, its normalised graph, and the
+ * views over it. Verdicts come from the per-output summaries, read in large
+ * `$in` batches; parsed graphs and per-report counts are cached in memory and
+ * counts follow `verdict` events, which also drive `report:progress`.
+ */
+export class ReportService {
+  private readonly loaded = new Map<string, LoadedReport>();
+
+  constructor(
+    private readonly models: Models,
+    private readonly events: EventBus,
+  ) {
+    events.subscribe('verdict', (change) => this.followVerdict(change));
+  }
+
+  /** Defines or replaces a report; `document` is `raw` parsed. Throws `InvalidSbomError` before writing anything. */
+  async save(name: string, raw: Buffer, document: unknown): Promise<{ created: boolean; total: number; components: number }> {
+    const graph = parseCycloneDx(document);
+    const version = `${name}:${randomBytes(8).toString('hex')}`;
+    const total = outPathsOf(graph).length;
+    await writeBlob(this.models, name, version, 'sbom', raw);
+    await writeBlob(this.models, name, version, 'graph', Buffer.from(JSON.stringify(graph)));
+    const previous = await this.models.Report.findOneAndUpdate(
+      { name },
+      { $set: { version, total, components: graph.nodes.length, sbomBytes: raw.length } },
+      { upsert: true, new: false },
+    ).lean();
+    if (previous) await this.models.ReportBlob.deleteMany({ version: previous.version });
+    this.loaded.delete(name);
+    return { created: previous === null, total, components: graph.nodes.length };
+  }
+
+  async names(): Promise<string[]> {
+    const reports = await this.models.Report.find({}, { name: 1 }).sort({ name: 1 }).lean();
+    return reports.map((report) => report.name);
+  }
+
+  async sbom(name: string): Promise<Buffer> {
+    const record = await this.record(name);
+    return readBlob(this.models, record.version, 'sbom');
+  }
+
+  async summaries(): Promise<ReportSummary[]> {
+    const records = await this.models.Report.find().sort({ name: 1 }).lean();
+    const summaries: ReportSummary[] = [];
+    for (const record of records) {
+      const report = await this.load(record.name);
+      summaries.push({ name: record.name, total: report.outPaths.length, counts: await this.counts(report), updatedAt: (record.updatedAt ?? new Date(0)).toISOString() });
+    }
+    return summaries;
+  }
+
+  async detail(name: string): Promise<ReportDetail> {
+    const report = await this.load(name);
+    const states = await this.states(report.outPaths);
+    const verdictOf = (outPath: string) => states.get(outPath)?.verdict ?? 'no-builds';
+    const counts = zeroCounts();
+    for (const outPath of report.outPaths) counts[verdictOf(outPath)] += 1;
+    report.counts = { value: { ...counts }, at: Date.now() };
+    const total = report.outPaths.length;
+    const percentages = zeroCounts();
+    for (const verdict of VERDICTS) percentages[verdict] = total === 0 ? 0 : Math.round((counts[verdict] / total) * 10_000) / 100;
+    return {
+      name,
+      root: report.graph.root,
+      total,
+      counts,
+      percentages,
+      notReproduced: await this.groupByLinkPattern(report, verdictOf),
+      tree: {
+        nodes: report.graph.nodes.map((node, id) => ({
+          id,
+          outPath: node.outPath,
+          name: node.name,
+          verdict: node.outPath === null ? null : verdictOf(node.outPath),
+          children: [...(report.graph.children[id] ?? [])],
+        })),
+        roots: [report.graph.root],
+      },
+    };
+  }
+
+  async textTree(name: string): Promise<string> {
+    const report = await this.load(name);
+    const states = await this.states(report.outPaths);
+    return renderTextTree(report.graph, (outPath) => states.get(outPath)?.verdict ?? 'no-builds');
+  }
+
+  /** Up to 50 outputs worth rebuilding, shuffled: not reproduced yet and not attested by `builder`. */
+  async suggest(name: string, builder: string): Promise<Suggestion[]> {
+    const report = await this.load(name);
+    const states = await this.states(report.outPaths);
+    const seen = new Set<string>();
+    const candidates: Suggestion[] = [];
+    for (const node of report.graph.nodes) {
+      if (node.outPath === null || node.drvPath === null || seen.has(node.outPath)) continue;
+      seen.add(node.outPath);
+      const state = states.get(node.outPath);
+      if (state?.verdict === 'reproduced' || state?.attestedBy.includes(builder)) continue;
+      candidates.push({ drv_path: node.drvPath, output: node.output ?? 'out', out_path: node.outPath });
+    }
+    return shuffled(candidates).slice(0, SUGGESTIONS);
+  }
+
+  private async groupByLinkPattern(report: LoadedReport, verdictOf: (outPath: string) => Verdict): Promise<ReportPathGroup[]> {
+    const patterns = (await this.models.LinkPattern.find().sort({ createdAt: 1 }).lean()).map((record) => ({
+      pattern: record.pattern,
+      link: record.link,
+      regex: compileLinkPattern(record.pattern),
+    }));
+    const groups = new Map<string | null, ReportPathGroup>();
+    const seen = new Set<string>();
+    for (const node of report.graph.nodes) {
+      if (node.outPath === null || seen.has(node.outPath)) continue;
+      seen.add(node.outPath);
+      const verdict = verdictOf(node.outPath);
+      if (verdict !== 'partially-reproduced' && verdict !== 'nondeterministic') continue;
+      const match = patterns.find((candidate) => candidate.regex.test(node.name)) ?? null;
+      const key = match?.pattern ?? null;
+      let group = groups.get(key);
+      if (!group) {
+        group = { pattern: key, link: match?.link ?? null, paths: [] };
+        groups.set(key, group);
+      }
+      const path: ReportPath = { outPath: node.outPath, drvPath: node.drvPath, name: node.name, verdict };
+      group.paths.push(path);
+    }
+    // Linked groups first, the unmatched rest last.
+    return [...groups.values()].sort((a, b) => (a.pattern === null ? 1 : b.pattern === null ? -1 : a.pattern.localeCompare(b.pattern)));
+  }
+
+  private async counts(report: LoadedReport): Promise<Record<Verdict, number>> {
+    if (report.counts && Date.now() - report.counts.at < COUNTS_MAX_AGE_MS) return { ...report.counts.value };
+    const states = await this.states(report.outPaths);
+    const counts = zeroCounts();
+    for (const outPath of report.outPaths) counts[states.get(outPath)?.verdict ?? 'no-builds'] += 1;
+    report.counts = { value: counts, at: Date.now() };
+    return { ...counts };
+  }
+
+  /** Verdicts and attesting builders of many paths: a few large indexed `$in` reads, never one per path. */
+  private async states(outPaths: readonly string[]): Promise<Map<string, PathState>> {
+    const states = new Map<string, PathState>();
+    const batches: string[][] = [];
+    for (let offset = 0; offset < outPaths.length; offset += LOOKUP_BATCH) batches.push(outPaths.slice(offset, offset + LOOKUP_BATCH));
+    let next = 0;
+    const worker = async () => {
+      while (next < batches.length) {
+        const batch = batches[next++] as string[];
+        const summaries = await this.models.OutputSummary.find({ outPath: { $in: batch } }, { _id: 0, outPath: 1, verdict: 1, attestedBy: 1 }).lean();
+        for (const summary of summaries) states.set(summary.outPath, { verdict: summary.verdict as Verdict, attestedBy: summary.attestedBy });
+      }
+    };
+    await Promise.all(Array.from({ length: LOOKUP_PARALLELISM }, worker));
+    return states;
+  }
+
+  private async record(name: string) {
+    const record = await this.models.Report.findOne({ name }).lean();
+    if (!record) throw notFound(`no report named ${JSON.stringify(name)}`);
+    return record;
+  }
+
+  private async load(name: string): Promise<LoadedReport> {
+    const record = await this.record(name);
+    const cached = this.loaded.get(name);
+    if (cached?.version === record.version) return cached;
+    const graph = JSON.parse((await readBlob(this.models, record.version, 'graph')).toString('utf8')) as ReportGraph;
+    const outPaths = outPathsOf(graph);
+    const report: LoadedReport = { name, version: record.version, graph, outPaths, pathSet: new Set(outPaths), counts: null };
+    this.loaded.set(name, report);
+    return report;
+  }
+
+  private followVerdict(change: VerdictChange): void {
+    for (const report of this.loaded.values()) {
+      if (!report.counts || !report.pathSet.has(change.outPath)) continue;
+      report.counts.value[change.previous] = Math.max(0, report.counts.value[change.previous] - 1);
+      report.counts.value[change.verdict] += 1;
+      this.events.publish('report:progress', { report: report.name, total: report.outPaths.length, counts: { ...report.counts.value } });
+    }
+  }
+}

@@ -1,0 +1,315 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { formatKey, generateKeyPair, narHashToSri, signFingerprint, narinfoFingerprint, type AttestationResult, type AttestationView, type MonitorEvents } from '@lilac/common';
+import { MISSING_FIELDS_REASON } from '../src/attestations/signatureCheck.ts';
+import { drvHash, drvPath, lilaItem, narHash, storePath } from './support/attestationFixtures.ts';
+import { startTestServer, type TestBuilder, type TestServer } from './support/testServer.ts';
+
+let server: TestServer;
+let alice: TestBuilder;
+let bob: TestBuilder;
+let carol: TestBuilder;
+before(async () => {
+  server = await startTestServer();
+  [alice, bob, carol] = await Promise.all([server.createBuilder('alice'), server.createBuilder('bob'), server.createBuilder('carol')]);
+});
+after(() => server.close());
+
+function submit(builder: TestBuilder, drv: string, items: unknown) {
+  return server.request(`/attestation/${drvHash(drv)}`, { method: 'POST', token: builder.token, json: items });
+}
+
+async function submitted(builder: TestBuilder, drv: string, items: unknown): Promise<AttestationResult[]> {
+  const response = await submit(builder, drv, items);
+  assert.equal(response.status, 200, await response.clone().text());
+  return (await response.json()) as AttestationResult[];
+}
+
+function collect<K extends keyof MonitorEvents>(name: K): MonitorEvents[K][] {
+  const seen: MonitorEvents[K][] = [];
+  server.context.events.subscribe(name, (payload) => seen.push(payload));
+  return seen;
+}
+
+test("a builder submits with lila's body and its signature is verified", async () => {
+  const drv = drvPath('hello-2.12');
+  const outPath = storePath('hello-2.12');
+  const [result] = await submitted(alice, drv, [lilaItem(alice, { outPath, narHash: narHash('hello') })]);
+  assert.deepEqual(result, { outPath, verdict: 'one-build', signature: { status: 'valid', reason: null } });
+  const [stored] = (await (await server.request(`/attestations/by-output/${outPath.slice(11)}`)).json()) as AttestationView[];
+  assert.equal(stored?.output_path, outPath);
+  assert.equal(stored?.output_hash, narHash('hello'));
+  assert.equal(stored?.drv_path, drv);
+  assert.equal(stored?.builder, 'alice');
+  assert.deepEqual(stored?.signature, { status: 'valid', reason: null, key: 'alice-1' });
+  const builder = await server.context.builders.get('alice');
+  assert.ok(builder.lastSeenAt, 'submitting records when the builder was last seen');
+});
+
+test('an SRI NAR hash is accepted and stored in narinfo form', async () => {
+  const outPath = storePath('sri');
+  const hash = narHash('sri');
+  const item = lilaItem(alice, { outPath, narHash: hash }, { output_hash: narHashToSri(hash) });
+  const [result] = await submitted(alice, drvPath('sri'), [item]);
+  assert.equal(result?.signature.status, 'valid');
+  const summary = await server.context.models.OutputSummary.findOne({ outPath }).lean();
+  assert.equal(summary?.hashes[0]?.narHash, hash);
+});
+
+test('a signature from a key the builder did not register is stored invalid and not counted', async () => {
+  const outPath = storePath('wrong-key');
+  const stranger = { ...alice, secretKey: generateKeyPair('alice-1').secretKey };
+  const [result] = await submitted(alice, drvPath('wrong-key'), [lilaItem(stranger, { outPath, narHash: narHash('w') })]);
+  assert.equal(result?.signature.status, 'invalid');
+  assert.match(result?.signature.reason ?? '', /does not match key "alice-1"/);
+  assert.equal(result?.verdict, 'no-builds');
+  const other = generateKeyPair('someone-else');
+  const [unknown] = await submitted(bob, drvPath('wrong-key'), [lilaItem({ ...bob, secretKey: other.secretKey }, { outPath, narHash: narHash('w') })]);
+  assert.match(unknown?.signature.reason ?? '', /unknown key "someone-else"/);
+});
+
+test('a tampered hash fails verification', async () => {
+  const outPath = storePath('tampered');
+  const item = lilaItem(alice, { outPath, narHash: narHash('real') }, { output_hash: narHash('forged') });
+  const [result] = await submitted(alice, drvPath('tampered'), [item]);
+  assert.equal(result?.signature.status, 'invalid');
+  assert.equal(result?.verdict, 'no-builds');
+});
+
+test("lila's hook without NAR size and references is stored, marked unverifiable, and shown", async () => {
+  const outPath = storePath('lila-hook');
+  const { nar_size: _size, references: _references, ...lila } = lilaItem(alice, { outPath, narHash: narHash('l') });
+  const [result] = await submitted(alice, drvPath('lila-hook'), [lila]);
+  assert.deepEqual(result?.signature, { status: 'invalid', reason: MISSING_FIELDS_REASON });
+  const detail = await (await server.request(`/api/v1/outputs/${outPath.slice(11)}`)).json();
+  assert.equal(detail.verdict, 'no-builds');
+  assert.deepEqual(detail.hashes, [{ narHash: narHash('l'), verifiedBuilders: [], unverifiedBuilders: ['alice'] }]);
+  assert.equal(detail.attestations.length, 1);
+});
+
+test('an identical resubmission is idempotent; a now-valid signature upgrades the stored one', async () => {
+  const drv = drvPath('again');
+  const outPath = storePath('again');
+  const item = lilaItem(alice, { outPath, narHash: narHash('again') });
+  const { nar_size: _size, references: _references, ...unverifiable } = item;
+  const attestations = collect('attestation');
+  await submitted(alice, drv, [unverifiable]);
+  await submitted(alice, drv, [unverifiable]);
+  assert.equal(attestations.length, 1, 'a resubmission is not news');
+  const [upgraded] = await submitted(alice, drv, [item]);
+  assert.deepEqual(upgraded, { outPath, verdict: 'one-build', signature: { status: 'valid', reason: null } });
+  await submitted(alice, drv, [item]);
+  assert.equal(await server.context.models.Attestation.countDocuments({ outPath }), 1);
+  const summary = await server.context.models.OutputSummary.findOne({ outPath }).lean();
+  assert.deepEqual(summary?.hashes.map((group) => [group.verifiedBuilders, group.unverifiedBuilders]), [[['alice'], []]]);
+  assert.equal(summary?.revision, 2);
+});
+
+test('verdicts follow the table as builders agree and disagree, with verdict and divergence events', async () => {
+  const drv = drvPath('pkg');
+  const outPath = storePath('pkg');
+  const verdicts = collect('verdict');
+  const divergences = collect('divergence');
+  assert.equal((await submitted(alice, drv, [lilaItem(alice, { outPath, narHash: narHash('a') })]))[0]?.verdict, 'one-build');
+  assert.equal((await submitted(bob, drv, [lilaItem(bob, { outPath, narHash: narHash('a') })]))[0]?.verdict, 'reproduced');
+  assert.equal(divergences.length, 0);
+  assert.equal((await submitted(carol, drv, [lilaItem(carol, { outPath, narHash: narHash('c') })]))[0]?.verdict, 'partially-reproduced');
+  const mine = verdicts.filter((change) => change.outPath === outPath);
+  assert.deepEqual(mine.map((change) => [change.previous, change.verdict]), [
+    ['no-builds', 'one-build'],
+    ['one-build', 'reproduced'],
+    ['reproduced', 'partially-reproduced'],
+  ]);
+  assert.equal(divergences.length, 1);
+  assert.equal(divergences[0]?.outPath, outPath);
+  assert.deepEqual(divergences[0]?.hashes.map((group) => group.verifiedBuilders), [['alice', 'bob'], ['carol']]);
+  const listed = await (await server.request('/api/v1/divergences?limit=5')).json();
+  assert.equal(listed[0].outPath, outPath);
+});
+
+test('two builders with two hashes are nondeterministic; a third hash is a new divergence event', async () => {
+  const drv = drvPath('nd');
+  const outPath = storePath('nd');
+  const divergences = collect('divergence');
+  await submitted(alice, drv, [lilaItem(alice, { outPath, narHash: narHash('nd1') })]);
+  assert.equal((await submitted(bob, drv, [lilaItem(bob, { outPath, narHash: narHash('nd2') })]))[0]?.verdict, 'nondeterministic');
+  assert.equal((await submitted(carol, drv, [lilaItem(carol, { outPath, narHash: narHash('nd3') })]))[0]?.verdict, 'nondeterministic');
+  assert.equal(divergences.length, 2);
+  assert.ok(divergences[1] && divergences[1].lastChanged >= divergences[1].firstSeen);
+});
+
+test("a builder's own differing --check rebuild makes the output nondeterministic", async () => {
+  const drv = drvPath('check');
+  const outPath = storePath('check');
+  await submitted(alice, drv, [lilaItem(alice, { outPath, narHash: narHash('x1') })]);
+  const [result] = await submitted(alice, drv, [lilaItem(alice, { outPath, narHash: narHash('x2') }, { source: 'diff-hook' } as never)]);
+  assert.equal(result?.verdict, 'nondeterministic');
+});
+
+test('16 concurrent submitters on one output lose no update', async () => {
+  const drv = drvPath('contended');
+  const outPath = storePath('contended');
+  const builders = await Promise.all(Array.from({ length: 16 }, (_, index) => server.createBuilder(`racer-${index}`)));
+  const results = await Promise.all(
+    builders.map((builder, index) => submitted(builder, drv, [lilaItem(builder, { outPath, narHash: narHash(index < 12 ? 'majority' : `odd-${index}`) })])),
+  );
+  assert.ok(results.every(([result]) => result?.signature.status === 'valid'));
+  const summary = await server.context.models.OutputSummary.findOne({ outPath }).lean();
+  assert.equal(summary?.verdict, 'partially-reproduced');
+  assert.equal(summary?.verifiedBuilderCount, 16);
+  assert.equal(summary?.hashes.find((group) => group.narHash === narHash('majority'))?.verifiedBuilders.length, 12);
+  assert.equal(summary?.hashes.length, 5);
+  assert.equal(summary?.revision, 16);
+});
+
+test('bad submissions get a precise 400 and nothing is written', async () => {
+  const drv = drvPath('bad');
+  const outPath = storePath('bad');
+  const good = lilaItem(alice, { outPath, narHash: narHash('bad') });
+  const cases: [unknown, RegExp][] = [
+    [{ not: 'an array' }, /JSON array/],
+    [[], /no attestation/],
+    [[good, { ...good, output_digest: 'eeee' }], /attestation 1: .*digest/],
+    [[{ ...good, output_name: '.hidden' }], /attestation 0: invalid store path name/],
+    [[{ ...good, output_hash: 'md5:abc' }], /attestation 0: NAR hash must be/],
+    [[{ ...good, nar_size: -1 }], /nar_size must be a non-negative integer/],
+    [[{ ...good, references: ['/tmp/x'] }], /must start with \/nix\/store\//],
+    [[{ ...good, source: 'guess' }], /source must be one of/],
+    [[{ ...good, output_sig: undefined }], /output_sig must be a non-empty string/],
+  ];
+  for (const [body, detail] of cases) {
+    const response = await submit(alice, drv, body);
+    assert.equal(response.status, 400, JSON.stringify(body));
+    assert.match(((await response.json()) as { detail: string }).detail, detail);
+  }
+  const badDrv = await server.request('/attestation/not-a-drv-hash', { method: 'POST', token: alice.token, json: [good] });
+  assert.equal(badDrv.status, 400);
+  const notJson = await server.request(`/attestation/${drvHash(drv)}`, { method: 'POST', token: alice.token, headers: { 'content-type': 'application/json' }, body: '[{' });
+  assert.deepEqual([notJson.status, await notJson.json()], [400, { detail: 'request body is not valid JSON' }]);
+  assert.equal(await server.context.models.Attestation.countDocuments({ outPath }), 0);
+  assert.equal(await server.context.models.Derivation.countDocuments({ drvPath: drv }), 0);
+});
+
+test('submitting without a valid token is 401', async () => {
+  const drv = drvPath('anon');
+  const item = lilaItem(alice, { outPath: storePath('anon'), narHash: narHash('anon') });
+  const missing = await server.request(`/attestation/${drvHash(drv)}`, { method: 'POST', json: [item] });
+  assert.equal(missing.status, 401);
+  const wrong = await server.request('/api/v1/attestations', { method: 'POST', token: 'x'.repeat(20), json: { attestations: [] } });
+  assert.equal(wrong.status, 401);
+});
+
+test('oversized bodies are refused with 413', async () => {
+  const small = await startTestServer({ bodyLimitBytes: 2048 });
+  try {
+    const builder = await small.createBuilder('big');
+    const drv = drvPath('big');
+    const items = Array.from({ length: 30 }, (_, index) => lilaItem(builder, { outPath: storePath(`big-${index}`), narHash: narHash(`big-${index}`) }));
+    const response = await small.request(`/attestation/${drvHash(drv)}`, { method: 'POST', token: builder.token, json: items });
+    assert.equal(response.status, 413);
+    assert.match(((await response.json()) as { detail: string }).detail, /exceeds the limit of 2048 bytes/);
+  } finally {
+    await small.close();
+  }
+});
+
+test('narinfo served per builder carries NarSize, References, Deriver and Sig', async () => {
+  const drv = drvPath('served');
+  const dependency = storePath('glibc');
+  const outPath = storePath('served');
+  const item = lilaItem(alice, { outPath, narHash: narHash('served'), narSize: 4242, references: [dependency, outPath] });
+  await submitted(alice, drv, [item]);
+  const digest = outPath.slice(11, 43);
+  const response = await server.request(`/signatures/alice/${digest}.narinfo`);
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type') ?? '', /^text\/x-nix-narinfo/);
+  const text = await response.text();
+  const refs = [dependency, outPath].map((path) => path.slice(11)).sort();
+  assert.equal(
+    text,
+    [
+      `StorePath: ${outPath}`,
+      `URL: nar/${digest}.nar`,
+      'Compression: none',
+      `NarHash: ${narHash('served')}`,
+      'NarSize: 4242',
+      `References: ${refs.join(' ')}`,
+      `Deriver: ${drv.slice(11)}`,
+      `Sig: ${item.output_sig}`,
+      '',
+    ].join('\n'),
+  );
+  assert.equal((await server.request(`/signatures/bob/${digest}.narinfo`)).status, 404);
+  assert.equal((await server.request('/signatures/alice/short.narinfo')).status, 400);
+});
+
+test("lila's derivation routes: listing, raw counts per hash, full attestations, 404 unknown", async () => {
+  const drv = drvPath('counted');
+  const out = storePath('counted');
+  const dev = storePath('counted-dev');
+  const { nar_size: _s, references: _r, ...unverified } = lilaItem(carol, { outPath: out, narHash: narHash('c1') });
+  await submitted(alice, drv, [lilaItem(alice, { outPath: out, narHash: narHash('c1') }), lilaItem(alice, { outPath: dev, narHash: narHash('d1') })]);
+  await submitted(bob, drv, [lilaItem(bob, { outPath: out, narHash: narHash('c2') })]);
+  await submitted(carol, drv, [unverified]);
+  const list = (await (await server.request('/derivations/')).json()) as { id: string; drv_hash: string }[];
+  assert.ok(list.some((entry) => entry.drv_hash === drvHash(drv) && typeof entry.id === 'string'));
+  const counts = await (await server.request(`/derivations/${drvHash(drv)}`)).json();
+  assert.deepEqual(counts, { [out]: { [narHash('c1')]: 2, [narHash('c2')]: 1 }, [dev]: { [narHash('d1')]: 1 } });
+  const full = (await (await server.request(`/derivations/${drvHash(drv)}?full=true`)).json()) as AttestationView[];
+  assert.equal(full.length, 4);
+  const api = await (await server.request(`/api/v1/derivations/${drvHash(drv)}`)).json();
+  assert.deepEqual(api.outputs.map((output: { outPath: string; verdict: string }) => [output.outPath, output.verdict]).sort(), [[dev, 'one-build'], [out, 'nondeterministic']].sort());
+  assert.equal((await server.request(`/derivations/${drvHash(drvPath('never'))}`)).status, 404);
+  assert.equal((await server.request(`/api/v1/derivations/${drvHash(drvPath('never'))}`)).status, 404);
+});
+
+test('the batch route takes many outputs of many derivations', async () => {
+  const items = Array.from({ length: 20 }, (_, index) => {
+    const outPath = storePath(`batch-${index}`);
+    const built = { outPath, narHash: narHash(`batch-${index}`), narSize: 10 + index, references: [] };
+    return {
+      drvPath: drvPath(`batch-${index % 4}`),
+      output: 'out',
+      outPath,
+      narHash: built.narHash,
+      narSize: built.narSize,
+      references: [],
+      signature: signFingerprint(alice.secretKey, narinfoFingerprint(built)),
+      source: 'cache-import' as const,
+    };
+  });
+  const response = await server.request('/api/v1/attestations', { method: 'POST', token: alice.token, json: { attestations: items } });
+  assert.equal(response.status, 200);
+  const { results } = (await response.json()) as { results: AttestationResult[] };
+  assert.deepEqual(results.map((result) => result.outPath), items.map((item) => item.outPath));
+  assert.ok(results.every((result) => result.verdict === 'one-build' && result.signature.status === 'valid'));
+  const stored = await server.context.models.Attestation.findOne({ outPath: items[0]?.outPath }).lean();
+  assert.equal(stored?.source, 'cache-import');
+  const bad = await server.request('/api/v1/attestations', { method: 'POST', token: alice.token, json: { attestations: [{ ...items[0], drvPath: '/nix/store/x' }] } });
+  assert.equal(bad.status, 400);
+});
+
+test('outputs and stats views', async () => {
+  const unknown = await server.request(`/api/v1/outputs/${storePath('unknown').slice(11)}`);
+  assert.equal(unknown.status, 404);
+  assert.equal((await server.request('/api/v1/outputs/not-a-store-path')).status, 400);
+  const stats = await (await server.request('/api/v1/stats')).json();
+  assert.equal(stats.builders, await server.context.models.Builder.countDocuments());
+  assert.equal(stats.attestations, await server.context.models.Attestation.countDocuments());
+  const outputs = Object.values(stats.counts as Record<string, number>).reduce((sum, count) => sum + count, 0);
+  assert.equal(outputs, stats.outputs);
+  assert.ok(stats.outputs >= 1);
+  const openapi = await (await server.request('/api/v1/openapi.json')).json();
+  assert.ok(openapi.paths['/attestation/{drv_hash}']);
+});
+
+test('a key registered after the fact verifies the next resubmission', async () => {
+  const dave = await server.createBuilder('dave');
+  const newKey = generateKeyPair('dave-2');
+  const outPath = storePath('late-key');
+  const item = lilaItem({ ...dave, secretKey: newKey.secretKey }, { outPath, narHash: narHash('late') });
+  const drv = drvPath('late-key');
+  assert.equal((await submitted(dave, drv, [item]))[0]?.signature.status, 'invalid');
+  await server.context.builders.addKey('dave', formatKey(newKey.publicKey));
+  assert.equal((await submitted(dave, drv, [item]))[0]?.signature.status, 'valid');
+});
