@@ -77,12 +77,78 @@ export interface DivergenceView {
   lastChanged: string;
 }
 
-export interface JobView {
-  id: string;
+/** One output to rebuild, as `POST /api/v1/jobs` takes it. */
+export interface JobRequest {
   drvPath: string;
+  /** Output name in the derivation (`out`, `dev`, …). */
   output: string;
   outPath: string;
+}
+
+/** What a rebuilder's `claim` acknowledgement receives (or `null` when nothing is claimable). */
+export interface JobView extends JobRequest {
+  id: string;
   leaseExpiresAt: string | null;
+}
+
+export type JobState = 'queued' | 'claimed' | 'done' | 'failed';
+
+/** A job as the monitor lists it (`GET /api/v1/pool`). */
+export interface PoolJobView extends JobView {
+  state: JobState;
+  /** The builder holding the claim; null unless claimed. */
+  builder: string | null;
+  /** When it entered its current state. */
+  since: string;
+  /** The last failure's message (a build log tail). */
+  error: string | null;
+  attempts: number;
+  /** Independent builders with valid signatures behind the output so far. */
+  verifiedBuilders: number;
+}
+
+/** A connected rebuilder connection and the jobs it holds. */
+export interface PoolWorkerView {
+  builder: string;
+  socketId: string;
+  jobs: string[];
+}
+
+export interface PoolView {
+  stats: PoolStats;
+  jobs: PoolJobView[];
+  workers: PoolWorkerView[];
+}
+
+/** `POST /api/v1/jobs` and `POST /api/v1/reports/{name}/enqueue` answer. */
+export interface EnqueueResult {
+  /** Jobs new to the pool. */
+  added: number;
+  /** Jobs that were done or failed and went back to the queue. */
+  requeued: number;
+  /** Already queued or claimed, left as they were. */
+  unchanged: number;
+  /** Outputs that already have enough independent builders. */
+  satisfied: number;
+}
+
+/** `/rebuilders` messages a worker sends; acknowledgements carry `{ error }` on bad input. */
+export interface RebuilderErrorAck {
+  error: string;
+}
+export type ClaimAck = JobView | null | RebuilderErrorAck;
+export interface HeartbeatAck {
+  /** Ids of the jobs this connection still holds, leases extended. */
+  jobs: string[];
+  leaseExpiresAt: string;
+}
+export interface FailPayload {
+  id: string;
+  /** What went wrong, e.g. the tail of the build log. */
+  error: string;
+}
+export interface JobOutcomeAck {
+  state: JobState;
 }
 
 export interface ErrorBody {

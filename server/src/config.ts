@@ -10,6 +10,23 @@ export interface Config {
   /** Largest accepted request body, in bytes; a 50,000-component SBOM is about 25 MB. */
   readonly bodyLimitBytes: number;
   readonly logLevel: string;
+  readonly pool: PoolConfig;
+}
+
+/** The shared rebuild work pool (`server/src/pool/`). */
+export interface PoolConfig {
+  /** A job retires once this many independent builders with valid signatures attested its output. */
+  readonly targetBuilders: number;
+  /** How long a claim holds without a heartbeat. */
+  readonly leaseMs: number;
+  /** How often expired leases are returned to the pool. */
+  readonly sweepIntervalMs: number;
+  /** Failures (by different builders) before a job is marked failed. */
+  readonly maxAttempts: number;
+  /** Backoff after the first failure; doubles with each further one. */
+  readonly retryBaseMs: number;
+  /** At most one `pool:stats` event per this interval. */
+  readonly statsIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -39,5 +56,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(env.DATA_DIR?.trim() || 'data'),
     bodyLimitBytes: integer(env, 'LILAC_BODY_LIMIT_BYTES', 64 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     logLevel: env.LOG_LEVEL?.trim() || 'info',
+    pool: {
+      targetBuilders: integer(env, 'LILAC_POOL_TARGET_BUILDERS', 2, 1, 100),
+      leaseMs: integer(env, 'LILAC_POOL_LEASE_MS', 60_000, 50, 24 * 3600_000),
+      sweepIntervalMs: integer(env, 'LILAC_POOL_SWEEP_INTERVAL_MS', 5_000, 10, 3600_000),
+      maxAttempts: integer(env, 'LILAC_POOL_MAX_ATTEMPTS', 3, 1, 100),
+      retryBaseMs: integer(env, 'LILAC_POOL_RETRY_BASE_MS', 60_000, 0, 24 * 3600_000),
+      statsIntervalMs: integer(env, 'LILAC_POOL_STATS_INTERVAL_MS', 1_000, 10, 60_000),
+    },
   };
 }

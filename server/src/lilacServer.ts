@@ -10,6 +10,7 @@ import { EventBus } from './events/eventBus.ts';
 import { createApp } from './http/app.ts';
 import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
+import { WorkPool } from './pool/workPool.ts';
 import { attachSocketServer } from './realtime/socketServer.ts';
 import { ReportService } from './reports/reportService.ts';
 import { connectWithRetry } from './store/connectWithRetry.ts';
@@ -53,8 +54,10 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
     presence: new BuilderPresence(events),
     events,
     metrics: createMetrics(),
+    pool: new WorkPool(models, events, config.pool, log),
   };
   const indexed = store.ready.then(() => ensureIndexes(models));
+  void indexed.then(() => context.pool.start(), () => undefined);
   indexed.catch((error: unknown) => log.error({ err: error }, 'creating indexes failed'));
   if (options.waitForStore) await indexed;
 
@@ -77,6 +80,7 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
     httpServer,
     close() {
       closing ??= (async () => {
+        context.pool.stop();
         // io.close() also closes the HTTP server, once in-flight requests are done.
         await new Promise<void>((resolve) => {
           void io.close(() => resolve());

@@ -2,6 +2,7 @@ import type { Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
 import type { AppContext } from '../context.ts';
 import { attachMonitorNamespace } from './monitorNamespace.ts';
+import { attachRebuildersNamespace } from './rebuildersNamespace.ts';
 
 /**
  * The Socket.IO server shared by every namespace: `/monitor` (read-only live
@@ -15,5 +16,6 @@ export function attachSocketServer(httpServer: HttpServer, context: AppContext):
   // Anything not registered answers with an error instead of hanging.
   io.of('/').use((_socket, next) => next(new Error('use the /monitor or /rebuilders namespace')));
   attachMonitorNamespace(io, context);
+  attachRebuildersNamespace(io, context);
   return io;
 }

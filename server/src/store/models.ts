@@ -2,6 +2,8 @@ import type { Connection } from 'mongoose';
 import { attestationSchema } from '../attestations/attestationModel.ts';
 import { outputSummarySchema } from '../attestations/outputSummaryModel.ts';
 import { builderSchema, builderTokenSchema } from '../builders/builderModel.ts';
+import { jobSchema, poolCounterSchema } from '../pool/jobModel.ts';
+import { attemptSchema, leaseSchema } from '../pool/leaseModel.ts';
 import { derivationSchema } from '../derivations/derivationModel.ts';
 import { divergenceSchema } from '../divergences/divergenceModel.ts';
 import { linkPatternSchema } from '../linkPatterns/linkPatternModel.ts';
@@ -14,6 +16,10 @@ export function createModels(connection: Connection) {
     BuilderToken: connection.model('BuilderToken', builderTokenSchema),
     Attestation: connection.model('Attestation', attestationSchema),
     OutputSummary: connection.model('OutputSummary', outputSummarySchema),
+    Job: connection.model('Job', jobSchema),
+    PoolCounter: connection.model('PoolCounter', poolCounterSchema),
+    Lease: connection.model('Lease', leaseSchema),
+    JobAttempt: connection.model('JobAttempt', attemptSchema),
     Derivation: connection.model('Derivation', derivationSchema),
     Divergence: connection.model('Divergence', divergenceSchema),
     Report: connection.model('Report', reportSchema),

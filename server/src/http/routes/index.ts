@@ -5,6 +5,7 @@ import { attestationRoutes } from './attestations.ts';
 import { derivationRoutes } from './derivations.ts';
 import { divergenceRoutes } from './divergences.ts';
 import { healthRoutes } from './health.ts';
+import { jobsRoutes } from './jobs.ts';
 import { linkPatternRoutes } from './linkPatterns.ts';
 import { openApiRoutes } from './openapi.ts';
 import { outputRoutes } from './outputs.ts';
@@ -18,6 +19,7 @@ import { whoamiRoutes } from './whoami.ts';
 export function mountRoutes(app: Express, context: AppContext): void {
   app.use(healthRoutes(context));
   app.use(whoamiRoutes(context));
+  app.use(jobsRoutes(context));
   app.use(attestationRoutes(context));
   app.use(derivationRoutes(context));
   app.use(outputRoutes(context));

@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { formatKey, generateKeyPair, type AttestationView, type DivergenceView, type OutputDetail } from '@lilac/common';
+import { startTestServer, type TestServer } from '@lilac/server/testing';
+import { buildBundle, builderMachine, LILAC_BIN, type BuilderMachine } from './support/builderSetup.ts';
+import { derivationFile, nixEnv, nonce, tempDir } from './support/nix.ts';
+
+let server: TestServer;
+let alice: BuilderMachine;
+let bob: BuilderMachine;
+
+before(async () => {
+  buildBundle();
+  server = await startTestServer();
+  alice = builderMachine(await server.createBuilder('alice'), server.url);
+  bob = builderMachine(await server.createBuilder('bob'), server.url);
+});
+after(() => server.close());
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Asynchronous on purpose: the server under test lives in this process and must keep answering the hook. */
+function run(program: string, args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+async function nixBuild(file: string, options: string[][], extraArgs: string[] = []): Promise<{ status: number | null; outPath: string; log: string }> {
+  const args = [file, '--no-out-link', ...extraArgs, ...options.flatMap(([name, value]) => ['--option', name!, value!])];
+  const result = await run('nix-build', args, nixEnv());
+  return { status: result.status, outPath: result.stdout.trim(), log: result.stderr };
+}
+
+async function output(outPath: string): Promise<OutputDetail> {
+  const response = await server.request(`/api/v1/outputs/${outPath.slice('/nix/store/'.length)}`);
+  assert.equal(response.status, 200, await response.clone().text());
+  return (await response.json()) as OutputDetail;
+}
+
+async function attestations(outPath: string): Promise<AttestationView[]> {
+  return (await (await server.request(`/attestations/by-output/${outPath.slice('/nix/store/'.length)}`)).json()) as AttestationView[];
+}
+
+test('a deterministic derivation built by two builders (the second by nix-build --check) is reproduced', async () => {
+  const file = derivationFile(tempDir('drv'), 'lilac-deterministic', `echo deterministic ${nonce()} > $out`);
+  const first = await nixBuild(file, [['post-build-hook', alice.postBuildHook]]);
+  assert.equal(first.status, 0, first.log);
+  assert.equal((await output(first.outPath)).verdict, 'one-build');
+
+  const check = await nixBuild(file, [['post-build-hook', bob.postBuildHook]], ['--check']);
+  assert.equal(check.status, 0, check.log);
+  const detail = await output(first.outPath);
+  assert.equal(detail.verdict, 'reproduced');
+  const views = await attestations(first.outPath);
+  assert.deepEqual(views.map((view) => [view.builder, view.signature.status, view.source]).sort(), [
+    ['alice', 'valid', 'post-build-hook'],
+    ['bob', 'valid', 'post-build-hook'],
+  ]);
+  assert.equal(new Set(views.map((view) => view.output_hash)).size, 1);
+});
+
+test('a derivation writing random bytes ends nondeterministic through the diff hook, with a divergence', async () => {
+  const file = derivationFile(tempDir('drv'), 'lilac-random', `echo ${nonce()} > /dev/null; /usr/bin/head -c 16 /dev/urandom > $out`);
+  const first = await nixBuild(file, [['post-build-hook', alice.postBuildHook]]);
+  assert.equal(first.status, 0, first.log);
+
+  const check = await nixBuild(file, [['run-diff-hook', 'true'], ['diff-hook', bob.diffHook], ['post-build-hook', bob.postBuildHook]], ['--check']);
+  assert.notEqual(check.status, 0, 'a --check of random output must fail');
+  const detail = await output(first.outPath);
+  assert.equal(detail.verdict, 'nondeterministic');
+  const views = await attestations(first.outPath);
+  assert.deepEqual(views.map((view) => [view.builder, view.signature.status, view.source]).sort(), [
+    ['alice', 'valid', 'post-build-hook'],
+    ['bob', 'valid', 'diff-hook'],
+  ]);
+  const divergences = (await (await server.request('/api/v1/divergences')).json()) as DivergenceView[] | { divergences: DivergenceView[] };
+  const list = Array.isArray(divergences) ? divergences : divergences.divergences;
+  assert.ok(list.some((divergence) => divergence.outPath === first.outPath), 'divergence recorded');
+});
+
+test('with the server down builds still succeed and spool; once it is back lilac flush delivers each attestation once', async () => {
+  // The machine is set up before the server exists: its port is reserved, its key and token made up front.
+  const port = await freePort();
+  const carolIdentity = { name: 'carol', token: `carol-${nonce()}`, ...generateKeyPair('carol-1') };
+  const carol = builderMachine({ ...carolIdentity, publicKey: formatKey(carolIdentity.publicKey) }, `http://127.0.0.1:${port}`);
+  const dir = tempDir('drv');
+  const outPaths: string[] = [];
+  for (const index of [1, 2, 3]) {
+    const build = await nixBuild(derivationFile(dir, `lilac-offline-${index}`, `echo offline ${index} ${nonce()} > $out`), [['post-build-hook', carol.postBuildHook]]);
+    assert.equal(build.status, 0, build.log);
+    assert.match(build.log, /spooled attestations/);
+    outPaths.push(build.outPath);
+  }
+  assert.equal(spooled(carol).length, 3);
+
+  const back = await startTestServer({ port });
+  try {
+    await back.context.builders.create('carol', { token: carolIdentity.token, publicKeys: [formatKey(carolIdentity.publicKey)] });
+    const flush = await run(LILAC_BIN, ['flush'], carol.env);
+    assert.equal(flush.status, 0, flush.stderr);
+    assert.match(flush.stdout, /delivered 3, rejected 0, left .*: 0/);
+    assert.deepEqual(spooled(carol), []);
+    const again = await run(LILAC_BIN, ['flush'], carol.env);
+    assert.match(again.stdout, /delivered 0, rejected 0/);
+    for (const outPath of outPaths) {
+      const response = await back.request(`/attestations/by-output/${outPath.slice('/nix/store/'.length)}`);
+      const views = (await response.json()) as AttestationView[];
+      assert.deepEqual(views.map((view) => [view.builder, view.signature.status]), [['carol', 'valid']]);
+    }
+    assert.equal(await back.context.models.Attestation.countDocuments({ builder: 'carol' }), 3);
+  } finally {
+    await back.close();
+  }
+});
+
+function spooled(machine: BuilderMachine): string[] {
+  try {
+    return readdirSync(machine.spoolDir).filter((name) => name.endsWith('.json'));
+  } catch {
+    return [];
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,29 @@
+import { Router } from 'express';
+import type { AppContext } from '../../context.ts';
+import { parseJobRequests } from '../../pool/jobRequests.ts';
+import { badRequest } from '../errors.ts';
+import { requireBuilder } from '../requireBuilder.ts';
+
+const DEFAULT_LIST_LIMIT = 200;
+const MAX_LIST_LIMIT = 5000;
+
+/** The rebuild work pool over HTTP: enqueue outputs, and the monitor's view of the pool. */
+export function jobsRoutes(context: AppContext): Router {
+  const router = Router();
+
+  router.post('/api/v1/jobs', requireBuilder(context), async (req, res) => {
+    const requests = parseJobRequests(req.body);
+    res.json(await context.pool.enqueue(requests));
+  });
+
+  router.get('/api/v1/pool', async (req, res) => {
+    const text = typeof req.query.limit === 'string' ? req.query.limit : String(DEFAULT_LIST_LIMIT);
+    const limit = Number(text);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+      throw badRequest(`limit must be an integer from 1 to ${MAX_LIST_LIMIT}`);
+    }
+    res.json(await context.pool.view(limit));
+  });
+
+  return router;
+}

@@ -1,0 +1,46 @@
+import { Schema, type InferSchemaType } from 'mongoose';
+
+export const JOB_STATES = ['queued', 'claimed', 'done', 'failed'] as const;
+
+/**
+ * One output to rebuild. Everything a claim filters and sorts on lives on the
+ * job itself, so finding the most wanted claimable job is one indexed query.
+ * `state`, `claimedBy`, `socketId`, `leaseExpiresAt`, `attestedBy` and
+ * `triedBy` steer that query and the monitor; the lease and attempt
+ * collections are the authority on who holds and who tried a job.
+ */
+export const jobSchema = new Schema(
+  {
+    drvPath: { type: String, required: true },
+    output: { type: String, required: true },
+    outPath: { type: String, required: true, unique: true },
+    state: { type: String, enum: JOB_STATES, required: true, default: 'queued' },
+    /** Priority, first key: outputs with fewer independent verified builders go first. */
+    verifiedBuilders: { type: Number, required: true, default: 0 },
+    /** Priority, second key: the order jobs were asked for. */
+    seq: { type: Number, required: true },
+    /** Builders that attested the output (verified or not): never offered it. */
+    attestedBy: { type: [String], default: [] },
+    /** Builders that completed or failed this job: never offered it again. */
+    triedBy: { type: [String], default: [] },
+    claimedBy: { type: String, default: null },
+    /** Socket.IO connection holding the claim; unique across server processes. */
+    socketId: { type: String, default: null },
+    leaseExpiresAt: { type: Date, default: null },
+    /** Not claimable before this (retry backoff). */
+    notBefore: { type: Date, required: true },
+    attempts: { type: Number, required: true, default: 0 },
+    lastError: { type: String, default: null },
+    /** When the job entered its current state. */
+    since: { type: Date, required: true },
+  },
+  { collection: 'pool_jobs', versionKey: false },
+);
+jobSchema.index({ state: 1, verifiedBuilders: 1, seq: 1 });
+jobSchema.index({ socketId: 1 });
+jobSchema.index({ state: 1, leaseExpiresAt: 1 });
+
+export type JobRecord = InferSchemaType<typeof jobSchema>;
+
+/** Hands out blocks of the monotonically increasing sequence that orders jobs across server processes. */
+export const poolCounterSchema = new Schema({ _id: { type: String, required: true }, value: { type: Number, required: true } }, { collection: 'pool_counters', versionKey: false });

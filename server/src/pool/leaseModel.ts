@@ -1,0 +1,36 @@
+import { Schema, type InferSchemaType } from 'mongoose';
+
+/**
+ * Who holds a job right now. The lease's `_id` is the job's id, so taking a
+ * job is inserting its lease and the store's unique `_id` lets exactly one
+ * claimer win. That is the one write FerretDB 1.24 makes atomic: its
+ * `findAndModify` and `update` read, then replace the document without
+ * checking the filter again, so a conditional update cannot arbitrate a race.
+ */
+export const leaseSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    socketId: { type: String, required: true },
+    builder: { type: String, required: true },
+    expiresAt: { type: Date, required: true },
+    claimedAt: { type: Date, required: true },
+  },
+  { collection: 'pool_leases', versionKey: false },
+);
+leaseSchema.index({ socketId: 1 });
+leaseSchema.index({ expiresAt: 1 });
+
+export type LeaseRecord = InferSchemaType<typeof leaseSchema>;
+
+/** One builder's finished go at one job; unique per (job, builder) so retries and "never again" are counted exactly. */
+export const attemptSchema = new Schema(
+  {
+    job: { type: String, required: true },
+    builder: { type: String, required: true },
+    outcome: { type: String, enum: ['done', 'failed'], required: true },
+    error: { type: String, default: null },
+    at: { type: Date, required: true },
+  },
+  { collection: 'pool_attempts', versionKey: false },
+);
+attemptSchema.index({ job: 1, builder: 1 }, { unique: true });

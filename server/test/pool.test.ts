@@ -1,0 +1,218 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ClaimAck, HeartbeatAck, JobView, PoolView } from '@lilac/common';
+import type { Socket } from 'socket.io-client';
+import { connectRebuilder, fakeJob, testPoolConfig } from './support/rebuilderClient.ts';
+import { startTestServer, type TestBuilder, type TestServer } from './support/testServer.ts';
+
+const LEASE_MS = 600;
+let server: TestServer;
+let enqueuer: TestBuilder;
+before(async () => {
+  server = await startTestServer({ pool: testPoolConfig({ leaseMs: LEASE_MS, maxAttempts: 2 }) });
+  enqueuer = await server.createBuilder('enqueuer');
+});
+after(() => server.close());
+
+/** Each test works on its own jobs, so it retires whatever earlier tests left queued or held. */
+async function drain(): Promise<void> {
+  await server.context.models.Job.updateMany({ state: { $in: ['queued', 'claimed'] } }, { $set: { state: 'done' } });
+}
+
+async function enqueue(jobs: unknown): Promise<Response> {
+  return server.request('/api/v1/jobs', { method: 'POST', token: enqueuer.token, json: jobs });
+}
+
+/** Disconnects and waits until the server has returned what the worker held, so later tests start clean. */
+async function leave(socket: Socket): Promise<void> {
+  const id = socket.id;
+  socket.disconnect();
+  while (await server.context.models.Lease.exists({ socketId: id })) await sleep(10);
+}
+
+function claimed(ack: ClaimAck): JobView {
+  assert.ok(ack !== null && !('error' in ack), `expected a job, got ${JSON.stringify(ack)}`);
+  return ack;
+}
+
+test('a rebuilder with a bad token is refused at connect', async () => {
+  await assert.rejects(connectRebuilder(server.url, 'not-a-token-of-anyone'), /invalid token/);
+});
+
+test('rebuilders claim outputs with fewer independent builders first, then in the order asked', async () => {
+  await drain();
+  const [first, second, third] = [fakeJob('a'), fakeJob('b'), fakeJob('c')];
+  await server.context.models.OutputSummary.create({ outPath: first.outPath, verdict: 'one-build', verifiedBuilderCount: 1, attestedBy: ['someone'] });
+  const response = await enqueue([first, second, third]);
+  assert.equal(response.status, 200);
+  assert.deepEqual(await response.json(), { added: 3, requeued: 0, unchanged: 0, satisfied: 0 });
+  const worker = await server.createBuilder('priority-worker');
+  const socket = await connectRebuilder(server.url, worker.token);
+  const order = [];
+  for (let i = 0; i < 4; i++) {
+    const ack = (await socket.emitWithAck('claim')) as ClaimAck;
+    order.push(ack === null ? null : claimed(ack).outPath);
+  }
+  assert.deepEqual(order, [second.outPath, third.outPath, first.outPath, null]);
+  await leave(socket);
+});
+
+test('a builder is never offered an output it attested', async () => {
+  await drain();
+  const carol = await server.createBuilder('carol');
+  const [attestedJob, summarisedJob] = [fakeJob('attested'), fakeJob('summarised')];
+  await server.context.models.Attestation.create({
+    outPath: attestedJob.outPath,
+    builder: 'carol',
+    narHash: 'sha256:1b8m03r63zqhnjf7l5wnldhh7c134ap5vpj0850ymkq1iyzicy5s',
+    signature: 'carol-1:x',
+    signatureStatus: 'invalid',
+  });
+  await server.context.models.OutputSummary.create({ outPath: summarisedJob.outPath, verdict: 'no-builds', attestedBy: ['carol'] });
+  await enqueue([attestedJob, summarisedJob]);
+  const socket = await connectRebuilder(server.url, carol.token);
+  assert.equal(await socket.emitWithAck('claim'), null);
+  await leave(socket);
+  const other = await connectRebuilder(server.url, (await server.createBuilder('dan')).token);
+  assert.equal(claimed(await other.emitWithAck('claim')).outPath, attestedJob.outPath);
+  assert.equal(claimed(await other.emitWithAck('claim')).outPath, summarisedJob.outPath);
+  await leave(other);
+});
+
+test('a worker whose connection is cut loses its jobs back to the pool', async () => {
+  await drain();
+  const job = fakeJob('cut');
+  await enqueue([job]);
+  const first = await connectRebuilder(server.url, (await server.createBuilder('cut-first')).token);
+  assert.equal(claimed(await first.emitWithAck('claim')).outPath, job.outPath);
+  first.io.engine.close();
+  const second = await connectRebuilder(server.url, (await server.createBuilder('cut-second')).token);
+  let again: ClaimAck = null;
+  for (let tries = 0; again === null && tries < 100; tries++) {
+    again = (await second.emitWithAck('claim')) as ClaimAck;
+    if (again === null) await sleep(LEASE_MS / 10);
+  }
+  assert.equal(claimed(again).outPath, job.outPath);
+  await leave(second);
+});
+
+test('a claim held by a server that died returns to the pool once its lease runs out', async () => {
+  await drain();
+  const job = fakeJob('orphaned');
+  await enqueue([job]);
+  // A claim on a connection no live server knows: only the lease sweeper can give it back.
+  assert.equal((await server.context.pool.claim('ghost', 'socket-of-a-dead-server'))?.outPath, job.outPath);
+  const worker = await connectRebuilder(server.url, (await server.createBuilder('sweep-worker')).token);
+  assert.equal(await worker.emitWithAck('claim'), null);
+  let again: ClaimAck = null;
+  for (let tries = 0; again === null && tries < 100; tries++) {
+    await sleep(LEASE_MS / 5);
+    again = (await worker.emitWithAck('claim')) as ClaimAck;
+  }
+  assert.equal(claimed(again).outPath, job.outPath);
+  await leave(worker);
+});
+
+test('a worker that keeps heartbeating keeps its jobs past the lease length', async () => {
+  await drain();
+  const job = fakeJob('kept');
+  await enqueue([job]);
+  const holder = await connectRebuilder(server.url, (await server.createBuilder('heartbeater')).token);
+  const { id } = claimed(await holder.emitWithAck('claim'));
+  const rival = await connectRebuilder(server.url, (await server.createBuilder('rival')).token);
+  let beats = 0;
+  let lastBeat: HeartbeatAck | undefined;
+  const firstLease = (await server.context.models.Job.findById(id).lean())?.leaseExpiresAt;
+  // Heartbeat until the lease has been renewed well past where the first one would have ended.
+  while (beats < 40) {
+    await sleep(LEASE_MS / 6);
+    lastBeat = (await holder.emitWithAck('heartbeat')) as HeartbeatAck;
+    beats += 1;
+    assert.equal(await rival.emitWithAck('claim'), null);
+    if (firstLease && new Date(lastBeat.leaseExpiresAt).getTime() > firstLease.getTime() + 2 * LEASE_MS) break;
+  }
+  assert.deepEqual(lastBeat?.jobs, [id]);
+  const stored = await server.context.models.Job.findById(id).lean();
+  assert.equal(stored?.state, 'claimed');
+  assert.equal(stored?.claimedBy, 'heartbeater');
+  await leave(holder);
+  await leave(rival);
+});
+
+test('a failing job is retried by other builders, then marked failed with its last error', async () => {
+  await drain();
+  const job = fakeJob('broken');
+  await enqueue([job]);
+  const failures: unknown[] = [];
+  const unsubscribe = server.context.events.subscribe('job:failed', (event) => failures.push(event));
+  for (const [index, name] of ['fail-one', 'fail-two'].entries()) {
+    const worker = await connectRebuilder(server.url, (await server.createBuilder(name)).token);
+    const { id } = claimed(await worker.emitWithAck('claim'));
+    assert.deepEqual(await worker.emitWithAck('fail', { id, error: `builder for ${job.drvPath} failed (${name})` }), {
+      state: index === 0 ? 'queued' : 'failed',
+    });
+    // Whoever failed it is not offered it again.
+    assert.equal(await worker.emitWithAck('claim'), null);
+    await leave(worker);
+  }
+  unsubscribe();
+  assert.deepEqual(
+    failures.map((event) => (event as { final: boolean }).final),
+    [false, true],
+  );
+  const view = (await (await server.request('/api/v1/pool')).json()) as PoolView;
+  const failed = view.jobs.find((entry) => entry.outPath === job.outPath);
+  assert.equal(failed?.state, 'failed');
+  assert.equal(failed?.attempts, 2);
+  assert.equal(failed?.error, `builder for ${job.drvPath} failed (fail-two)`);
+});
+
+test('the monitor sees claimed jobs with their builder and each connected worker with its jobs', async () => {
+  await drain();
+  const job = fakeJob('watched');
+  await enqueue([job]);
+  const worker = await connectRebuilder(server.url, (await server.createBuilder('watched-worker')).token);
+  const { id } = claimed(await worker.emitWithAck('claim'));
+  const view = (await (await server.request('/api/v1/pool')).json()) as PoolView;
+  const entry = view.jobs.find((candidate) => candidate.id === id);
+  assert.equal(entry?.state, 'claimed');
+  assert.equal(entry?.builder, 'watched-worker');
+  assert.deepEqual(
+    view.workers.find((candidate) => candidate.builder === 'watched-worker'),
+    { builder: 'watched-worker', socketId: worker.id, jobs: [id] },
+  );
+  assert.ok(view.stats.claimed >= 1);
+  await leave(worker);
+});
+
+test('workers get { error } for messages that are malformed or about jobs they do not hold', async () => {
+  await drain();
+  const worker = await connectRebuilder(server.url, (await server.createBuilder('clumsy')).token);
+  assert.match(((await worker.emitWithAck('fail', { id: 42 })) as { error: string }).error, /fail needs/);
+  assert.match(((await worker.emitWithAck('complete', 'nonsense')) as { error: string }).error, /complete needs/);
+  assert.match(((await worker.emitWithAck('fail', { id: '0123456789abcdef01234567', error: 'x' })) as { error: string }).error, /not held/);
+  await enqueue([fakeJob('someone-elses')]);
+  const owner = await connectRebuilder(server.url, (await server.createBuilder('owner')).token);
+  const { id } = claimed(await owner.emitWithAck('claim'));
+  assert.match(((await worker.emitWithAck('fail', { id, error: 'not mine' })) as { error: string }).error, /not held/);
+  assert.deepEqual(await owner.emitWithAck('release'), { released: 1 });
+  await leave(worker);
+  await leave(owner);
+});
+
+test('enqueueing needs a token and well-formed outputs, and writes nothing otherwise', async () => {
+  const before = await server.context.models.Job.countDocuments();
+  assert.equal((await server.request('/api/v1/jobs', { method: 'POST', json: [fakeJob()] })).status, 401);
+  const notList = await enqueue({ drvPath: 'x' });
+  assert.equal(notList.status, 400);
+  const good = fakeJob('good');
+  const misnamed = { ...fakeJob('misnamed'), output: 'dev' };
+  const bad = await enqueue([good, misnamed]);
+  assert.equal(bad.status, 400);
+  assert.match(((await bad.json()) as { detail: string }).detail, /^item 1: output dev of .* must be named "misnamed-dev"/);
+  assert.equal((await enqueue([{ ...good, drvPath: '/nix/store/short-x.drv' }])).status, 400);
+  assert.equal(await server.context.models.Job.countDocuments(), before);
+  assert.deepEqual(await (await enqueue([good, good])).json(), { added: 1, requeued: 0, unchanged: 0, satisfied: 0 });
+  assert.deepEqual(await (await enqueue([good])).json(), { added: 0, requeued: 0, unchanged: 1, satisfied: 0 });
+});
