@@ -6,8 +6,8 @@ import type { EventBus } from './events/eventBus.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import type { StoreConnection } from './store/connectWithRetry.ts';
-import type { ReportService } from './reports/reportService.ts';
 import type { WorkPool } from './pool/workPool.ts';
+import type { ReportService } from './reports/reportService.ts';
 import type { Models } from './store/models.ts';
 
 /** What every route, socket handler and service of one server instance shares. */
@@ -21,8 +21,8 @@ export interface AppContext {
   readonly presence: BuilderPresence;
   readonly events: EventBus;
   readonly metrics: Metrics;
-  readonly pool: WorkPool;
   /** The one door attestations enter by (HTTP routes and the pool's `complete`). */
   readonly ingest: AttestationIngest;
   readonly reports: ReportService;
+  readonly pool: WorkPool;
 }

@@ -2,12 +2,12 @@ import type { Connection } from 'mongoose';
 import { attestationSchema } from '../attestations/attestationModel.ts';
 import { outputSummarySchema } from '../attestations/outputSummaryModel.ts';
 import { builderSchema, builderTokenSchema } from '../builders/builderModel.ts';
-import { jobSchema, poolCounterSchema } from '../pool/jobModel.ts';
-import { attemptSchema, leaseSchema } from '../pool/leaseModel.ts';
 import { derivationSchema } from '../derivations/derivationModel.ts';
 import { divergenceSchema } from '../divergences/divergenceModel.ts';
 import { linkPatternSchema } from '../linkPatterns/linkPatternModel.ts';
 import { reportBlobSchema, reportSchema } from '../reports/reportModel.ts';
+import { jobSchema, poolCounterSchema } from '../pool/jobModel.ts';
+import { attemptSchema, leaseSchema } from '../pool/leaseModel.ts';
 
 /** Every collection lilac keeps, bound to one connection. */
 export function createModels(connection: Connection) {
@@ -16,15 +16,15 @@ export function createModels(connection: Connection) {
     BuilderToken: connection.model('BuilderToken', builderTokenSchema),
     Attestation: connection.model('Attestation', attestationSchema),
     OutputSummary: connection.model('OutputSummary', outputSummarySchema),
-    Job: connection.model('Job', jobSchema),
-    PoolCounter: connection.model('PoolCounter', poolCounterSchema),
-    Lease: connection.model('Lease', leaseSchema),
-    JobAttempt: connection.model('JobAttempt', attemptSchema),
     Derivation: connection.model('Derivation', derivationSchema),
     Divergence: connection.model('Divergence', divergenceSchema),
     Report: connection.model('Report', reportSchema),
     ReportBlob: connection.model('ReportBlob', reportBlobSchema),
     LinkPattern: connection.model('LinkPattern', linkPatternSchema),
+    Job: connection.model('Job', jobSchema),
+    PoolCounter: connection.model('PoolCounter', poolCounterSchema),
+    Lease: connection.model('Lease', leaseSchema),
+    JobAttempt: connection.model('JobAttempt', attemptSchema),
   };
 }
 

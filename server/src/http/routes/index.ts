@@ -1,7 +1,7 @@
 import type { Express } from 'express';
 import type { AppContext } from '../../context.ts';
-import { buildersRoutes } from './builders.ts';
 import { attestationRoutes } from './attestations.ts';
+import { buildersRoutes } from './builders.ts';
 import { derivationRoutes } from './derivations.ts';
 import { divergenceRoutes } from './divergences.ts';
 import { healthRoutes } from './health.ts';
@@ -20,6 +20,7 @@ export function mountRoutes(app: Express, context: AppContext): void {
   app.use(healthRoutes(context));
   app.use(whoamiRoutes(context));
   app.use(jobsRoutes(context));
+  app.use(buildersRoutes(context));
   app.use(attestationRoutes(context));
   app.use(derivationRoutes(context));
   app.use(outputRoutes(context));
@@ -29,7 +30,6 @@ export function mountRoutes(app: Express, context: AppContext): void {
   app.use(signatureRoutes(context));
   app.use(statsRoutes(context));
   app.use(openApiRoutes());
-  app.use(buildersRoutes(context));
   // Last: the web monitor answers browser navigations no API route took.
   app.use(webAppRoutes(context));
 }
