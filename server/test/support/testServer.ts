@@ -16,6 +16,8 @@ export interface TestServer extends LilacServer {
   /** Creates a builder with a fresh key pair and token. */
   createBuilder(name: string): Promise<TestBuilder>;
   request(path: string, init?: RequestInit & { token?: string; json?: unknown }): Promise<Response>;
+  /** Closes like `close()` but keeps the database, so another test server can start on it (`{ port, dbName, dataDir }`). */
+  closeKeepingDatabase(): Promise<void>;
 }
 
 export interface TestBuilder {
@@ -38,6 +40,9 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
     async close() {
       await server.context.store.connection.dropDatabase().catch(() => undefined);
       await server.close();
+    },
+    closeKeepingDatabase() {
+      return server.close();
     },
     async createBuilder(name) {
       const { secretKey, publicKey } = generateKeyPair(`${name}-1`);
