@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
@@ -7,6 +6,7 @@ import { formatKey, generateKeyPair, type AttestationView, type DivergenceView, 
 import { startTestServer, type TestServer } from '@lilac/server/testing';
 import { buildBundle, builderMachine, LILAC_BIN, type BuilderMachine } from './support/builderSetup.ts';
 import { derivationFile, nixEnv, nonce, tempDir } from './support/nix.ts';
+import { run } from './support/run.ts';
 
 let server: TestServer;
 let alice: BuilderMachine;
@@ -19,25 +19,6 @@ before(async () => {
   bob = builderMachine(await server.createBuilder('bob'), server.url);
 });
 after(() => server.close());
-
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Asynchronous on purpose: the server under test lives in this process and must keep answering the hook. */
-function run(program: string, args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(program, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 async function nixBuild(file: string, options: string[][], extraArgs: string[] = []): Promise<{ status: number | null; outPath: string; log: string }> {
   const args = [file, '--no-out-link', ...extraArgs, ...options.flatMap(([name, value]) => ['--option', name!, value!])];
