@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { formatKey, generateKeyPair } from '@lilac/common';
+import { startTestServer, type TestServer } from '@lilac/server/testing';
+import { signedSubmission } from '../src/attest/submission.ts';
+import { loadHookConfig } from '../src/config.ts';
+import { deliverWithSpool, flushSpool } from '../src/delivery/deliver.ts';
+import { tempDir } from './support/nix.ts';
+
+let server: TestServer;
+before(async () => {
+  server = await startTestServer();
+});
+after(() => server.close());
+
+const outPath = '/nix/store/cln58z4668miq76i6lpb6vx4419n1dqz-probe';
+const drvHash = 'bfsm8yfiplgqi07w1ii0fywqy0xzp41g-probe';
+const info = { outPath, narHash: 'sha256-S8XSFZSNRlgQYShPKinP3ZxPjCq1iTxXHfkreHfX8CI=', narSize: 128, references: [] };
+
+test("lila's variables configure the hook, and lilac's own and flags win over them", () => {
+  const { secretKey } = generateKeyPair('lila-1');
+  const dir = tempDir('config');
+  const other = generateKeyPair('file-1').secretKey;
+  writeFileSync(path.join(dir, 'key'), formatKey(other));
+  writeFileSync(path.join(dir, 'token'), 'from-file\n');
+  const lila = { HASH_COLLECTION_SERVER: 'http://lila.example/', HASH_COLLECTION_TOKEN: 'lila-token', HASH_COLLECTION_SECRET_KEY: formatKey(secretKey) };
+  const config = loadHookConfig(lila);
+  assert.deepEqual([config.server, config.token, config.secretKey?.name], ['http://lila.example', 'lila-token', 'lila-1']);
+  const ours = loadHookConfig({ ...lila, LILAC_TOKEN_FILE: path.join(dir, 'token'), LILAC_SECRET_KEY_FILE: path.join(dir, 'key') }, { server: 'http://flag.example' });
+  assert.deepEqual([ours.server, ours.token, ours.secretKey?.name], ['http://flag.example', 'from-file', 'file-1']);
+  assert.throws(() => loadHookConfig({ HASH_COLLECTION_SECRET_KEY: 'not a key' }), /not a Nix secret key/);
+});
+
+test('a submission the server refuses is moved to rejected/ and never retried by itself', async () => {
+  const builder = await server.createBuilder('refused');
+  const spoolDir = path.join(tempDir('spool'), 'spool');
+  const config = loadHookConfig({ LILAC_SERVER: server.url, LILAC_TOKEN: 'wrong-token', LILAC_SPOOL_DIR: spoolDir });
+  const outcome = await deliverWithSpool(config, drvHash, [signedSubmission(info, builder.secretKey, 'post-build-hook')]);
+  assert.equal(outcome, 'rejected');
+  assert.equal(readdirSync(path.join(spoolDir, 'rejected')).length, 1);
+  assert.deepEqual(await flushSpool(config, Date.now() + 5000), { delivered: 0, rejected: 0, left: 0, stopped: null });
+  assert.equal(await server.context.models.Attestation.countDocuments({}), 0);
+});
