@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatKey } from '@lilac/common';
@@ -9,9 +9,16 @@ import { tempDir } from './nix.ts';
 export const HOOK_DIR = fileURLToPath(new URL('../..', import.meta.url));
 export const LILAC_BIN = path.join(HOOK_DIR, 'bin', 'lilac');
 
-/** The hook runs as Nix runs it: the esbuild bundle behind `bin/lilac`. */
+/**
+ * The hook runs as Nix runs it: the esbuild bundle behind `bin/lilac`, rebuilt
+ * from the current sources. Built aside and renamed in, so test files running
+ * in parallel never execute a half-written bundle.
+ */
 export function buildBundle(): void {
-  execFileSync('npm', ['run', '--silent', 'build'], { cwd: HOOK_DIR, stdio: 'inherit' });
+  const bundle = path.join(HOOK_DIR, 'dist', 'lilac.mjs');
+  const aside = `${bundle}.${process.pid}.tmp`;
+  execFileSync('npm', ['run', '--silent', 'build', '--', `--outfile=${aside}`], { cwd: HOOK_DIR, stdio: 'inherit' });
+  renameSync(aside, bundle);
 }
 
 /** A builder machine's hook set-up: an env file, and the scripts nix.conf would name. */
