@@ -3,6 +3,7 @@ import { diffHook } from './commands/diffHook.ts';
 import { flush } from './commands/flush.ts';
 import { importCache } from './commands/importCache.ts';
 import { postBuildHook } from './commands/postBuildHook.ts';
+import { rebuild } from './commands/rebuild.ts';
 
 /** Every `lilac` subcommand, by the name typed on the command line. */
 export const COMMANDS: Readonly<Record<string, Command>> = {
@@ -10,4 +11,5 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   'diff-hook': diffHook,
   flush,
   'import-cache': importCache,
+  rebuild,
 };

@@ -182,9 +182,8 @@ export class WorkPool {
   }
 
   /**
-   * Claims the most wanted job this builder may take: queued (or held on a
-   * lapsed lease), not attested by it, not completed or failed by it, past its
-   * retry backoff. Inserting the job's lease decides the race between claimers;
+   * Claims the most wanted job this builder may take: queued, not attested by
+   * it, not completed or failed by it, past its retry backoff. Inserting the job's lease decides the race between claimers;
    * the winner then checks the authoritative records the job's hints mirror.
    */
   async claim(builder: string, socketId: string): Promise<JobView | null> {
@@ -192,12 +191,13 @@ export class WorkPool {
       const now = new Date();
       const candidates = await this.models.Job.find(
         {
-          $or: [{ state: 'queued' }, { state: 'claimed', leaseExpiresAt: { $lt: now } }],
+          // A plain equality FerretDB pushes down to SQLite; lapsed claims come back through the sweeper.
+          state: 'queued',
           attestedBy: { $nin: [builder] },
           triedBy: { $nin: [builder] },
           notBefore: { $lte: now },
         },
-        { _id: 1, outPath: 1, state: 1 },
+        { _id: 1, outPath: 1 },
       )
         .sort({ verifiedBuilders: 1, seq: 1 })
         .limit(CLAIM_CANDIDATES)
@@ -205,7 +205,6 @@ export class WorkPool {
       if (candidates.length === 0) return null;
       for (const candidate of candidates) {
         const id = String(candidate._id);
-        if (candidate.state === 'claimed') await this.models.Lease.deleteOne({ _id: id, expiresAt: { $lt: now } });
         const leaseExpiresAt = new Date(now.getTime() + this.config.leaseMs);
         try {
           await this.models.Lease.create({ _id: id, socketId, builder, expiresAt: leaseExpiresAt, claimedAt: now });

@@ -1,0 +1,47 @@
+import { parseArgs } from 'node:util';
+import { CONFIG_FLAGS, ConfigError, loadHookConfig } from '../config.ts';
+import { runRebuildWorker } from '../rebuild/rebuildWorker.ts';
+import type { Command } from './command.ts';
+
+function positiveInteger(text: string | undefined, fallback: number, what: string): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 1) throw new ConfigError(`${what} must be a positive integer: ${text}`);
+  return value;
+}
+
+/** Joins the server's work pool and rebuilds what it hands out until stopped (SIGINT/SIGTERM release the claims held). */
+export const rebuild: Command = {
+  summary: 'join the rebuild pool: claim derivations, rebuild them with Nix, attest the results',
+  usage: 'lilac rebuild [--jobs N] [--poll-ms MS] [--until-empty] [--server URL] [--token T | --token-file F] [--secret-key-file F]',
+  async run(args, env) {
+    const { values } = parseArgs({
+      args,
+      options: { ...CONFIG_FLAGS, jobs: { type: 'string' }, 'poll-ms': { type: 'string' }, 'until-empty': { type: 'boolean' } },
+      strict: true,
+    });
+    const { jobs, 'poll-ms': pollMs, 'until-empty': untilEmpty, ...flags } = values;
+    const config = loadHookConfig(env, flags);
+    if (config.server === null) throw new ConfigError('no server configured (--server or LILAC_SERVER)');
+    if (config.token === null) throw new ConfigError('no token configured (--token, --token-file or LILAC_TOKEN)');
+    if (config.secretKey === null) throw new ConfigError('no secret key configured (--secret-key-file or LILAC_SECRET_KEY_FILE)');
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      return await runRebuildWorker({
+        server: config.server,
+        token: config.token,
+        secretKey: config.secretKey,
+        jobs: positiveInteger(jobs, 1, '--jobs'),
+        pollMs: positiveInteger(pollMs, 5000, '--poll-ms'),
+        untilEmpty: untilEmpty ?? false,
+        signal: stop.signal,
+      });
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  },
+};

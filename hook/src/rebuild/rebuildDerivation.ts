@@ -1,0 +1,76 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { narinfoFingerprint, signFingerprint, type BatchAttestation, type JobView, type NamedKey } from '@lilac/common';
+import { narDigestOfPath } from '../nar/narHash.ts';
+import { outputsOfDerivation, queryPathInfo } from '../store/pathInfo.ts';
+
+/** How much of a failed build's log goes back to the server. */
+const LOG_TAIL_BYTES = 8 * 1024;
+
+export type RebuildOutcome = { ok: true; attestations: BatchAttestation[] } | { ok: false; error: string };
+
+/** The Nix processes a worker runs right now, so a shutdown can stop them. */
+export const runningBuilds = new Set<ChildProcess>();
+
+function tail(text: string): string {
+  return text.length > LOG_TAIL_BYTES ? `…${text.slice(-LOG_TAIL_BYTES)}` : text;
+}
+
+/** Runs `nix-store` and keeps the tail of what it printed; Nix writes build logs to stderr. */
+function nixStore(args: readonly string[]): Promise<{ code: number; log: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('nix-store', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    runningBuilds.add(child);
+    let log = '';
+    const collect = (chunk: Buffer) => {
+      log = tail(log + chunk.toString('utf8'));
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    child.on('error', (error) => {
+      runningBuilds.delete(child);
+      reject(error);
+    });
+    child.on('close', (code, signal) => {
+      runningBuilds.delete(child);
+      resolve({ code: code ?? (signal ? 128 : 1), log });
+    });
+  });
+}
+
+/**
+ * Realises the derivation (building or substituting it), then builds it again
+ * with `--check`, the rebuild Nix 2.8 offers: a check that reproduces leaves
+ * the registered output, whose hash is then the rebuilt one; a check that
+ * differs leaves the rebuilt copy at `<out>.check` (`--keep-failed`), hashed
+ * here. Every output of the derivation is attested, signed with `secretKey`.
+ */
+export async function rebuildDerivation(job: JobView, secretKey: NamedKey): Promise<RebuildOutcome> {
+  const realised = await nixStore(['--realise', job.drvPath]);
+  if (realised.code !== 0) return { ok: false, error: `nix-store --realise ${job.drvPath} failed:\n${realised.log}` };
+  const outPaths = await outputsOfDerivation(job.drvPath);
+  for (const outPath of outPaths) rmSync(`${outPath}.check`, { recursive: true, force: true });
+  const checked = await nixStore(['--realise', '--check', '--keep-failed', job.drvPath]);
+  const registered = await queryPathInfo(outPaths);
+  const differing = registered.filter((info) => existsSync(`${info.outPath}.check`));
+  if (checked.code !== 0 && differing.length === 0) {
+    return { ok: false, error: `nix-store --realise --check ${job.drvPath} failed:\n${checked.log}` };
+  }
+  const attestations = registered.map((info): BatchAttestation => {
+    const copy = `${info.outPath}.check`;
+    // The rebuilt copy has its self-references rewritten to the output path, so the registered references describe it too.
+    const rebuilt = existsSync(copy) ? { ...info, ...narDigestOfPath(copy) } : info;
+    return {
+      drvPath: job.drvPath,
+      ...(info.outPath === job.outPath && { output: job.output }),
+      outPath: info.outPath,
+      narHash: rebuilt.narHash,
+      narSize: rebuilt.narSize,
+      references: [...rebuilt.references],
+      signature: signFingerprint(secretKey, narinfoFingerprint(rebuilt)),
+      source: 'rebuild',
+    };
+  });
+  for (const info of differing) rmSync(`${info.outPath}.check`, { recursive: true, force: true });
+  return { ok: true, attestations };
+}
