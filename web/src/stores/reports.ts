@@ -1,18 +1,18 @@
-import { VERDICTS, type ReportDetail, type ReportSummary, type ReportTreeNode, type Verdict } from '@lilac/common/wire';
+import type { ReportDetail, ReportSummary, ReportTreeNode, Verdict } from '@lilac/common/wire';
 import { defineStore } from 'pinia';
 import { ref, shallowRef, triggerRef } from 'vue';
 import { errorText, getJson, throttle } from '../api.ts';
 import { useMonitorSocket } from '../useMonitorSocket.ts';
+import { percentagesOf } from '../verdictShares.ts';
 
-function percentagesOf(counts: Record<Verdict, number>, total: number): Record<Verdict, number> {
-  return Object.fromEntries(VERDICTS.map((verdict) => [verdict, total === 0 ? 0 : Math.round((counts[verdict] / total) * 1000) / 10])) as Record<Verdict, number>;
-}
+/** Verdicts listed under "not reproduced", grouped by link pattern only the server knows. */
+const NOT_REPRODUCED: ReadonlySet<Verdict | null | undefined> = new Set(['partially-reproduced', 'nondeterministic']);
 
 /**
  * Reports: the list, and the one report on screen. The open report is kept in
  * a shallow ref (50,000 nodes need no deep reactivity); live verdicts patch it
- * in place at once, then a throttled refetch brings groups and figures back to
- * exactly what the server says.
+ * in place at once, and a throttled refetch follows only when the
+ * not-reproduced groups change, since only the server knows their link patterns.
  */
 export const useReportsStore = defineStore('reports', () => {
   const list = ref<ReportSummary[]>([]);
@@ -81,12 +81,18 @@ export const useReportsStore = defineStore('reports', () => {
     }
     revision.value += 1;
     triggerRef(current);
-    refetchCurrent();
+    if (NOT_REPRODUCED.has(previous) || NOT_REPRODUCED.has(verdict)) refetchCurrent();
   });
   socket.on('report:progress', ({ report: name, total, counts }) => {
     const summary = list.value.find((candidate) => candidate.name === name);
     if (summary) Object.assign(summary, { total, counts });
-    if (name === currentName.value) refetchCurrent();
+    const report = current.value;
+    if (report && name === report.name) {
+      // The server's own figures for the report supersede what the verdict events patched.
+      Object.assign(report, { total, counts: { ...counts }, percentages: percentagesOf(counts, total) });
+      revision.value += 1;
+      triggerRef(current);
+    }
   });
   socket.onReconnect(() => {
     void loadList();
