@@ -33,16 +33,16 @@ try {
   const { page } = await openPage(browser, `${server.url}/`);
   await page.getByTestId('connection-state').filter({ hasText: 'live' }).waitFor();
   // The page stamps each divergence row with the wall clock when it enters the DOM; this process shares that clock.
-  await page.evaluate(() => {
-    const seen: Record<string, number> = {};
-    (window as unknown as { seen: Record<string, number> }).seen = seen;
+  // Written as page source: this file is type-checked for Node, without the DOM's types.
+  await page.evaluate(`
+    window.seen = {};
     new MutationObserver(() => {
       for (const row of document.querySelectorAll('li.feed-divergence')) {
         const path = row.getAttribute('data-path');
-        if (path && !(path in seen)) seen[path] = Date.now();
+        if (path && !(path in window.seen)) window.seen[path] = Date.now();
       }
     }).observe(document.body, { childList: true, subtree: true });
-  });
+  `);
   const latencies: number[] = [];
   const afterResponse: number[] = [];
   for (let index = 0; index < EVENTS; index += 1) {
@@ -52,7 +52,7 @@ try {
     const started = Date.now();
     await post(server, bob, `/attestation/${drvHash(drv)}`, [lilaItem(bob, { outPath, narHash: narHash(`b-${index}`) })]);
     const answered = Date.now();
-    const shownAt = (await (await page.waitForFunction((path) => (window as unknown as { seen: Record<string, number> }).seen[path], outPath, { polling: 20 })).jsonValue()) as number;
+    const shownAt = (await (await page.waitForFunction(`window.seen[${JSON.stringify(outPath)}]`, undefined, { polling: 20 })).jsonValue()) as number;
     latencies.push(shownAt - started);
     afterResponse.push(shownAt - answered);
   }
