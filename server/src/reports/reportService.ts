@@ -141,6 +141,19 @@ export class ReportService {
     return renderTextTree(report.graph, (outPath) => states.get(outPath)?.verdict ?? 'no-builds');
   }
 
+  /** Every output of the report that names its derivation, once each, in report order (what the work pool enqueues). */
+  async rebuildableOutputs(name: string): Promise<{ drvPath: string; output: string; outPath: string }[]> {
+    const report = await this.load(name);
+    const seen = new Set<string>();
+    const outputs = [];
+    for (const node of report.graph.nodes) {
+      if (node.outPath === null || node.drvPath === null || seen.has(node.outPath)) continue;
+      seen.add(node.outPath);
+      outputs.push({ drvPath: node.drvPath, output: node.output ?? 'out', outPath: node.outPath });
+    }
+    return outputs;
+  }
+
   /** Up to 50 outputs worth rebuilding, shuffled: not reproduced yet and not attested by `builder`. */
   async suggest(name: string, builder: string): Promise<Suggestion[]> {
     const report = await this.load(name);

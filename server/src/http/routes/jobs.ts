@@ -1,18 +1,34 @@
 import { Router } from 'express';
 import type { AppContext } from '../../context.ts';
 import { parseJobRequests } from '../../pool/jobRequests.ts';
+import { REPORT_NAME_PATTERN } from '../../reports/reportService.ts';
 import { badRequest } from '../errors.ts';
 import { requireBuilder } from '../requireBuilder.ts';
 
 const DEFAULT_LIST_LIMIT = 200;
 const MAX_LIST_LIMIT = 5000;
 
-/** The rebuild work pool over HTTP: enqueue outputs, and the monitor's view of the pool. */
+/** The rebuild work pool over HTTP: enqueue outputs (listed, or a report's), and the monitor's view of the pool. */
 export function jobsRoutes(context: AppContext): Router {
   const router = Router();
 
   router.post('/api/v1/jobs', requireBuilder(context), async (req, res) => {
     const requests = parseJobRequests(req.body);
+    res.json(await context.pool.enqueue(requests));
+  });
+
+  router.post('/api/v1/reports/:name/enqueue', requireBuilder(context), async (req, res) => {
+    const name = req.params.name as string;
+    if (!REPORT_NAME_PATTERN.test(name)) throw badRequest(`report name must match ${REPORT_NAME_PATTERN}`);
+    const outputs = await context.reports.rebuildableOutputs(name);
+    // An SBOM may name an output Nix would not (a guessed `out`); such a component cannot be rebuilt by output path.
+    const requests = outputs.flatMap((output) => {
+      try {
+        return parseJobRequests([output]);
+      } catch {
+        return [];
+      }
+    });
     res.json(await context.pool.enqueue(requests));
   });
 
