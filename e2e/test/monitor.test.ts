@@ -137,6 +137,8 @@ test('the server serves the built app with cache headers, and browsers only wher
   assert.match(unknownApi.headers.get('content-type') ?? '', /json/);
   const curlOnClientRoute = await server.request('/builders', { headers: { accept: '*/*' } });
   assert.equal(curlOnClientRoute.status, 404);
+  const curlOnRoot = await server.request('/', { headers: { accept: '*/*' } });
+  assert.match(curlOnRoot.headers.get('content-type') ?? '', /text\/html/);
 });
 
 // Last: it replaces the server the other tests use.

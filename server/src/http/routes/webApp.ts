@@ -40,7 +40,8 @@ export function webAppRoutes(_context: AppContext): Router {
     }),
   );
   router.get(/.*/, (req, res, next) => {
-    if (API_PATH.test(req.path) || !prefersHtml(req)) return next();
+    // `/` is the monitor for any client; deeper paths only for browsers, so API clients keep getting JSON 404s.
+    if (req.path !== '/' && (API_PATH.test(req.path) || !prefersHtml(req))) return next();
     sendWebApp(res);
   });
   return router;
