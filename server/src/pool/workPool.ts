@@ -17,7 +17,6 @@ export class PoolError extends Error {
 const CHUNK = 1000;
 /** Jobs looked at per round of a claim; most claims take the first. */
 const CLAIM_CANDIDATES = 8;
-const CLAIM_ROUNDS = 4;
 
 function isDuplicateKey(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: number }).code === 11000;
@@ -187,7 +186,9 @@ export class WorkPool {
    * the winner then checks the authoritative records the job's hints mirror.
    */
   async claim(builder: string, socketId: string): Promise<JobView | null> {
-    for (let round = 0; round < CLAIM_ROUNDS; round++) {
+    // Jobs another claimer won, or this builder may not take, are not looked at again: every round makes progress.
+    const passed: Types.ObjectId[] = [];
+    for (;;) {
       const now = new Date();
       const candidates = await this.models.Job.find(
         {
@@ -196,6 +197,7 @@ export class WorkPool {
           attestedBy: { $nin: [builder] },
           triedBy: { $nin: [builder] },
           notBefore: { $lte: now },
+          ...(passed.length > 0 && { _id: { $nin: passed } }),
         },
         { _id: 1, outPath: 1 },
       )
@@ -204,6 +206,7 @@ export class WorkPool {
         .lean();
       if (candidates.length === 0) return null;
       for (const candidate of candidates) {
+        passed.push(candidate._id);
         const id = String(candidate._id);
         const leaseExpiresAt = new Date(now.getTime() + this.config.leaseMs);
         try {
@@ -231,7 +234,6 @@ export class WorkPool {
         return view;
       }
     }
-    return null;
   }
 
   /** Extends the leases of every job this connection holds. */

@@ -1,0 +1,84 @@
+/**
+ * The work pool: claims per second with 50 concurrent workers (10 builders,
+ * 5 connections each) taking 1,000 queued jobs; and how long a dead worker's
+ * jobs stay unclaimable — after its connection is cut (returned at disconnect),
+ * and after its server died holding it (returned by the lease sweeper, with
+ * the lease length and sweep interval printed).
+ */
+import { performance } from 'node:perf_hooks';
+import type { ClaimAck } from '@lilac/common';
+import type { Socket } from 'socket.io-client';
+import { connectRebuilder, fakeJob, testPoolConfig } from '../test/support/rebuilderClient.ts';
+import { startTestServer, type TestServer } from '../test/support/testServer.ts';
+
+const WORKERS = 50;
+const BUILDERS = 10;
+const JOBS = 1_000;
+const LEASE_MS = 2_000;
+const SWEEP_MS = 500;
+
+async function enqueue(server: TestServer, token: string, count: number, prefix: string): Promise<void> {
+  const response = await server.request('/api/v1/jobs', { method: 'POST', token, json: Array.from({ length: count }, (_, index) => fakeJob(`${prefix}-${index}`)) });
+  if (response.status !== 200) throw new Error(`${response.status} ${await response.text()}`);
+}
+
+/** Claims until one succeeds; returns the milliseconds it took from `since`. */
+async function firstClaim(socket: Socket, since: number): Promise<number> {
+  for (;;) {
+    const ack = (await socket.emitWithAck('claim')) as ClaimAck;
+    if (ack !== null && !('error' in ack)) return performance.now() - since;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const server = await startTestServer({ pool: testPoolConfig({ leaseMs: LEASE_MS, sweepIntervalMs: SWEEP_MS }) });
+try {
+  const enqueuer = await server.createBuilder('enqueuer');
+  await enqueue(server, enqueuer.token, JOBS, 'bench');
+  const builders = await Promise.all(Array.from({ length: BUILDERS }, (_, index) => server.createBuilder(`bench-${index}`)));
+  const sockets = await Promise.all(Array.from({ length: WORKERS }, (_, index) => connectRebuilder(server.url, builders[index % BUILDERS]!.token)));
+
+  let claims = 0;
+  const latencies: number[] = [];
+  const started = performance.now();
+  await Promise.all(
+    sockets.map(async (socket) => {
+      for (;;) {
+        const sent = performance.now();
+        const ack = (await socket.emitWithAck('claim')) as ClaimAck;
+        if (ack === null) return;
+        if ('error' in ack) throw new Error(ack.error);
+        latencies.push(performance.now() - sent);
+        claims += 1;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const p = (q: number) => (latencies[Math.min(latencies.length - 1, Math.floor((latencies.length * q) / 100))] ?? 0).toFixed(0);
+  console.log(`claims: ${claims} jobs by ${WORKERS} workers in ${seconds.toFixed(1)} s = ${(claims / seconds).toFixed(0)} claims/s (p50 ${p(50)} ms, p99 ${p(99)} ms)`);
+  await Promise.all(sockets.map((socket) => socket.emitWithAck('release')));
+  for (const socket of sockets) socket.disconnect();
+  await server.context.models.Job.updateMany({}, { $set: { state: 'done' } });
+
+  // A worker's connection is cut while it holds 5 jobs: they come back at disconnect.
+  await enqueue(server, enqueuer.token, 5, 'cut');
+  const doomed = await connectRebuilder(server.url, builders[0]!.token);
+  for (let index = 0; index < 5; index++) await doomed.emitWithAck('claim');
+  const survivor = await connectRebuilder(server.url, builders[1]!.token);
+  const cutAt = performance.now();
+  doomed.io.engine.close();
+  console.log(`connection cut -> claimable again: ${(await firstClaim(survivor, cutAt)).toFixed(0)} ms`);
+
+  // A server dies holding a claim: only the lease sweeper can return it.
+  await server.context.models.Job.updateMany({}, { $set: { state: 'done' } });
+  await enqueue(server, enqueuer.token, 1, 'orphan');
+  await server.context.pool.claim('ghost', 'socket-of-a-dead-server');
+  const orphanedAt = performance.now();
+  const waited = await firstClaim(survivor, orphanedAt);
+  console.log(`server died holding a claim -> claimable again: ${waited.toFixed(0)} ms (lease ${LEASE_MS} ms, sweep every ${SWEEP_MS} ms; at most lease + sweep interval)`);
+  survivor.disconnect();
+} finally {
+  await server.close();
+}
+process.exit(0);
