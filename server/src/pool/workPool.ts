@@ -79,7 +79,10 @@ export class WorkPool {
   /** Starts the lease sweeper and follows attestations; call once the store is ready. */
   start(): void {
     this.sweeper ??= setInterval(() => {
-      this.sweep().catch((error: unknown) => this.log.warn({ err: error }, 'pool sweep failed'));
+      this.sweep().catch((error: unknown) => {
+        // A sweep still in flight when the server closes its store is of no concern.
+        if (this.sweeper) this.log.warn({ err: error }, 'pool sweep failed');
+      });
     }, this.config.sweepIntervalMs);
     this.unsubscribe ??= this.events.subscribe('attestation', (attestation) => {
       this.onAttestation(attestation).catch((error: unknown) => this.log.warn({ err: error }, 'pool attestation update failed'));
