@@ -25,6 +25,24 @@ function rebuildAttestations(list: unknown): AttestationInput[] {
   }
 }
 
+const BUSY_RETRIES = 8;
+
+/**
+ * FerretDB's SQLite backend answers concurrent writers with "database is
+ * locked (SQLITE_BUSY)"; every pool message is safe to repeat, so it is
+ * retried after a short random pause.
+ */
+async function withBusyRetries<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (attempt >= BUSY_RETRIES || !/SQLITE_BUSY|database is locked/.test((error as Error).message ?? '')) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+    }
+  }
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -74,7 +92,7 @@ export function attachRebuildersNamespace(io: Server, context: AppContext): Name
       socket.on(event, (...args: unknown[]) => {
         const ack = ackOf<T>(args);
         const payload = typeof args[0] === 'function' ? undefined : args[0];
-        work(payload).then(ack, (error: unknown) => {
+        withBusyRetries(() => work(payload)).then(ack, (error: unknown) => {
           if (error instanceof PoolError) return ack({ error: error.message });
           log.error({ err: error, event, builder: builderName }, 'rebuilder message failed');
           ack({ error: 'internal error' });
