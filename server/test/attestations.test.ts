@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { formatKey, generateKeyPair, narHashToSri, signFingerprint, narinfoFingerprint, type AttestationResult, type AttestationView, type MonitorEvents } from '@lilac/common';
+import { formatKey, generateKeyPair, narHashToSri, signFingerprint, narinfoFingerprint, type AttestationResult, type AttestationView, type DerivationDetail, type DivergenceView, type MonitorEvents, type OutputDetail, type Stats } from '@lilac/common';
 import { MISSING_FIELDS_REASON } from '../src/attestations/signatureCheck.ts';
 import { drvHash, drvPath, lilaItem, narHash, storePath } from './support/attestationFixtures.ts';
 import { startTestServer, type TestBuilder, type TestServer } from './support/testServer.ts';
@@ -81,7 +81,7 @@ test("lila's hook without NAR size and references is stored, marked unverifiable
   const { nar_size: _size, references: _references, ...lila } = lilaItem(alice, { outPath, narHash: narHash('l') });
   const [result] = await submitted(alice, drvPath('lila-hook'), [lila]);
   assert.deepEqual(result?.signature, { status: 'invalid', reason: MISSING_FIELDS_REASON });
-  const detail = await (await server.request(`/api/v1/outputs/${outPath.slice(11)}`)).json();
+  const detail = (await (await server.request(`/api/v1/outputs/${outPath.slice(11)}`)).json()) as OutputDetail;
   assert.equal(detail.verdict, 'no-builds');
   assert.deepEqual(detail.hashes, [{ narHash: narHash('l'), verifiedBuilders: [], unverifiedBuilders: ['alice'] }]);
   assert.equal(detail.attestations.length, 1);
@@ -123,8 +123,8 @@ test('verdicts follow the table as builders agree and disagree, with verdict and
   assert.equal(divergences.length, 1);
   assert.equal(divergences[0]?.outPath, outPath);
   assert.deepEqual(divergences[0]?.hashes.map((group) => group.verifiedBuilders), [['alice', 'bob'], ['carol']]);
-  const listed = await (await server.request('/api/v1/divergences?limit=5')).json();
-  assert.equal(listed[0].outPath, outPath);
+  const listed = (await (await server.request('/api/v1/divergences?limit=5')).json()) as DivergenceView[];
+  assert.equal(listed[0]?.outPath, outPath);
 });
 
 test('two builders with two hashes are nondeterministic; a third hash is a new divergence event', async () => {
@@ -257,8 +257,8 @@ test("lila's derivation routes: listing, raw counts per hash, full attestations,
   assert.deepEqual(counts, { [out]: { [narHash('c1')]: 2, [narHash('c2')]: 1 }, [dev]: { [narHash('d1')]: 1 } });
   const full = (await (await server.request(`/derivations/${drvHash(drv)}?full=true`)).json()) as AttestationView[];
   assert.equal(full.length, 4);
-  const api = await (await server.request(`/api/v1/derivations/${drvHash(drv)}`)).json();
-  assert.deepEqual(api.outputs.map((output: { outPath: string; verdict: string }) => [output.outPath, output.verdict]).sort(), [[dev, 'one-build'], [out, 'nondeterministic']].sort());
+  const api = (await (await server.request(`/api/v1/derivations/${drvHash(drv)}`)).json()) as DerivationDetail;
+  assert.deepEqual(api.outputs.map((output) => [output.outPath, output.verdict]).sort(), [[dev, 'one-build'], [out, 'nondeterministic']].sort());
   assert.equal((await server.request(`/derivations/${drvHash(drvPath('never'))}`)).status, 404);
   assert.equal((await server.request(`/api/v1/derivations/${drvHash(drvPath('never'))}`)).status, 404);
 });
@@ -293,13 +293,13 @@ test('outputs and stats views', async () => {
   const unknown = await server.request(`/api/v1/outputs/${storePath('unknown').slice(11)}`);
   assert.equal(unknown.status, 404);
   assert.equal((await server.request('/api/v1/outputs/not-a-store-path')).status, 400);
-  const stats = await (await server.request('/api/v1/stats')).json();
+  const stats = (await (await server.request('/api/v1/stats')).json()) as Stats;
   assert.equal(stats.builders, await server.context.models.Builder.countDocuments());
   assert.equal(stats.attestations, await server.context.models.Attestation.countDocuments());
-  const outputs = Object.values(stats.counts as Record<string, number>).reduce((sum, count) => sum + count, 0);
+  const outputs = Object.values(stats.counts).reduce((sum, count) => sum + count, 0);
   assert.equal(outputs, stats.outputs);
   assert.ok(stats.outputs >= 1);
-  const openapi = await (await server.request('/api/v1/openapi.json')).json();
+  const openapi = (await (await server.request('/api/v1/openapi.json')).json()) as { paths: Record<string, unknown> };
   assert.ok(openapi.paths['/attestation/{drv_hash}']);
 });
 
