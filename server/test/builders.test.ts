@@ -11,6 +11,8 @@ after(() => server.close());
 
 test('a builder authenticates with its bearer token', async () => {
   const alice = await server.createBuilder('alice');
+  // 32 random bytes behind a prefix: never mistaken for a command-line option.
+  assert.match(alice.token, /^lilac_[A-Za-z0-9_-]{43}$/);
   const response = await server.request('/api/v1/whoami', { token: alice.token });
   assert.equal(response.status, 200);
   assert.deepEqual(await response.json(), { name: 'alice', keys: [alice.publicKey] });

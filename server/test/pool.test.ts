@@ -6,7 +6,8 @@ import type { Socket } from 'socket.io-client';
 import { connectRebuilder, fakeJob, testPoolConfig } from './support/rebuilderClient.ts';
 import { startTestServer, type TestBuilder, type TestServer } from './support/testServer.ts';
 
-const LEASE_MS = 600;
+// Leases long enough that no test loses a claim to a slow machine; the tests about lapses end leases themselves.
+const LEASE_MS = 60_000;
 let server: TestServer;
 let enqueuer: TestBuilder;
 before(async () => {
@@ -22,6 +23,12 @@ async function drain(): Promise<void> {
 
 async function enqueue(jobs: unknown): Promise<Response> {
   return server.request('/api/v1/jobs', { method: 'POST', token: enqueuer.token, json: jobs });
+}
+
+/** Moves the end of a job's lease to `at`, as if that much of the lease had passed. */
+async function endLeaseAt(id: string, at: Date): Promise<void> {
+  await server.context.models.Lease.updateOne({ _id: id }, { $set: { expiresAt: at } });
+  await server.context.models.Job.updateOne({ _id: id }, { $set: { leaseExpiresAt: at } });
 }
 
 /** Disconnects and waits until the server has returned what the worker held, so later tests start clean. */
@@ -91,7 +98,7 @@ test('a worker whose connection is cut loses its jobs back to the pool', async (
   let again: ClaimAck = null;
   for (let tries = 0; again === null && tries < 100; tries++) {
     again = (await second.emitWithAck('claim')) as ClaimAck;
-    if (again === null) await sleep(LEASE_MS / 10);
+    if (again === null) await sleep(50);
   }
   assert.equal(claimed(again).outPath, job.outPath);
   await leave(second);
@@ -102,12 +109,16 @@ test('a claim held by a server that died returns to the pool once its lease runs
   const job = fakeJob('orphaned');
   await enqueue([job]);
   // A claim on a connection no live server knows: only the lease sweeper can give it back.
-  assert.equal((await server.context.pool.claim('ghost', 'socket-of-a-dead-server'))?.outPath, job.outPath);
+  const orphan = await server.context.pool.claim('ghost', 'socket-of-a-dead-server');
+  assert.equal(orphan?.outPath, job.outPath);
   const worker = await connectRebuilder(server.url, (await server.createBuilder('sweep-worker')).token);
   assert.equal(await worker.emitWithAck('claim'), null);
+  assert.equal(await server.context.pool.sweep(), 0, 'a lease still running is not swept');
+  assert.equal(await worker.emitWithAck('claim'), null);
+  await endLeaseAt(orphan.id, new Date(Date.now() - 1));
   let again: ClaimAck = null;
   for (let tries = 0; again === null && tries < 100; tries++) {
-    await sleep(LEASE_MS / 5);
+    await sleep(50);
     again = (await worker.emitWithAck('claim')) as ClaimAck;
   }
   assert.equal(claimed(again).outPath, job.outPath);
@@ -121,21 +132,35 @@ test('a worker that keeps heartbeating keeps its jobs past the lease length', as
   const holder = await connectRebuilder(server.url, (await server.createBuilder('heartbeater')).token);
   const { id } = claimed(await holder.emitWithAck('claim'));
   const rival = await connectRebuilder(server.url, (await server.createBuilder('rival')).token);
-  let beats = 0;
-  let lastBeat: HeartbeatAck | undefined;
-  const firstLease = (await server.context.models.Job.findById(id).lean())?.leaseExpiresAt;
-  // Heartbeat until the lease has been renewed well past where the first one would have ended.
-  while (beats < 40) {
-    await sleep(LEASE_MS / 6);
-    lastBeat = (await holder.emitWithAck('heartbeat')) as HeartbeatAck;
-    beats += 1;
-    assert.equal(await rival.emitWithAck('claim'), null);
-    if (firstLease && new Date(lastBeat.leaseExpiresAt).getTime() > firstLease.getTime() + 2 * LEASE_MS) break;
-  }
-  assert.deepEqual(lastBeat?.jobs, [id]);
+  // Most of the lease has passed; a heartbeat now must carry the claim past the moment the lease would have ended.
+  const wouldHaveEnded = new Date(Date.now() + 1_500);
+  await endLeaseAt(id, wouldHaveEnded);
+  const beat = (await holder.emitWithAck('heartbeat')) as HeartbeatAck;
+  assert.deepEqual(beat.jobs, [id]);
+  assert.ok(new Date(beat.leaseExpiresAt).getTime() > wouldHaveEnded.getTime() + LEASE_MS / 2, `lease renewed to ${beat.leaseExpiresAt}`);
+  while (Date.now() <= wouldHaveEnded.getTime()) await sleep(100);
+  await server.context.pool.sweep();
+  assert.equal(await rival.emitWithAck('claim'), null);
   const stored = await server.context.models.Job.findById(id).lean();
   assert.equal(stored?.state, 'claimed');
   assert.equal(stored?.claimedBy, 'heartbeater');
+  await leave(holder);
+  await leave(rival);
+});
+
+test('a lease that already ran out is not revived by a late heartbeat', async () => {
+  await drain();
+  const job = fakeJob('lapsed');
+  await enqueue([job]);
+  const holder = await connectRebuilder(server.url, (await server.createBuilder('late-heartbeater')).token);
+  const { id } = claimed(await holder.emitWithAck('claim'));
+  await endLeaseAt(id, new Date(Date.now() - 1));
+  // Whether the sweeper or this heartbeat comes first, the lapsed lease is not the holder's any more.
+  assert.deepEqual(((await holder.emitWithAck('heartbeat')) as HeartbeatAck).jobs, []);
+  while (await server.context.models.Lease.exists({ _id: id })) await sleep(10);
+  assert.deepEqual(((await holder.emitWithAck('heartbeat')) as HeartbeatAck).jobs, []);
+  const rival = await connectRebuilder(server.url, (await server.createBuilder('late-rival')).token);
+  assert.equal(claimed(await rival.emitWithAck('claim')).outPath, job.outPath);
   await leave(holder);
   await leave(rival);
 });

@@ -1,7 +1,13 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
+/**
+ * A recognisable prefix lets secret scanners find leaked tokens, and keeps a
+ * token from starting with `-`, which command lines would read as an option.
+ */
+const TOKEN_PREFIX = 'lilac_';
+
 export function generateToken(): string {
-  return randomBytes(32).toString('base64url');
+  return TOKEN_PREFIX + randomBytes(32).toString('base64url');
 }
 
 export function hashToken(token: string): string {

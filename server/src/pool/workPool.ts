@@ -245,7 +245,7 @@ export class WorkPool {
     const leaseExpiresAt = new Date(now.getTime() + this.config.leaseMs);
     // A lease that already ran out may be someone else's by now: it is not revived.
     await this.models.Lease.updateMany({ socketId, expiresAt: { $gte: now } }, { $set: { expiresAt: leaseExpiresAt } });
-    const held = await this.models.Lease.find({ socketId }, { _id: 1 }).lean();
+    const held = await this.models.Lease.find({ socketId, expiresAt: { $gte: now } }, { _id: 1 }).lean();
     const ids = held.map((lease) => lease._id);
     if (ids.length > 0) await this.models.Job.updateMany({ _id: { $in: ids }, state: 'claimed', socketId }, { $set: { leaseExpiresAt } });
     return { jobs: ids, leaseExpiresAt: leaseExpiresAt.toISOString() };
@@ -314,11 +314,13 @@ export class WorkPool {
   /** Returns jobs whose lease ran out, whichever process handed them out (it may have died). */
   async sweep(): Promise<number> {
     const now = new Date();
-    const expired = await this.models.Lease.find({ expiresAt: { $lt: now } }, { _id: 1 }).lean();
+    const expired = await this.models.Lease.find({ expiresAt: { $lt: now } }, { _id: 1, socketId: 1 }).lean();
     let returned = 0;
     for (const lease of expired) {
       const deleted = await this.models.Lease.deleteOne({ _id: lease._id, expiresAt: { $lt: now } });
-      returned += deleted.deletedCount;
+      if (deleted.deletedCount === 0) continue;
+      await this.models.Job.updateOne({ _id: lease._id, state: 'claimed', socketId: lease.socketId }, { $set: unclaimed(now) });
+      returned += 1;
     }
     // Jobs still marked claimed past their lease, whether or not their lease was found above.
     const stale = await this.models.Job.updateMany({ state: 'claimed', leaseExpiresAt: { $lt: now } }, { $set: unclaimed(now) });
