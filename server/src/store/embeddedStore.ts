@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,13 @@ import type { Logger } from '../log.ts';
  */
 const sourceDir = fileURLToPath(new URL('../../embedded-store/', import.meta.url));
 export const embeddedStoreBinary = path.join(sourceDir, 'bin', 'ferretdb-embedded');
-const sources = ['main.go', 'go.mod', 'go.sum'].map((file) => path.join(sourceDir, file));
+const patchFile = path.join(sourceDir, 'ferretdb-patches.json');
+const sources = ['main.go', 'go.mod', 'go.sum', 'ferretdb-patches.json'].map((file) => path.join(sourceDir, file));
+
+interface FerretdbPatches {
+  readonly module: string;
+  readonly edits: readonly { file: string; find: string; replace: string; count?: number }[];
+}
 
 export class EmbeddedStoreError extends Error {
   override name = 'EmbeddedStoreError';
@@ -22,6 +28,39 @@ function binaryIsCurrent(): boolean {
   if (!existsSync(embeddedStoreBinary)) return false;
   const built = statSync(embeddedStoreBinary).mtimeMs;
   return sources.every((source) => statSync(source).mtimeMs <= built);
+}
+
+function goOrFail(args: string[], cwd: string, what: string): string {
+  const result = spawnSync('go', args, { cwd, encoding: 'utf8', env: { ...process.env, GOFLAGS: '-mod=mod', CGO_ENABLED: '0' } });
+  if (result.status !== 0) throw new EmbeddedStoreError(`${what} failed:\n${result.stderr}`);
+  return result.stdout;
+}
+
+/**
+ * Lays out a module tree in `buildDir` whose FerretDB is the released source
+ * with `ferretdb-patches.json` applied, so a fix never depends on a fork.
+ * An edit that no longer matches exactly stops the build rather than
+ * producing a store without it.
+ */
+function preparePatchedTree(buildDir: string): void {
+  const patches = JSON.parse(readFileSync(patchFile, 'utf8')) as FerretdbPatches;
+  rmSync(buildDir, { recursive: true, force: true });
+  mkdirSync(buildDir, { recursive: true });
+  for (const file of ['main.go', 'go.mod', 'go.sum']) copyFileSync(path.join(sourceDir, file), path.join(buildDir, file));
+  const { Dir: released } = JSON.parse(goOrFail(['mod', 'download', '-json', patches.module], buildDir, `downloading ${patches.module}`)) as { Dir: string };
+  const patched = path.join(buildDir, 'ferretdb');
+  cpSync(released, patched, { recursive: true });
+  for (const edit of patches.edits) {
+    const file = path.join(patched, edit.file);
+    const text = readFileSync(file, 'utf8');
+    const found = text.split(edit.find).length - 1;
+    if (found !== (edit.count ?? 1)) {
+      throw new EmbeddedStoreError(`ferretdb-patches.json: expected ${edit.count ?? 1} match(es) in ${edit.file}, found ${found}`);
+    }
+    chmodSync(file, 0o644);
+    writeFileSync(file, text.replaceAll(edit.find, edit.replace));
+  }
+  goOrFail(['mod', 'edit', `-replace=${patches.module}=./ferretdb`], buildDir, 'pointing the build at the patched FerretDB');
 }
 
 /** Builds the store binary unless an up-to-date one exists; safe to call from several processes at once. */
@@ -39,17 +78,17 @@ export function ensureEmbeddedStoreBinary(log?: Logger): string {
   log?.info({ go: go.stdout.trim() }, 'building the embedded FerretDB store (first run only)');
   const started = Date.now();
   mkdirSync(path.dirname(embeddedStoreBinary), { recursive: true });
-  // Build beside the target and rename, so a concurrent build or start never sees half a binary.
+  // Each build has its own tree and output beside the target, renamed into place, so concurrent builds or starts never see half a binary.
+  const buildDir = path.join(sourceDir, 'bin', `build.${process.pid}`);
   const partial = `${embeddedStoreBinary}.${process.pid}.partial`;
-  const build = spawnSync('go', ['build', '-trimpath', '-o', partial, '.'], {
-    cwd: sourceDir,
-    encoding: 'utf8',
-    env: { ...process.env, GOFLAGS: '-mod=mod', CGO_ENABLED: '0' },
-  });
-  if (build.status !== 0) {
-    throw new EmbeddedStoreError(`go build of the embedded store failed:\n${build.stderr}`);
+  try {
+    preparePatchedTree(buildDir);
+    goOrFail(['build', '-trimpath', '-o', partial, '.'], buildDir, 'go build of the embedded store');
+    renameSync(partial, embeddedStoreBinary);
+  } finally {
+    rmSync(buildDir, { recursive: true, force: true });
+    rmSync(partial, { force: true });
   }
-  renameSync(partial, embeddedStoreBinary);
   log?.info({ seconds: (Date.now() - started) / 1000 }, 'built the embedded FerretDB store');
   return embeddedStoreBinary;
 }
