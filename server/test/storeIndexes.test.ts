@@ -22,10 +22,10 @@ function planText(explained: unknown): string {
   return JSON.stringify(explained);
 }
 
-test('an _id lookup is served from the index, also when the filter has other fields', async () => {
+test('_id equality and _id $in are served from the index, also when the filter has other fields', async () => {
   const collection = connection.collection<{ _id: string; revision: number }>('lookups');
   await collection.insertMany(Array.from({ length: 500 }, (_, index) => ({ _id: `key-${index}`, revision: index })));
-  for (const filter of [{ _id: 'key-499' }, { _id: 'key-499', revision: 499 }]) {
+  for (const filter of [{ _id: 'key-499' }, { _id: 'key-499', revision: 499 }, { _id: { $in: ['key-499', 'key-7'] }, revision: 499 }]) {
     const plan = planText(await collection.find(filter).explain());
     if (plan.includes('ferretdbVersion')) {
       assert.match(plan, /SEARCH \S+ USING INDEX/, `FerretDB plan for ${JSON.stringify(filter)}: ${plan}`);

@@ -18,6 +18,8 @@ const sources = ['main.go', 'go.mod', 'go.sum', 'ferretdb-patches.json'].map((fi
 interface FerretdbPatches {
   readonly module: string;
   readonly edits: readonly { file: string; find: string; replace: string; count?: number }[];
+  /** Whole files added to the module, by path. */
+  readonly files?: Readonly<Record<string, string>>;
 }
 
 export class EmbeddedStoreError extends Error {
@@ -38,7 +40,8 @@ function goOrFail(args: string[], cwd: string, what: string): string {
 
 /**
  * Lays out a module tree in `buildDir` whose FerretDB is the released source
- * with `ferretdb-patches.json` applied, so a fix never depends on a fork.
+ * with `ferretdb-patches.json` applied (edits and added files), so a fix
+ * never depends on a fork.
  * An edit that no longer matches exactly stops the build rather than
  * producing a store without it.
  */
@@ -60,6 +63,7 @@ function preparePatchedTree(buildDir: string): void {
     chmodSync(file, 0o644);
     writeFileSync(file, text.replaceAll(edit.find, edit.replace));
   }
+  for (const [file, content] of Object.entries(patches.files ?? {})) writeFileSync(path.join(patched, file), content);
   goOrFail(['mod', 'edit', `-replace=${patches.module}=./ferretdb`], buildDir, 'pointing the build at the patched FerretDB');
 }
 
