@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ClaimAck, HeartbeatAck, JobView, PoolView } from '@lilac/common';
+import type { AttestationSubmission, ClaimAck, HeartbeatAck, JobRequest, JobView, PoolView } from '@lilac/common';
+import { drvHash, lilaItem, narHash } from './support/attestationFixtures.ts';
 import type { Socket } from 'socket.io-client';
 import { connectRebuilder, fakeJob, testPoolConfig } from './support/rebuilderClient.ts';
 import { startTestServer, type TestBuilder, type TestServer } from './support/testServer.ts';
@@ -65,25 +66,26 @@ test('rebuilders claim outputs with fewer independent builders first, then in th
   await leave(socket);
 });
 
-test('a builder is never offered an output it attested', async () => {
+test('a builder is never offered an output it attested, with a valid signature or not', async () => {
   await drain();
   const carol = await server.createBuilder('carol');
-  const [attestedJob, summarisedJob] = [fakeJob('attested'), fakeJob('summarised')];
-  await server.context.models.Attestation.create({
-    outPath: attestedJob.outPath,
-    builder: 'carol',
-    narHash: 'sha256:1b8m03r63zqhnjf7l5wnldhh7c134ap5vpj0850ymkq1iyzicy5s',
-    signature: 'carol-1:x',
-    signatureStatus: 'invalid',
-  });
-  await server.context.models.OutputSummary.create({ outPath: summarisedJob.outPath, verdict: 'no-builds', attestedBy: ['carol'] });
-  await enqueue([attestedJob, summarisedJob]);
+  const [signedJob, unsignedJob] = [fakeJob('signed'), fakeJob('unsigned')];
+  const attest = (job: JobRequest, overrides: Partial<AttestationSubmission>) =>
+    server.request(`/attestation/${drvHash(job.drvPath)}`, {
+      method: 'POST',
+      token: carol.token,
+      json: [lilaItem(carol, { outPath: job.outPath, narHash: narHash(job.outPath) }, overrides)],
+    });
+  assert.equal((await attest(signedJob, {})).status, 200);
+  assert.equal((await attest(unsignedJob, { output_sig: 'carol-1:not-a-signature' })).status, 200);
+  await enqueue([signedJob, unsignedJob]);
   const socket = await connectRebuilder(server.url, carol.token);
   assert.equal(await socket.emitWithAck('claim'), null);
   await leave(socket);
   const other = await connectRebuilder(server.url, (await server.createBuilder('dan')).token);
-  assert.equal(claimed(await other.emitWithAck('claim')).outPath, attestedJob.outPath);
-  assert.equal(claimed(await other.emitWithAck('claim')).outPath, summarisedJob.outPath);
+  // Carol's unverifiable attestation backs nothing, so that output is the more wanted.
+  assert.equal(claimed(await other.emitWithAck('claim')).outPath, unsignedJob.outPath);
+  assert.equal(claimed(await other.emitWithAck('claim')).outPath, signedJob.outPath);
   await leave(other);
 });
 

@@ -1,8 +1,16 @@
+import { createHash } from 'node:crypto';
 import { Schema, type InferSchemaType } from 'mongoose';
+import { keyedBy } from '../store/keyedBy.ts';
+
+/** The `_id` of one builder's statement of one NAR hash for one output. */
+export function attestationId(outPath: string, builder: string, narHash: string): string {
+  return createHash('sha256').update(`${outPath}\0${builder}\0${narHash}`).digest('hex');
+}
 
 /** One builder's statement about one output: "building it gave this NAR hash", with its signature. */
 export const attestationSchema = new Schema(
   {
+    _id: { type: String },
     /** Full store path of the output. */
     outPath: { type: String, required: true },
     /** The derivation it was built from, when the builder said (lila's URL names it). */
@@ -26,6 +34,7 @@ export const attestationSchema = new Schema(
   { timestamps: true, collection: 'attestations' },
 );
 // A resubmission of the same statement is the same document.
+keyedBy(attestationSchema, ['outPath', 'builder', 'narHash'], ([outPath, builder, narHash]) => attestationId(outPath ?? '', builder ?? '', narHash ?? ''));
 attestationSchema.index({ outPath: 1, builder: 1, narHash: 1 }, { unique: true });
 attestationSchema.index({ builder: 1, outPath: 1 });
 attestationSchema.index({ drvPath: 1 });

@@ -204,7 +204,8 @@ export class AttestationIngest {
     );
     if (fresh.length === 0) return;
     await this.models.Derivation.bulkWrite(
-      fresh.map((drvPath) => ({ updateOne: { filter: { drvPath }, update: { $setOnInsert: { drvPath } }, upsert: true } })),
+      // bulkWrite skips query middleware, so the `_id` the derivation is keyed by is named here.
+      fresh.map((drvPath) => ({ updateOne: { filter: { _id: drvPath }, update: { $setOnInsert: { drvPath } }, upsert: true } })),
       { ordered: false },
     ).catch((error: unknown) => {
       // Another request recording the same derivation at the same moment is fine.

@@ -1,5 +1,6 @@
 import { Schema, type InferSchemaType } from 'mongoose';
 import { VERDICTS } from '@lilac/common';
+import { keyedBy } from '../store/keyedBy.ts';
 
 const hashGroupSchema = new Schema(
   {
@@ -16,6 +17,7 @@ const hashGroupSchema = new Schema(
  */
 export const outputSummarySchema = new Schema(
   {
+    _id: { type: String },
     outPath: { type: String, required: true, unique: true },
     drvPath: { type: String, default: null },
     output: { type: String, default: null },
@@ -30,6 +32,7 @@ export const outputSummarySchema = new Schema(
   },
   { timestamps: true, collection: 'output_summaries' },
 );
+keyedBy(outputSummarySchema, ['outPath'], ([outPath]) => outPath);
 outputSummarySchema.index({ verdict: 1 });
 outputSummarySchema.index({ drvPath: 1 });
 

@@ -1,4 +1,5 @@
 import { Schema, type InferSchemaType } from 'mongoose';
+import { keyedBy } from '../store/keyedBy.ts';
 
 const hashGroupSchema = new Schema(
   {
@@ -12,6 +13,7 @@ const hashGroupSchema = new Schema(
 /** An output whose builders disagree: recorded when first seen, changed when a new distinct hash arrives. */
 export const divergenceSchema = new Schema(
   {
+    _id: { type: String },
     outPath: { type: String, required: true, unique: true },
     drvPath: { type: String, default: null },
     hashes: { type: [hashGroupSchema], default: [] },
@@ -21,6 +23,7 @@ export const divergenceSchema = new Schema(
   },
   { collection: 'divergences' },
 );
+keyedBy(divergenceSchema, ['outPath'], ([outPath]) => outPath);
 divergenceSchema.index({ lastChanged: -1 });
 
 export type DivergenceRecord = InferSchemaType<typeof divergenceSchema>;

@@ -1,4 +1,11 @@
-import { Schema, type InferSchemaType } from 'mongoose';
+import { createHash } from 'node:crypto';
+import { Schema, Types, type InferSchemaType } from 'mongoose';
+import { keyedBy } from '../store/keyedBy.ts';
+
+/** A job is unique per output, so its id is derived from the output path; rebuilders still see a 24-hex ObjectId. */
+export function jobIdFor(outPath: string): Types.ObjectId {
+  return new Types.ObjectId(createHash('sha256').update(outPath).digest().subarray(0, 12));
+}
 
 export const JOB_STATES = ['queued', 'claimed', 'done', 'failed'] as const;
 
@@ -36,6 +43,7 @@ export const jobSchema = new Schema(
   },
   { collection: 'pool_jobs', versionKey: false },
 );
+keyedBy(jobSchema, ['outPath'], ([outPath]) => jobIdFor(outPath ?? ''));
 jobSchema.index({ state: 1, verifiedBuilders: 1, seq: 1 });
 jobSchema.index({ socketId: 1 });
 jobSchema.index({ state: 1, leaseExpiresAt: 1 });

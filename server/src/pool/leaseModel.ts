@@ -1,4 +1,5 @@
 import { Schema, type InferSchemaType } from 'mongoose';
+import { keyedBy } from '../store/keyedBy.ts';
 
 /**
  * Who holds a job right now. The lease's `_id` is the job's id, so taking a
@@ -25,6 +26,7 @@ export type LeaseRecord = InferSchemaType<typeof leaseSchema>;
 /** One builder's finished go at one job; unique per (job, builder) so retries and "never again" are counted exactly. */
 export const attemptSchema = new Schema(
   {
+    _id: { type: String },
     job: { type: String, required: true },
     builder: { type: String, required: true },
     outcome: { type: String, enum: ['done', 'failed'], required: true },
@@ -33,4 +35,6 @@ export const attemptSchema = new Schema(
   },
   { collection: 'pool_attempts', versionKey: false },
 );
+// A job id is 24 hex digits, so the separator cannot occur in it and the key is unambiguous.
+keyedBy(attemptSchema, ['job', 'builder'], ([job, builder]) => `${job}:${builder}`);
 attemptSchema.index({ job: 1, builder: 1 }, { unique: true });

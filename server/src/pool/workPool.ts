@@ -109,23 +109,18 @@ export class WorkPool {
 
   /** Adds jobs in the order given; outputs that already have enough independent builders are left out. */
   async enqueue(requests: readonly JobRequest[]): Promise<EnqueueResult> {
-    const { Job, OutputSummary, Attestation } = this.models;
+    const { Job, OutputSummary } = this.models;
     const unique = [...new Map(requests.map((request) => [request.outPath, request])).values()];
     const known = new Map<string, { verified: number; attestedBy: Set<string> }>();
     const existing = new Map<string, JobState>();
     for (const batch of chunks(unique.map((request) => request.outPath))) {
-      const [summaries, attestations, jobs] = await Promise.all([
+      // Ingest keeps every attesting builder in the output's summary, so the summaries alone say who attested what.
+      const [summaries, jobs] = await Promise.all([
         OutputSummary.find({ outPath: { $in: batch } }, { outPath: 1, verifiedBuilderCount: 1, attestedBy: 1 }).lean(),
-        Attestation.find({ outPath: { $in: batch } }, { outPath: 1, builder: 1 }).lean(),
         Job.find({ outPath: { $in: batch } }, { outPath: 1, state: 1 }).lean(),
       ]);
       for (const summary of summaries) {
         known.set(summary.outPath, { verified: summary.verifiedBuilderCount, attestedBy: new Set(summary.attestedBy) });
-      }
-      for (const { outPath, builder } of attestations) {
-        const entry = known.get(outPath) ?? { verified: 0, attestedBy: new Set<string>() };
-        entry.attestedBy.add(builder);
-        known.set(outPath, entry);
       }
       for (const job of jobs) existing.set(job.outPath, job.state);
     }
@@ -394,15 +389,18 @@ export class WorkPool {
    * Checks the records the claim query's hints mirror: the builder attested
    * the output or already tried the job, the job failed too often, or enough
    * builders now back its output. Corrects the job when a hint was stale.
+   * Every read is by key; a claim costs the same however large the pool grows.
    */
   private async mayTake(id: string, outPath: string, builder: string): Promise<boolean> {
-    const { Attestation, JobAttempt, OutputSummary, Job } = this.models;
-    const [attested, attempts, summary] = await Promise.all([
-      Attestation.exists({ outPath, builder }),
-      JobAttempt.find({ job: id }, { builder: 1, outcome: 1 }).lean(),
-      OutputSummary.findOne({ outPath }, { verifiedBuilderCount: 1 }).lean(),
+    const { JobAttempt, OutputSummary, Job } = this.models;
+    const [job, tried, summary] = await Promise.all([
+      // `fail` writes the job's failure count before it gives up the lease this claimer now holds.
+      Job.findById(id, { attempts: 1 }).lean(),
+      JobAttempt.exists({ job: id, builder }),
+      OutputSummary.findOne({ outPath }, { verifiedBuilderCount: 1, attestedBy: 1 }).lean(),
     ]);
-    const failures = attempts.filter((attempt) => attempt.outcome === 'failed').length;
+    const attested = summary?.attestedBy.includes(builder) ?? false;
+    const failures = job?.attempts ?? 0;
     const verified = summary?.verifiedBuilderCount ?? 0;
     const now = new Date();
     if (verified >= this.config.targetBuilders) {
@@ -413,7 +411,6 @@ export class WorkPool {
       await Job.updateOne({ _id: id }, { $set: { ...unclaimed(now), state: 'failed', attempts: failures } });
       return false;
     }
-    const tried = attempts.some((attempt) => attempt.builder === builder);
     if (attested || tried) {
       await Job.updateOne({ _id: id }, { $addToSet: attested ? { attestedBy: builder } : { triedBy: builder } });
       return false;

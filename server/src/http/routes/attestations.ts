@@ -1,5 +1,6 @@
 import { drvPathFromHash, parseStoreBaseName } from '@lilac/common';
 import { Router } from 'express';
+import { attestationsOf } from '../../attestations/attestationsOf.ts';
 import { batchSubmissions, lilaSubmissions } from '../../attestations/submissions.ts';
 import { attestationView } from '../../attestations/views.ts';
 import type { AppContext } from '../../context.ts';
@@ -22,7 +23,7 @@ export function attestationRoutes(context: AppContext): Router {
 
   router.get('/attestations/by-output/:baseName', async (req, res) => {
     const { path } = parseStoreBaseName(req.params.baseName as string);
-    const records = await context.models.Attestation.find({ outPath: path }).sort({ createdAt: 1 }).lean();
+    const records = await attestationsOf(context.models, path);
     res.json(records.map(attestationView));
   });
 

@@ -1,5 +1,6 @@
 import { parseStoreBaseName, type OutputDetail } from '@lilac/common';
 import { Router } from 'express';
+import { attestationsOf } from '../../attestations/attestationsOf.ts';
 import { attestationView, outputSummaryView } from '../../attestations/views.ts';
 import type { AppContext } from '../../context.ts';
 import { notFound } from '../errors.ts';
@@ -11,7 +12,7 @@ export function outputRoutes(context: AppContext): Router {
     const { path } = parseStoreBaseName(req.params.baseName as string);
     const summary = await context.models.OutputSummary.findOne({ outPath: path }).lean();
     if (!summary) throw notFound(`nothing attested for ${path}`);
-    const attestations = await context.models.Attestation.find({ outPath: path }).sort({ createdAt: 1 }).lean();
+    const attestations = await attestationsOf(context.models, path);
     const detail: OutputDetail = { ...outputSummaryView(summary), attestations: attestations.map(attestationView) };
     res.json(detail);
   });
