@@ -2,6 +2,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'socket.io';
 import { AttestationIngest } from './attestations/ingestService.ts';
+import { SignatureVerifier } from './attestations/signatureVerifier.ts';
 import { BuilderService } from './builders/builderService.ts';
 import { BuilderPresence } from './builders/presence.ts';
 import type { Config } from './config.ts';
@@ -42,6 +43,7 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
   const models = createModels(store.connection);
   const events = new EventBus();
   const builders = new BuilderService(models);
+  const verifier = new SignatureVerifier();
   const context: AppContext = {
     config,
     log,
@@ -49,7 +51,7 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
     storeKind: embedded ? 'embedded-ferretdb' : 'mongodb',
     models,
     builders,
-    ingest: new AttestationIngest(models, builders, events, log),
+    ingest: new AttestationIngest(models, builders, events, verifier, log),
     reports: new ReportService(models, events),
     presence: new BuilderPresence(events),
     events,
@@ -62,6 +64,9 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
   if (options.waitForStore) await indexed;
 
   const httpServer = createServer(createApp(context));
+  // Node's 5 s default closes idle connections that HTTP clients (undici, reverse proxies) still reuse, and their next request fails with ECONNRESET.
+  httpServer.keepAliveTimeout = 65_000;
+  httpServer.headersTimeout = 66_000;
   const io = attachSocketServer(httpServer, context);
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -86,6 +91,7 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
           void io.close(() => resolve());
           httpServer.closeIdleConnections();
         });
+        await verifier.close();
         await store.close();
         await embedded?.stop();
         log.info('lilac stopped');

@@ -6,6 +6,7 @@ import type { Models } from '../store/models.ts';
 import { allBuildersOf, verifiedBuildersOf, withStatement } from './hashGroups.ts';
 import { KeyedLock } from './keyedLock.ts';
 import { checkSignature } from './signatureCheck.ts';
+import type { SignatureVerifier } from './signatureVerifier.ts';
 import type { AttestationInput } from './submissions.ts';
 import { decideVerdict, verifiedHashCount } from './verdict.ts';
 import { attestationView, outputSummaryView } from './views.ts';
@@ -43,6 +44,7 @@ export class AttestationIngest {
     private readonly models: Models,
     private readonly builders: BuilderService,
     private readonly events: EventBus,
+    private readonly verifier: SignatureVerifier,
     private readonly log: Logger,
   ) {}
 
@@ -64,7 +66,7 @@ export class AttestationIngest {
   }
 
   private async submitOne(builder: string, keys: ReturnType<typeof publicKeysOf>, input: AttestationInput): Promise<AttestationResult> {
-    const check = checkSignature(input, keys);
+    const check = await checkSignature(input, keys, this.verifier);
     const stored = await this.store(builder, input, check.valid ? { status: 'valid', reason: null, key: check.keyName } : { status: 'invalid', reason: check.reason, key: null });
     let verdict: Verdict;
     if (stored.changed) {

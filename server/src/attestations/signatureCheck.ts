@@ -1,4 +1,5 @@
-import { narinfoFingerprint, verifyFingerprintSignature, type NamedKey, type SignatureCheck } from '@lilac/common';
+import { narinfoFingerprint, type NamedKey, type SignatureCheck } from '@lilac/common';
+import type { SignatureVerifier } from './signatureVerifier.ts';
 
 export const MISSING_FIELDS_REASON = 'no NAR size/references submitted: the signed fingerprint cannot be rebuilt, signature not checked';
 
@@ -11,7 +12,7 @@ export interface SignedStatement {
 }
 
 /** Checks a builder's signature over the exact fingerprint Nix signs, with that builder's registered keys only. */
-export function checkSignature(statement: SignedStatement, keys: readonly NamedKey[]): SignatureCheck {
+export async function checkSignature(statement: SignedStatement, keys: readonly NamedKey[], verifier: SignatureVerifier): Promise<SignatureCheck> {
   if (statement.narSize === null || statement.references === null) return { valid: false, reason: MISSING_FIELDS_REASON };
   if (keys.length === 0) return { valid: false, reason: 'builder has no registered public key' };
   const fingerprint = narinfoFingerprint({
@@ -20,5 +21,5 @@ export function checkSignature(statement: SignedStatement, keys: readonly NamedK
     narSize: statement.narSize,
     references: statement.references,
   });
-  return verifyFingerprintSignature(fingerprint, statement.signature, keys);
+  return verifier.verify(fingerprint, statement.signature, keys);
 }

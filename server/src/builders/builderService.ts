@@ -46,7 +46,12 @@ function isDuplicateKeyError(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: number }).code === 11000;
 }
 
+/** "Last seen" is shown to the minute; builders submitting all the time need not write it with every request. */
+const LAST_SEEN_RESOLUTION_MS = 30_000;
+
 export class BuilderService {
+  private readonly lastSeenWritten = new Map<string, number>();
+
   constructor(private readonly models: Models) {}
 
   async create(name: string, options: { token?: string; publicKeys?: readonly string[] } = {}): Promise<{ builder: Builder; token: string }> {
@@ -130,6 +135,9 @@ export class BuilderService {
   }
 
   async touch(name: string, at = new Date()): Promise<void> {
+    const written = this.lastSeenWritten.get(name);
+    if (written !== undefined && at.getTime() - written < LAST_SEEN_RESOLUTION_MS) return;
+    this.lastSeenWritten.set(name, at.getTime());
     await this.models.Builder.updateOne({ name }, { $set: { lastSeenAt: at } });
   }
 
