@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import { encodeNixBase32, narinfoFingerprint, signFingerprint, type BatchAttestation, type ClaimAck, type JobRequest, type JobView } from '@lilac/common';
 import type { Socket } from 'socket.io-client';
 import { connectRebuilder, fakeJob, testPoolConfig } from './support/rebuilderClient.ts';
+import { startServerProcess, type ServerProcess } from './support/processes.ts';
 import { startTestServer, type TestBuilder, type TestServer } from './support/testServer.ts';
 
 // The figure is 2,000 (POOL_TEST_JOBS=2000); on the shared 2-core CI machine FerretDB manages about one job per
@@ -12,15 +13,22 @@ const BUILDERS = 5;
 const CONNECTIONS_PER_BUILDER = 4;
 
 let first: TestServer;
-let second: TestServer;
+let second: ServerProcess;
 before(async () => {
-  const pool = testPoolConfig({ targetBuilders: 1, leaseMs: 60_000 });
-  first = await startTestServer({ pool });
-  // The same store and database: two server processes sharing one pool.
-  second = await startTestServer({ pool, dbName: first.context.config.dbName, dataDir: first.context.config.dataDir, mongodbUri: first.context.config.mongodbUri });
+  first = await startTestServer({ pool: testPoolConfig({ targetBuilders: 1, leaseMs: 60_000 }) });
+  const { mongodbUri, dbName } = first.context.config;
+  assert.ok(mongodbUri, 'the test store is given by MONGODB_URI');
+  // A second server process on the same store and database: nothing in memory is shared, only the pool's documents.
+  second = await startServerProcess({
+    ...process.env,
+    MONGODB_URI: mongodbUri,
+    LILAC_DB_NAME: dbName,
+    LILAC_POOL_TARGET_BUILDERS: '1',
+    LILAC_POOL_LEASE_MS: '60000',
+  });
 });
 after(async () => {
-  await second.closeKeepingDatabase();
+  await second.stop();
   await first.close();
 });
 

@@ -37,10 +37,13 @@ export function startServerProcess(env: NodeJS.ProcessEnv): Promise<ServerProces
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 60_000);
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    let started = false;
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
+      if (started) return;
       const match = /"url":"(http:\/\/[^"]+)".*"msg":"lilac listening"/.exec(output);
       if (match?.[1]) {
+        started = true;
         clearTimeout(timer);
         resolve({
           url: match[1],
