@@ -22,13 +22,23 @@ export const REPORT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
 /** Summaries read per `$in` query. */
 const LOOKUP_BATCH = 5_000;
 const LOOKUP_PARALLELISM = 2;
-/** Counts another server process may have changed are recomputed after this long. */
-const COUNTS_MAX_AGE_MS = 60_000;
+/**
+ * A report's verdicts follow this process's ingest as it happens; what another
+ * server process ingested shows after at most this long, when they are read again.
+ */
+const OTHER_PROCESSES_MAX_LAG_MS = 60_000;
 const SUGGESTIONS = 50;
 
 interface PathState {
-  readonly verdict: Verdict;
-  readonly attestedBy: readonly string[];
+  verdict: Verdict;
+  attestedBy: string[];
+}
+
+/** A report's verdicts and attesting builders per path, as read from the store and followed since. */
+interface ReportStates {
+  readonly byPath: Map<string, PathState>;
+  readonly counts: Record<Verdict, number>;
+  readonly readAt: number;
 }
 
 interface LoadedReport {
@@ -37,7 +47,10 @@ interface LoadedReport {
   readonly graph: ReportGraph;
   readonly outPaths: readonly string[];
   readonly pathSet: ReadonlySet<string>;
-  counts: { value: Record<Verdict, number>; at: number } | null;
+  states: ReportStates | null;
+  reading: Promise<ReportStates> | null;
+  /** Outputs that changed while `reading` was in flight, which its answer may predate. */
+  readonly changedWhileReading: Set<string>;
 }
 
 export function zeroCounts(): Record<Verdict, number> {
@@ -55,8 +68,9 @@ function shuffled<T>(items: T[]): T[] {
 /**
  * Reports: an uploaded SBOM kept byte-exact, its normalised graph, and the
  * views over it. Verdicts come from the per-output summaries, read in large
- * `$in` batches; parsed graphs and per-report counts are cached in memory and
- * counts follow `verdict` events, which also drive `report:progress`.
+ * `$in` batches once per report and then kept current from `verdict` and
+ * `attestation` events (which also drive `report:progress`): reading 50,000
+ * summaries out of the embedded FerretDB takes seconds, patching one is free.
  */
 export class ReportService {
   private readonly loaded = new Map<string, LoadedReport>();
@@ -66,6 +80,7 @@ export class ReportService {
     private readonly events: EventBus,
   ) {
     events.subscribe('verdict', (change) => this.followVerdict(change));
+    events.subscribe('attestation', (attestation) => this.followAttestation(attestation.output_path, attestation.builder));
   }
 
   /** Defines or replaces a report; `document` is `raw` parsed. Throws `InvalidSbomError` before writing anything. */
@@ -107,11 +122,9 @@ export class ReportService {
 
   async detail(name: string): Promise<ReportDetail> {
     const report = await this.load(name);
-    const states = await this.states(report.outPaths);
-    const verdictOf = (outPath: string) => states.get(outPath)?.verdict ?? 'no-builds';
-    const counts = zeroCounts();
-    for (const outPath of report.outPaths) counts[verdictOf(outPath)] += 1;
-    report.counts = { value: { ...counts }, at: Date.now() };
+    const states = await this.statesOf(report);
+    const verdictOf = (outPath: string) => states.byPath.get(outPath)?.verdict ?? 'no-builds';
+    const counts = { ...states.counts };
     const total = report.outPaths.length;
     const percentages = zeroCounts();
     for (const verdict of VERDICTS) percentages[verdict] = total === 0 ? 0 : Math.round((counts[verdict] / total) * 10_000) / 100;
@@ -137,8 +150,8 @@ export class ReportService {
 
   async textTree(name: string): Promise<string> {
     const report = await this.load(name);
-    const states = await this.states(report.outPaths);
-    return renderTextTree(report.graph, (outPath) => states.get(outPath)?.verdict ?? 'no-builds');
+    const { byPath } = await this.statesOf(report);
+    return renderTextTree(report.graph, (outPath) => byPath.get(outPath)?.verdict ?? 'no-builds');
   }
 
   /** Every output of the report that names its derivation, once each, in report order (what the work pool enqueues). */
@@ -157,13 +170,13 @@ export class ReportService {
   /** Up to 50 outputs worth rebuilding, shuffled: not reproduced yet and not attested by `builder`. */
   async suggest(name: string, builder: string): Promise<Suggestion[]> {
     const report = await this.load(name);
-    const states = await this.states(report.outPaths);
+    const { byPath } = await this.statesOf(report);
     const seen = new Set<string>();
     const candidates: Suggestion[] = [];
     for (const node of report.graph.nodes) {
       if (node.outPath === null || node.drvPath === null || seen.has(node.outPath)) continue;
       seen.add(node.outPath);
-      const state = states.get(node.outPath);
+      const state = byPath.get(node.outPath);
       if (state?.verdict === 'reproduced' || state?.attestedBy.includes(builder)) continue;
       candidates.push({ drv_path: node.drvPath, output: node.output ?? 'out', out_path: node.outPath });
     }
@@ -198,16 +211,35 @@ export class ReportService {
   }
 
   private async counts(report: LoadedReport): Promise<Record<Verdict, number>> {
-    if (report.counts && Date.now() - report.counts.at < COUNTS_MAX_AGE_MS) return { ...report.counts.value };
-    const states = await this.states(report.outPaths);
+    return { ...(await this.statesOf(report)).counts };
+  }
+
+  private statesOf(report: LoadedReport): Promise<ReportStates> {
+    if (report.states && Date.now() - report.states.readAt < OTHER_PROCESSES_MAX_LAG_MS) return Promise.resolve(report.states);
+    report.reading ??= this.readStates(report).finally(() => {
+      report.reading = null;
+    });
+    return report.reading;
+  }
+
+  private async readStates(report: LoadedReport): Promise<ReportStates> {
+    report.changedWhileReading.clear();
+    const readAt = Date.now();
+    const byPath = await this.lookUp(report.outPaths);
+    // Events only patch states already read, so what changed during the long read is read again, by key.
+    for (let round = 0; round < 10 && report.changedWhileReading.size > 0; round++) {
+      const changed = [...report.changedWhileReading];
+      report.changedWhileReading.clear();
+      for (const [outPath, state] of await this.lookUp(changed)) byPath.set(outPath, state);
+    }
     const counts = zeroCounts();
-    for (const outPath of report.outPaths) counts[states.get(outPath)?.verdict ?? 'no-builds'] += 1;
-    report.counts = { value: counts, at: Date.now() };
-    return { ...counts };
+    for (const outPath of report.outPaths) counts[byPath.get(outPath)?.verdict ?? 'no-builds'] += 1;
+    report.states = { byPath, counts, readAt };
+    return report.states;
   }
 
   /** Verdicts and attesting builders of many paths: a few large indexed `$in` reads, never one per path. */
-  private async states(outPaths: readonly string[]): Promise<Map<string, PathState>> {
+  private async lookUp(outPaths: readonly string[]): Promise<Map<string, PathState>> {
     const states = new Map<string, PathState>();
     const batches: string[][] = [];
     for (let offset = 0; offset < outPaths.length; offset += LOOKUP_BATCH) batches.push(outPaths.slice(offset, offset + LOOKUP_BATCH));
@@ -216,7 +248,7 @@ export class ReportService {
       while (next < batches.length) {
         const batch = batches[next++] as string[];
         const summaries = await this.models.OutputSummary.find({ outPath: { $in: batch } }, { _id: 0, outPath: 1, verdict: 1, attestedBy: 1 }).lean();
-        for (const summary of summaries) states.set(summary.outPath, { verdict: summary.verdict as Verdict, attestedBy: summary.attestedBy });
+        for (const summary of summaries) states.set(summary.outPath, { verdict: summary.verdict as Verdict, attestedBy: [...summary.attestedBy] });
       }
     };
     await Promise.all(Array.from({ length: LOOKUP_PARALLELISM }, worker));
@@ -235,17 +267,40 @@ export class ReportService {
     if (cached?.version === record.version) return cached;
     const graph = JSON.parse((await readBlob(this.models, record.version, 'graph')).toString('utf8')) as ReportGraph;
     const outPaths = outPathsOf(graph);
-    const report: LoadedReport = { name, version: record.version, graph, outPaths, pathSet: new Set(outPaths), counts: null };
+    const report: LoadedReport = { name, version: record.version, graph, outPaths, pathSet: new Set(outPaths), states: null, reading: null, changedWhileReading: new Set() };
     this.loaded.set(name, report);
     return report;
   }
 
-  private followVerdict(change: VerdictChange): void {
+  /** The state of `outPath` in each loaded report that holds it, created when the store had none. */
+  private *statesFollowing(outPath: string): Generator<{ report: LoadedReport; states: ReportStates; state: PathState }> {
     for (const report of this.loaded.values()) {
-      if (!report.counts || !report.pathSet.has(change.outPath)) continue;
-      report.counts.value[change.previous] = Math.max(0, report.counts.value[change.previous] - 1);
-      report.counts.value[change.verdict] += 1;
-      this.events.publish('report:progress', { report: report.name, total: report.outPaths.length, counts: { ...report.counts.value } });
+      if (!report.pathSet.has(outPath)) continue;
+      if (report.reading) report.changedWhileReading.add(outPath);
+      const { states } = report;
+      if (!states) continue;
+      let state = states.byPath.get(outPath);
+      if (!state) {
+        state = { verdict: 'no-builds', attestedBy: [] };
+        states.byPath.set(outPath, state);
+      }
+      yield { report, states, state };
+    }
+  }
+
+  private followAttestation(outPath: string, builder: string): void {
+    for (const { state } of this.statesFollowing(outPath)) {
+      if (!state.attestedBy.includes(builder)) state.attestedBy.push(builder);
+    }
+  }
+
+  private followVerdict(change: VerdictChange): void {
+    for (const { report, states, state } of this.statesFollowing(change.outPath)) {
+      if (state.verdict === change.verdict) continue;
+      states.counts[state.verdict] = Math.max(0, states.counts[state.verdict] - 1);
+      states.counts[change.verdict] += 1;
+      state.verdict = change.verdict;
+      this.events.publish('report:progress', { report: report.name, total: report.outPaths.length, counts: { ...states.counts } });
     }
   }
 }
