@@ -4,6 +4,7 @@ import type { PoolConfig } from '../config.ts';
 import type { EventBus } from '../events/eventBus.ts';
 import type { Logger } from '../log.ts';
 import type { Models } from '../store/models.ts';
+import { ClaimWindow, type Candidate } from './claimWindow.ts';
 import type { JobRecord } from './jobModel.ts';
 
 type StoredJob = JobRecord & { _id: Types.ObjectId };
@@ -15,8 +16,10 @@ export class PoolError extends Error {
 }
 
 const CHUNK = 1000;
-/** Jobs looked at per round of a claim; most claims take the first. */
-const CLAIM_CANDIDATES = 8;
+/** Jobs read per claim window, which all claims on one server share. */
+const CLAIM_WINDOW = 256;
+/** How long a server's claim window may miss queue changes another server made. */
+const CLAIM_WINDOW_MAX_AGE_MS = 10_000;
 
 function isDuplicateKey(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: number }).code === 11000;
@@ -56,10 +59,10 @@ function unclaimed(now: Date) {
 }
 
 /**
- * The shared rebuild work pool. Every state change is one conditional update
- * on the job document, so any number of server processes can share one pool:
- * a claim is a single `findOneAndUpdate`, and a worker can only complete, fail
- * or extend what its own connection holds.
+ * The shared rebuild work pool, which any number of server processes can
+ * share: a claim is won by inserting the job's lease (its `_id` is the job's),
+ * then checked against the records, and a worker can only complete, fail or
+ * extend what its own connection holds.
  */
 export class WorkPool {
   /** Rebuilder connections to this process, by socket id. */
@@ -68,6 +71,12 @@ export class WorkPool {
   private statsTimer: NodeJS.Timeout | null = null;
   private statsDirty = false;
   private unsubscribe: (() => void) | null = null;
+  private readonly window = new ClaimWindow(
+    () => this.readQueue({}, []),
+    CLAIM_WINDOW,
+    (builder, passed) => this.readQueue({ attestedBy: { $nin: [builder] }, triedBy: { $nin: [builder] } }, passed),
+    CLAIM_WINDOW_MAX_AGE_MS,
+  );
 
   constructor(
     private readonly models: Models,
@@ -78,11 +87,19 @@ export class WorkPool {
 
   /** Starts the lease sweeper and follows attestations; call once the store is ready. */
   start(): void {
+    let sweeping = false;
     this.sweeper ??= setInterval(() => {
-      this.sweep().catch((error: unknown) => {
-        // A sweep still in flight when the server closes its store is of no concern.
-        if (this.sweeper) this.log.warn({ err: error }, 'pool sweep failed');
-      });
+      // A sweep reads the whole queue on the embedded store; on a large pool it can outlast the interval, and must not pile up.
+      if (sweeping) return;
+      sweeping = true;
+      this.sweep()
+        .catch((error: unknown) => {
+          // A sweep still in flight when the server closes its store is of no concern.
+          if (this.sweeper) this.log.warn({ err: error }, 'pool sweep failed');
+        })
+        .finally(() => {
+          sweeping = false;
+        });
     }, this.config.sweepIntervalMs);
     this.unsubscribe ??= this.events.subscribe('attestation', (attestation) => {
       this.onAttestation(attestation).catch((error: unknown) => this.log.warn({ err: error }, 'pool attestation update failed'));
@@ -174,7 +191,7 @@ export class WorkPool {
         result.unchanged += 1;
       }
     }
-    if (result.added + result.requeued > 0) this.statsChanged();
+    if (result.added + result.requeued > 0) this.queueChanged();
     return result;
   }
 
@@ -185,53 +202,56 @@ export class WorkPool {
    */
   async claim(builder: string, socketId: string): Promise<JobView | null> {
     // Jobs another claimer won, or this builder may not take, are not looked at again: every round makes progress.
-    const passed: Types.ObjectId[] = [];
+    const passed = new Set<string>();
+    const since = Date.now();
     for (;;) {
+      const candidate = await this.window.next(builder, passed, since);
+      if (candidate === null) return null;
+      const id = String(candidate._id);
+      passed.add(id);
       const now = new Date();
-      const candidates = await this.models.Job.find(
-        {
-          // A plain equality FerretDB pushes down to SQLite; lapsed claims come back through the sweeper.
-          state: 'queued',
-          attestedBy: { $nin: [builder] },
-          triedBy: { $nin: [builder] },
-          notBefore: { $lte: now },
-          ...(passed.length > 0 && { _id: { $nin: passed } }),
-        },
-        { _id: 1, outPath: 1 },
-      )
-        .sort({ verifiedBuilders: 1, seq: 1 })
-        .limit(CLAIM_CANDIDATES)
-        .lean();
-      if (candidates.length === 0) return null;
-      for (const candidate of candidates) {
-        passed.push(candidate._id);
-        const id = String(candidate._id);
-        const leaseExpiresAt = new Date(now.getTime() + this.config.leaseMs);
-        try {
-          await this.models.Lease.create({ _id: id, socketId, builder, expiresAt: leaseExpiresAt, claimedAt: now });
-        } catch (error) {
-          if (isDuplicateKey(error)) continue;
-          throw error;
-        }
-        if (!(await this.mayTake(id, candidate.outPath, builder))) {
-          await this.models.Lease.deleteOne({ _id: id, socketId });
-          continue;
-        }
-        const job = await this.models.Job.findOneAndUpdate(
-          { _id: candidate._id },
-          { $set: { state: 'claimed', claimedBy: builder, socketId, leaseExpiresAt, since: now } },
-          { new: true },
-        ).lean<StoredJob>();
-        if (!job) {
-          await this.models.Lease.deleteOne({ _id: id, socketId });
-          continue;
-        }
-        const view = toJobView(job);
-        this.events.publish('job:claimed', { job: view, builder });
-        this.statsChanged();
-        return view;
+      const leaseExpiresAt = new Date(now.getTime() + this.config.leaseMs);
+      try {
+        await this.models.Lease.create({ _id: id, socketId, builder, expiresAt: leaseExpiresAt, claimedAt: now });
+      } catch (error) {
+        if (isDuplicateKey(error)) continue;
+        throw error;
       }
+      if (!(await this.mayTake(id, candidate.outPath, builder))) {
+        await this.models.Lease.deleteOne({ _id: id, socketId });
+        continue;
+      }
+      const job = await this.models.Job.findOneAndUpdate(
+        { _id: candidate._id },
+        { $set: { state: 'claimed', claimedBy: builder, socketId, leaseExpiresAt, since: now } },
+        { new: true },
+      ).lean<StoredJob>();
+      if (!job) {
+        await this.models.Lease.deleteOne({ _id: id, socketId });
+        continue;
+      }
+      const view = toJobView(job);
+      this.events.publish('job:claimed', { job: view, builder });
+      this.statsChanged();
+      return view;
     }
+  }
+
+  /** The most wanted queued jobs past their backoff, as many as a claim window holds; `claim` checks each before it holds it. */
+  private readQueue(filter: Record<string, unknown>, passed: readonly string[]): Promise<Candidate[]> {
+    return this.models.Job.find(
+      {
+        // A plain equality FerretDB pushes down to SQLite; lapsed claims come back through the sweeper.
+        state: 'queued',
+        notBefore: { $lte: new Date() },
+        ...filter,
+        ...(passed.length > 0 && { _id: { $nin: passed } }),
+      },
+      { _id: 1, outPath: 1, attestedBy: 1, triedBy: 1, notBefore: 1 },
+    )
+      .sort({ verifiedBuilders: 1, seq: 1 })
+      .limit(CLAIM_WINDOW)
+      .lean<Candidate[]>();
   }
 
   /** Extends the leases of every job this connection holds. */
@@ -268,7 +288,8 @@ export class WorkPool {
     ).lean<StoredJob>();
     await this.models.Lease.deleteOne({ _id: id, socketId });
     if (updated) this.events.publish('job:done', { job: toJobView(updated), builder });
-    this.statsChanged();
+    if (state === 'queued') this.queueChanged();
+    else this.statsChanged();
     return state;
   }
 
@@ -291,7 +312,8 @@ export class WorkPool {
     await this.models.Lease.deleteOne({ _id: id, socketId });
     const state = final ? 'failed' : 'queued';
     this.events.publish('job:failed', { job: toJobView(updated ?? job), builder, error, final });
-    this.statsChanged();
+    if (final) this.statsChanged();
+    else this.queueChanged();
     return state;
   }
 
@@ -302,7 +324,7 @@ export class WorkPool {
     const ids = held.map((lease) => lease._id);
     await this.models.Job.updateMany({ _id: { $in: ids }, state: 'claimed', socketId }, { $set: unclaimed(new Date()) });
     const released = await this.models.Lease.deleteMany({ socketId });
-    this.statsChanged();
+    this.queueChanged();
     return released.deletedCount;
   }
 
@@ -321,7 +343,7 @@ export class WorkPool {
     const stale = await this.models.Job.updateMany({ state: 'claimed', leaseExpiresAt: { $lt: now } }, { $set: unclaimed(now) });
     if (returned + stale.modifiedCount > 0) {
       this.log.info({ returned }, 'returned jobs with expired leases');
-      this.statsChanged();
+      this.queueChanged();
     }
     return returned;
   }
@@ -395,12 +417,14 @@ export class WorkPool {
     const { JobAttempt, OutputSummary, Job } = this.models;
     const [job, tried, summary] = await Promise.all([
       // `fail` writes the job's failure count before it gives up the lease this claimer now holds.
-      Job.findById(id, { attempts: 1 }).lean(),
+      Job.findById(id, { state: 1, notBefore: 1, attempts: 1 }).lean(),
       JobAttempt.exists({ job: id, builder }),
       OutputSummary.findOne({ outPath }, { verifiedBuilderCount: 1, attestedBy: 1 }).lean(),
     ]);
+    // A claim window may be older than the job's last change: done, failed or backing off since.
+    if (!job || job.state !== 'queued' || job.notBefore > new Date()) return false;
     const attested = summary?.attestedBy.includes(builder) ?? false;
-    const failures = job?.attempts ?? 0;
+    const failures = job.attempts;
     const verified = summary?.verifiedBuilderCount ?? 0;
     const now = new Date();
     if (verified >= this.config.targetBuilders) {
@@ -433,16 +457,25 @@ export class WorkPool {
   }
 
   /** Publishes `pool:stats` at most once per `statsIntervalMs`, however busy the pool is. */
+  /** Jobs joined or came back to the queue: claim windows are read again. */
+  private queueChanged(): void {
+    this.window.invalidate();
+    this.statsChanged();
+  }
+
   private statsChanged(): void {
     this.statsDirty = true;
     if (this.statsTimer || !this.sweeper) return;
     this.statsTimer = setTimeout(() => {
-      this.statsTimer = null;
-      if (!this.statsDirty) return;
       this.statsDirty = false;
+      // The timer is cleared only once these stats are out, so one count of the pool runs at a time.
       this.stats()
         .then((stats) => this.events.publish('pool:stats', stats))
-        .catch((error: unknown) => this.log.warn({ err: error }, 'pool stats failed'));
+        .catch((error: unknown) => this.log.warn({ err: error }, 'pool stats failed'))
+        .finally(() => {
+          this.statsTimer = null;
+          if (this.statsDirty) this.statsChanged();
+        });
     }, this.config.statsIntervalMs);
     this.statsTimer.unref();
   }

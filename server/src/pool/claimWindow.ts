@@ -1,0 +1,87 @@
+import type { Types } from 'mongoose';
+
+/** A queued job as the claim window holds it, with the hints that say who may take it. */
+export interface Candidate {
+  readonly _id: Types.ObjectId;
+  readonly outPath: string;
+  readonly attestedBy: readonly string[];
+  readonly triedBy: readonly string[];
+  readonly notBefore: Date;
+}
+
+/**
+ * The most wanted queued jobs, read from the store once for many claims.
+ * Finding them is a read and sort of the whole queue on the embedded FerretDB
+ * (its SQLite backend serves no secondary index), which one claim each would
+ * repeat thousands of times. The window may be stale: a claim still wins a job
+ * only by inserting its lease and then checking the job itself, so staleness
+ * costs a wasted try, never a double claim.
+ */
+export class ClaimWindow {
+  private candidates: Candidate[] = [];
+  /** How many jobs the last read returned: fewer than `size` means it saw every one. */
+  private readCount = 0;
+  /** When the read that filled the window began. */
+  private readAt = 0;
+  /** The queue changed in this process since that read began. */
+  private stale = true;
+  private changes = 0;
+  private reading: Promise<void> | null = null;
+
+  constructor(
+    private readonly read: () => Promise<Candidate[]>,
+    /** Jobs one read takes; when the window was full and held nothing for a builder, `readFor` looks further. */
+    private readonly size: number,
+    private readonly readFor: (builder: string, passed: readonly string[]) => Promise<Candidate[]>,
+    /** How long the window may miss queue changes other server processes made. */
+    private readonly maxAgeMs: number,
+  ) {}
+
+  /**
+   * Hands the next job `builder` may take, by the hints, to this claimer only;
+   * `null` only once a read begun after `since` had nothing for it.
+   */
+  async next(builder: string, passed: ReadonlySet<string>, since: number): Promise<Candidate | null> {
+    const fits = (candidate: Candidate, now: Date) =>
+      !passed.has(String(candidate._id)) && !candidate.attestedBy.includes(builder) && !candidate.triedBy.includes(builder) && candidate.notBefore <= now;
+    // After a read this claim waited for, the window is used whatever its age: a slow store cannot keep a claim reading.
+    let waited = false;
+    for (;;) {
+      if (this.reading === null && (waited || (!this.stale && Date.now() - this.readAt < this.maxAgeMs))) {
+        const now = new Date();
+        const index = this.candidates.findIndex((candidate) => fits(candidate, now));
+        if (index >= 0) return this.candidates.splice(index, 1)[0] ?? null;
+        if (this.readAt >= since) {
+          if (this.readCount < this.size) return null;
+          const further = await this.readFor(builder, [...passed]);
+          return further.find((candidate) => fits(candidate, new Date())) ?? null;
+        }
+      }
+      await this.refresh();
+      waited = true;
+    }
+  }
+
+  /** The queue changed here (jobs added or returned): the window is read again before its next use. */
+  invalidate(): void {
+    this.changes += 1;
+    this.stale = true;
+  }
+
+  private refresh(): Promise<void> {
+    if (this.reading) return this.reading;
+    const startedAt = Date.now();
+    const changesBefore = this.changes;
+    this.reading = this.read()
+      .then((candidates) => {
+        this.candidates = candidates;
+        this.readCount = candidates.length;
+        this.readAt = startedAt;
+        this.stale = this.changes !== changesBefore;
+      })
+      .finally(() => {
+        this.reading = null;
+      });
+    return this.reading;
+  }
+}
