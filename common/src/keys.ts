@@ -65,20 +65,35 @@ export type SignatureCheck =
   | { readonly valid: true; readonly keyName: string }
   | { readonly valid: false; readonly reason: string };
 
+/** The registered key a `<key name>:<base64>` signature names, or why it names none. */
+export type SignatureKeyMatch =
+  | { readonly found: true; readonly key: NamedKey; readonly signature: Uint8Array }
+  | { readonly found: false; readonly check: SignatureCheck };
+
+export function matchSignatureKey(signature: string, publicKeys: readonly NamedKey[]): SignatureKeyMatch {
+  let parsed: NamedKey;
+  try {
+    parsed = parseSignature(signature);
+  } catch (error) {
+    return { found: false, check: { valid: false, reason: `malformed signature: ${(error as Error).message}` } };
+  }
+  const key = publicKeys.find((candidate) => candidate.name === parsed.name);
+  if (!key) return { found: false, check: { valid: false, reason: `unknown key ${JSON.stringify(parsed.name)}` } };
+  return { found: true, key, signature: parsed.bytes };
+}
+
+/** The outcome of checking a signature with the key it named. */
+export function signatureCheckOf(key: NamedKey, valid: boolean): SignatureCheck {
+  return valid ? { valid: true, keyName: key.name } : { valid: false, reason: `signature does not match key ${JSON.stringify(key.name)}` };
+}
+
 /** Checks a `<key name>:<base64>` signature against the keys a builder registered. */
 export function verifyFingerprintSignature(
   fingerprint: string,
   signature: string,
   publicKeys: readonly NamedKey[],
 ): SignatureCheck {
-  let parsed: NamedKey;
-  try {
-    parsed = parseSignature(signature);
-  } catch (error) {
-    return { valid: false, reason: `malformed signature: ${(error as Error).message}` };
-  }
-  const key = publicKeys.find((candidate) => candidate.name === parsed.name);
-  if (!key) return { valid: false, reason: `unknown key ${JSON.stringify(parsed.name)}` };
-  const ok = nacl.sign.detached.verify(Buffer.from(fingerprint, 'utf8'), parsed.bytes, key.bytes);
-  return ok ? { valid: true, keyName: key.name } : { valid: false, reason: `signature does not match key ${JSON.stringify(key.name)}` };
+  const match = matchSignatureKey(signature, publicKeys);
+  if (!match.found) return match.check;
+  return signatureCheckOf(match.key, nacl.sign.detached.verify(Buffer.from(fingerprint, 'utf8'), match.signature, match.key.bytes));
 }

@@ -1,28 +1,22 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { NamedKey, SignatureCheck } from '@lilac/common';
+import { matchSignatureKey, signatureCheckOf, type NamedKey, type SignatureCheck } from '@lilac/common';
 
-export interface VerifyRequest {
+/** What `signatureVerifierWorker.mjs` takes and answers. */
+interface VerifyRequest {
   readonly id: number;
-  readonly fingerprint: string;
-  readonly signature: string;
-  readonly keys: readonly NamedKey[];
+  readonly message: Uint8Array;
+  readonly signature: Uint8Array;
+  readonly publicKey: Uint8Array;
 }
 
-export interface VerifyResponse {
+interface VerifyResponse {
   readonly id: number;
-  readonly check: SignatureCheck;
+  readonly valid: boolean;
 }
-
-/**
- * The server runs as TypeScript through tsx, but Node starts a worker's entry
- * module before any `--import` hook of the worker applies, so the worker
- * registers tsx itself and then loads its TypeScript body.
- */
-const WORKER_BOOTSTRAP = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(new URL('./signatureVerifierWorker.ts', import.meta.url).href)}); })`;
 
 interface Pending {
-  resolve(check: SignatureCheck): void;
+  resolve(valid: boolean): void;
   reject(error: Error): void;
 }
 
@@ -47,15 +41,22 @@ export class SignatureVerifier {
     for (let index = 0; index < size; index++) this.spawn();
   }
 
-  verify(fingerprint: string, signature: string, keys: readonly NamedKey[]): Promise<SignatureCheck> {
+  async verify(fingerprint: string, signature: string, keys: readonly NamedKey[]): Promise<SignatureCheck> {
+    const match = matchSignatureKey(signature, keys);
+    if (!match.found) return match.check;
+    const valid = await this.verifyBytes({ message: new TextEncoder().encode(fingerprint), signature: match.signature, publicKey: match.key.bytes });
+    return signatureCheckOf(match.key, valid);
+  }
+
+  private verifyBytes(request: Omit<VerifyRequest, 'id'>): Promise<boolean> {
     if (this.closed) return Promise.reject(new Error('signature verifier is closed'));
     const [first, ...others] = this.threads;
     if (!first) return Promise.reject(new Error(`no signature verifier thread could start: ${this.lastFailure?.message}`));
     const thread = others.reduce((least, candidate) => (candidate.pending.size < least.pending.size ? candidate : least), first);
     const id = this.nextId++;
-    return new Promise<SignatureCheck>((resolve, reject) => {
+    return new Promise<boolean>((resolve, reject) => {
       thread.pending.set(id, { resolve, reject });
-      thread.worker.postMessage({ id, fingerprint, signature, keys } satisfies VerifyRequest);
+      thread.worker.postMessage({ id, ...request } satisfies VerifyRequest);
     });
   }
 
@@ -65,14 +66,15 @@ export class SignatureVerifier {
   }
 
   private spawn(): void {
-    const worker = new Worker(WORKER_BOOTSTRAP, { eval: true });
+    // No `--import tsx` in the worker: the worker is plain JavaScript, and loader hooks in workers can hang the process at exit.
+    const worker = new Worker(new URL('./signatureVerifierWorker.mjs', import.meta.url), { execArgv: [] });
     const thread: Thread = { worker, pending: new Map() };
     this.threads.push(thread);
     worker.unref();
     let answered = false;
-    worker.on('message', ({ id, check }: VerifyResponse) => {
+    worker.on('message', ({ id, valid }: VerifyResponse) => {
       answered = true;
-      thread.pending.get(id)?.resolve(check);
+      thread.pending.get(id)?.resolve(valid);
       thread.pending.delete(id);
     });
     let ended = false;
