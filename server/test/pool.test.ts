@@ -44,6 +44,16 @@ function claimed(ack: ClaimAck): JobView {
   return ack;
 }
 
+/** A new builder's connection holding the pool's only queued job. */
+async function holdingOnlyJob(jobName: string, builderName: string) {
+  await drain();
+  const job = fakeJob(jobName);
+  await enqueue([job]);
+  const holder = await connectRebuilder(server.url, (await server.createBuilder(builderName)).token);
+  const { id } = claimed(await holder.emitWithAck('claim'));
+  return { job, holder, id };
+}
+
 test('a rebuilder with a bad token is refused at connect', async () => {
   await assert.rejects(connectRebuilder(server.url, 'not-a-token-of-anyone'), /invalid token/);
 });
@@ -128,11 +138,7 @@ test('a claim held by a server that died returns to the pool once its lease runs
 });
 
 test('a worker that keeps heartbeating keeps its jobs past the lease length', async () => {
-  await drain();
-  const job = fakeJob('kept');
-  await enqueue([job]);
-  const holder = await connectRebuilder(server.url, (await server.createBuilder('heartbeater')).token);
-  const { id } = claimed(await holder.emitWithAck('claim'));
+  const { holder, id } = await holdingOnlyJob('kept', 'heartbeater');
   const rival = await connectRebuilder(server.url, (await server.createBuilder('rival')).token);
   // Most of the lease has passed; a heartbeat now must carry the claim past the moment the lease would have ended.
   const wouldHaveEnded = new Date(Date.now() + 1_500);
@@ -151,11 +157,7 @@ test('a worker that keeps heartbeating keeps its jobs past the lease length', as
 });
 
 test('a lease that already ran out is not revived by a late heartbeat', async () => {
-  await drain();
-  const job = fakeJob('lapsed');
-  await enqueue([job]);
-  const holder = await connectRebuilder(server.url, (await server.createBuilder('late-heartbeater')).token);
-  const { id } = claimed(await holder.emitWithAck('claim'));
+  const { job, holder, id } = await holdingOnlyJob('lapsed', 'late-heartbeater');
   await endLeaseAt(id, new Date(Date.now() - 1));
   // Whether the sweeper or this heartbeat comes first, the lapsed lease is not the holder's any more.
   assert.deepEqual(((await holder.emitWithAck('heartbeat')) as HeartbeatAck).jobs, []);

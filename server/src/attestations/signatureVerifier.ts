@@ -37,7 +37,7 @@ export class SignatureVerifier {
   private closed = false;
   private lastFailure: Error | null = null;
 
-  constructor(readonly size = availableParallelism()) {
+  constructor(size = availableParallelism()) {
     for (let index = 0; index < size; index++) this.spawn();
   }
 

@@ -456,13 +456,13 @@ export class WorkPool {
     return (counter?.value ?? count) - count;
   }
 
-  /** Publishes `pool:stats` at most once per `statsIntervalMs`, however busy the pool is. */
-  /** Jobs joined or came back to the queue: claim windows are read again. */
+  /** Jobs joined or came back to the queue: the claim window is read again. */
   private queueChanged(): void {
     this.window.invalidate();
     this.statsChanged();
   }
 
+  /** Publishes `pool:stats` at most once per `statsIntervalMs`, however busy the pool is. */
   private statsChanged(): void {
     this.statsDirty = true;
     if (this.statsTimer || !this.sweeper) return;
