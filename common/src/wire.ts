@@ -11,13 +11,15 @@ export interface AttestationSubmission {
   output_name: string;
   /** NAR hash, `sha256:<nix-base32>` or SRI `sha256-<base64>`. */
   output_hash: string;
-  /** `<key name>:<base64 ed25519 signature>` over the narinfo fingerprint. */
+  /** `<key name>:<base64 ed25519 signature>` over the narinfo fingerprint; lila's diff hook sends `""` (unsigned). */
   output_sig: string;
   nar_size?: number;
   /** Full store paths the output refers to. */
   references?: string[];
   /** How the builder came by the hash; lila's hook does not say (`api`). */
   source?: AttestationSource;
+  /** When the build finished (ISO 8601); a spooled submission keeps it, so delivery time never stands in for build time. */
+  built_at?: string;
 }
 
 export const VERDICTS = ['no-builds', 'one-build', 'reproduced', 'partially-reproduced', 'nondeterministic'] as const;
@@ -31,7 +33,11 @@ export const VERDICT_LABELS: Record<Verdict, string> = {
   nondeterministic: 'nondeterministic',
 };
 
-export type SignatureStatus = 'valid' | 'invalid';
+/**
+ * `unsigned`: no signature was sent (lila's diff hook sends `""`); `invalid`: one was sent and
+ * does not verify with the builder's keys. Neither counts toward a verdict.
+ */
+export type SignatureStatus = 'valid' | 'invalid' | 'unsigned';
 
 /** Where an attestation came from. */
 export type AttestationSource = 'post-build-hook' | 'diff-hook' | 'rebuild' | 'cache-import' | 'api';
@@ -49,6 +55,8 @@ export interface AttestationView {
   source: AttestationSource;
   nar_size: number | null;
   references: string[] | null;
+  /** When the builder says the build finished; null when it did not say. */
+  built_at: string | null;
   created_at: string;
 }
 
@@ -205,8 +213,11 @@ export interface BatchAttestation {
   narSize?: number;
   /** Full store paths. */
   references?: string[];
-  signature: string;
+  /** `<key name>:<base64>`; empty or absent: stored as unsigned. */
+  signature?: string;
   source?: AttestationSource;
+  /** When the build finished (ISO 8601). */
+  builtAt?: string;
 }
 
 export interface AttestationResult {

@@ -23,13 +23,16 @@ export const attestationSchema = new Schema(
     narSize: { type: Number, default: null },
     /** Full store paths; null when the builder did not say (lila's hook does not). */
     references: { type: [String], default: null },
-    signature: { type: String, required: true },
-    signatureStatus: { type: String, enum: ['valid', 'invalid'], required: true },
+    /** As submitted; empty when the builder sent none (lila's diff hook). */
+    signature: { type: String, default: '' },
+    signatureStatus: { type: String, enum: ['valid', 'invalid', 'unsigned'], required: true },
     /** Why a signature could not be verified; null when valid. */
     signatureReason: { type: String, default: null },
     /** Key name that verified the signature. */
     signatureKey: { type: String, default: null },
     source: { type: String, enum: ['post-build-hook', 'diff-hook', 'rebuild', 'cache-import', 'api'], default: 'api' },
+    /** When the builder says the build finished; a spooled submission arrives later than that. */
+    builtAt: { type: Date, default: null },
   },
   { timestamps: true, collection: 'attestations' },
 );

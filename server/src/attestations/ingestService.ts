@@ -1,4 +1,4 @@
-import type { AttestationResult, HashGroup, OutputSummaryView, Verdict } from '@lilac/common';
+import type { AttestationResult, HashGroup, OutputSummaryView, SignatureStatus, Verdict } from '@lilac/common';
 import { publicKeysOf, type Builder, type BuilderService } from '../builders/builderService.ts';
 import type { EventBus } from '../events/eventBus.ts';
 import type { Logger } from '../log.ts';
@@ -17,6 +17,14 @@ const PARALLELISM = 32;
 
 function isDuplicateKey(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: number }).code === 11000;
+}
+
+const UNSIGNED_REASON = 'no signature submitted';
+
+interface StoredSignature {
+  readonly status: SignatureStatus;
+  readonly reason: string | null;
+  readonly key: string | null;
 }
 
 interface SummaryChange {
@@ -66,8 +74,7 @@ export class AttestationIngest {
   }
 
   private async submitOne(builder: string, keys: ReturnType<typeof publicKeysOf>, input: AttestationInput): Promise<AttestationResult> {
-    const check = await checkSignature(input, keys, this.verifier);
-    const stored = await this.store(builder, input, check.valid ? { status: 'valid', reason: null, key: check.keyName } : { status: 'invalid', reason: check.reason, key: null });
+    const stored = await this.store(builder, input, await this.signatureOf(input, keys));
     let verdict: Verdict;
     if (stored.changed) {
       const change = await this.foldIntoSummary(input, { builder, narHash: input.narHash, verified: stored.status === 'valid' });
@@ -80,8 +87,14 @@ export class AttestationIngest {
     return { outPath: input.outPath, verdict, signature: { status: stored.status, reason: stored.reason } };
   }
 
+  private async signatureOf(input: AttestationInput, keys: ReturnType<typeof publicKeysOf>): Promise<StoredSignature> {
+    if (input.signature === '') return { status: 'unsigned', reason: UNSIGNED_REASON, key: null };
+    const check = await checkSignature(input, keys, this.verifier);
+    return check.valid ? { status: 'valid', reason: null, key: check.keyName } : { status: 'invalid', reason: check.reason, key: null };
+  }
+
   /** Inserts the attestation; a resubmission is the same document, upgraded when its signature now checks out. */
-  private async store(builder: string, input: AttestationInput, signature: { status: 'valid' | 'invalid'; reason: string | null; key: string | null }) {
+  private async store(builder: string, input: AttestationInput, signature: StoredSignature) {
     const fields = {
       outPath: input.outPath,
       drvPath: input.drvPath,
@@ -95,6 +108,7 @@ export class AttestationIngest {
       signatureReason: signature.reason,
       signatureKey: signature.key,
       source: input.source,
+      builtAt: input.builtAt,
     };
     try {
       const created = await this.models.Attestation.create(fields);
@@ -104,12 +118,12 @@ export class AttestationIngest {
     }
     const key = { outPath: input.outPath, builder, narHash: input.narHash };
     if (signature.status === 'valid') {
-      const upgraded = await this.models.Attestation.findOneAndUpdate({ ...key, signatureStatus: 'invalid' }, { $set: fields }, { new: true }).lean();
+      const upgraded = await this.models.Attestation.findOneAndUpdate({ ...key, signatureStatus: { $ne: 'valid' } }, { $set: fields }, { new: true }).lean();
       if (upgraded) return { changed: true, status: 'valid' as const, reason: null, record: upgraded };
     }
     const existing = await this.models.Attestation.findOne(key).lean();
     if (!existing) throw new Error(`attestation of ${input.outPath} by ${builder} vanished while being resubmitted`);
-    const status = existing.signatureStatus as 'valid' | 'invalid';
+    const status = existing.signatureStatus as SignatureStatus;
     return { changed: false, status, reason: existing.signatureReason ?? null, record: existing };
   }
 

@@ -16,13 +16,20 @@ export interface AttestationInput {
   readonly narHash: string;
   readonly narSize: number | null;
   readonly references: string[] | null;
+  /** `''` when the builder sent none: stored as unsigned. */
   readonly signature: string;
   readonly source: AttestationSource;
+  /** When the builder says the build finished. */
+  readonly builtAt: Date | null;
 }
 
 const SOURCES: readonly AttestationSource[] = ['post-build-hook', 'diff-hook', 'rebuild', 'cache-import', 'api'];
 const OUTPUT_NAME = /^[A-Za-z0-9+\-._?=]{1,211}$/;
 export const MAX_BATCH = 10_000;
+/** Far above what one store path refers to (a NixOS system-path: a few hundred), far below what stalls a monitor client. */
+export const MAX_REFERENCES = 10_000;
+/** A build's clock may run a little ahead of ours; a day ahead is not a clock, it is a mistake. */
+const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
 
 type Fields = Record<string, unknown>;
 
@@ -55,7 +62,31 @@ function references(item: Fields, key: string, where: string): string[] | null {
   const value = item[key];
   if (value === undefined || value === null) return null;
   if (!Array.isArray(value) || value.some((reference) => typeof reference !== 'string')) fail(where, `${key} must be an array of store paths`);
+  if (value.length > MAX_REFERENCES) fail(where, `${key} lists ${value.length} paths, at most ${MAX_REFERENCES} are taken`);
   return guarded(where, () => [...new Set((value as string[]).map((reference) => parseStorePath(reference).path))].sort());
+}
+
+/**
+ * Absent, null or `""`: unsigned (lila's diff hook cannot sign). Anything else is kept as sent, but
+ * only on one line: it is served back inside narinfo, where a line break would forge fields.
+ */
+function signature(item: Fields, key: string, where: string): string {
+  const value = item[key];
+  if (value === undefined || value === null) return '';
+  if (typeof value !== 'string') fail(where, `${key} must be a string`);
+  if (value.length > 1024) fail(where, `${key} is ${value.length} characters long, a Nix signature is about 100`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(value)) fail(where, `${key} must not contain control characters or line breaks`);
+  return value.trim();
+}
+
+function builtAt(item: Fields, key: string, where: string, now: number): Date | null {
+  const value = item[key];
+  if (value === undefined || value === null) return null;
+  const date = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(value) ? new Date(value) : null;
+  if (!date || Number.isNaN(date.getTime())) fail(where, `${key} must be an ISO 8601 date-time such as 2026-01-31T12:00:00Z`);
+  if (date.getTime() > now + MAX_FUTURE_MS) fail(where, `${key} is more than a day in the future`);
+  return date;
 }
 
 function source(item: Fields, where: string): AttestationSource {
@@ -75,8 +106,8 @@ function items(body: unknown, what: string): Fields[] {
   });
 }
 
-/** lila's `POST /attestation/{drv_hash}` body: `[{output_digest, output_name, output_hash, output_sig, nar_size?, references?, source?}]`. */
-export function lilaSubmissions(drvPath: string, body: unknown): AttestationInput[] {
+/** lila's `POST /attestation/{drv_hash}` body: `[{output_digest, output_name, output_hash, output_sig, nar_size?, references?, source?, built_at?}]`. */
+export function lilaSubmissions(drvPath: string, body: unknown, now = Date.now()): AttestationInput[] {
   return items(body, 'request body').map((item, index) => {
     const where = `attestation ${index}`;
     const digest = string(item, 'output_digest', where);
@@ -89,14 +120,15 @@ export function lilaSubmissions(drvPath: string, body: unknown): AttestationInpu
       narHash: guarded(where, () => normaliseNarHash(string(item, 'output_hash', where))),
       narSize: narSize(item, 'nar_size', where),
       references: references(item, 'references', where),
-      signature: string(item, 'output_sig', where),
+      signature: signature(item, 'output_sig', where),
       source: source(item, where),
+      builtAt: builtAt(item, 'built_at', where, now),
     };
   });
 }
 
 /** `POST /api/v1/attestations` body: `{ attestations: BatchAttestation[] }`. */
-export function batchSubmissions(body: unknown): AttestationInput[] {
+export function batchSubmissions(body: unknown, now = Date.now()): AttestationInput[] {
   const list = (body as { attestations?: unknown } | null)?.attestations;
   return items(list, 'attestations').map((item, index) => {
     const where = `attestation ${index}`;
@@ -109,8 +141,9 @@ export function batchSubmissions(body: unknown): AttestationInput[] {
       narHash: guarded(where, () => normaliseNarHash(string(item, 'narHash', where))),
       narSize: narSize(item, 'narSize', where),
       references: references(item, 'references', where),
-      signature: string(item, 'signature', where),
+      signature: signature(item, 'signature', where),
       source: source(item, where),
+      builtAt: builtAt(item, 'builtAt', where, now),
     };
   });
 }

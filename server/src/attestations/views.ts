@@ -1,4 +1,4 @@
-import { parseStorePath, type AttestationSource, type AttestationView, type OutputSummaryView, type Verdict } from '@lilac/common';
+import { parseStorePath, type AttestationSource, type AttestationView, type OutputSummaryView, type SignatureStatus, type Verdict } from '@lilac/common';
 import type { AttestationRecord } from './attestationModel.ts';
 import type { OutputSummaryRecord } from './outputSummaryModel.ts';
 
@@ -15,13 +15,14 @@ export function attestationView(record: AttestationRecord & Timestamped): Attest
     drv_path: record.drvPath ?? null,
     builder: record.builder,
     signature: {
-      status: record.signatureStatus as 'valid' | 'invalid',
+      status: record.signatureStatus as SignatureStatus,
       reason: record.signatureReason ?? null,
       key: record.signatureKey ?? null,
     },
     source: (record.source ?? 'api') as AttestationSource,
     nar_size: record.narSize ?? null,
     references: record.references ?? null,
+    built_at: record.builtAt ? record.builtAt.toISOString() : null,
     created_at: (record.createdAt ?? new Date(0)).toISOString(),
   };
 }
