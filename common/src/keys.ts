@@ -1,4 +1,5 @@
 import nacl from 'tweetnacl';
+import { publicKeyRefusal, signatureRefusal } from './ed25519Rules.ts';
 
 /**
  * Nix signing keys and signatures are `<key name>:<base64>`: a 64-byte ed25519
@@ -30,8 +31,12 @@ function parseNamed(text: string, byteLength: number, what: string): NamedKey {
   return { name, bytes };
 }
 
+/** A public key libsodium could ever verify a signature with; others are refused with the reason. */
 export function parsePublicKey(text: string): NamedKey {
-  return parseNamed(text.trim(), nacl.sign.publicKeyLength, 'public key');
+  const key = parseNamed(text.trim(), nacl.sign.publicKeyLength, 'public key');
+  const refusal = publicKeyRefusal(key.bytes);
+  if (refusal) throw new InvalidKeyError(`${key.name}: ${refusal}`);
+  return key;
 }
 
 export function parseSecretKey(text: string): NamedKey {
@@ -87,13 +92,18 @@ export function signatureCheckOf(key: NamedKey, valid: boolean): SignatureCheck 
   return valid ? { valid: true, keyName: key.name } : { valid: false, reason: `signature does not match key ${JSON.stringify(key.name)}` };
 }
 
-/** Checks a `<key name>:<base64>` signature against the keys a builder registered. */
-export function verifyFingerprintSignature(
-  fingerprint: string,
-  signature: string,
-  publicKeys: readonly NamedKey[],
-): SignatureCheck {
+/**
+ * Checks a `<key name>:<base64>` signature against the keys a builder registered, with tweetnacl
+ * held to libsodium's rules (for the browser and the hook; the server uses Node's crypto).
+ */
+export function verifyFingerprintSignature(fingerprint: string, signature: string, publicKeys: readonly NamedKey[]): SignatureCheck {
+  return verifySignedMessage(new TextEncoder().encode(fingerprint), signature, publicKeys);
+}
+
+export function verifySignedMessage(message: Uint8Array, signature: string, publicKeys: readonly NamedKey[]): SignatureCheck {
   const match = matchSignatureKey(signature, publicKeys);
   if (!match.found) return match.check;
-  return signatureCheckOf(match.key, nacl.sign.detached.verify(Buffer.from(fingerprint, 'utf8'), match.signature, match.key.bytes));
+  const refusal = signatureRefusal(match.signature, match.key.bytes);
+  if (refusal) return { valid: false, reason: refusal };
+  return signatureCheckOf(match.key, nacl.sign.detached.verify(message, match.signature, match.key.bytes));
 }

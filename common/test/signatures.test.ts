@@ -68,3 +68,11 @@ test('keys of the wrong length are refused', () => {
   assert.throws(() => parseSecretKey(publicKey), /64 bytes/);
   assert.throws(() => parsePublicKey('no-colon'), /<key name>:<base64>/);
 });
+
+test('public keys libsodium could never verify with are refused with the reason', () => {
+  const encode = (bytes: number[]) => `bad-1:${Buffer.from(bytes).toString('base64')}`;
+  assert.throws(() => parsePublicKey(encode(Array<number>(32).fill(0))), /bad-1: public key is a point of small order/);
+  // y = p + 1: a non-canonical spelling of the identity.
+  assert.throws(() => parsePublicKey(encode([0xee, ...Array<number>(30).fill(0xff), 0x7f])), /bad-1: public key is not a canonical point encoding/);
+  assert.equal(parsePublicKey(publicKey).name, 'test-1');
+});

@@ -91,7 +91,6 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
           void io.close(() => resolve());
           httpServer.closeIdleConnections();
         });
-        await verifier.close();
         await store.close();
         await embedded?.stop();
         log.info('lilac stopped');

@@ -175,7 +175,11 @@ test('bad submissions get a precise 400 and nothing is written', async () => {
     [[{ ...good, nar_size: -1 }], /nar_size must be a non-negative integer/],
     [[{ ...good, references: ['/tmp/x'] }], /must start with \/nix\/store\//],
     [[{ ...good, source: 'guess' }], /source must be one of/],
-    [[{ ...good, output_sig: undefined }], /output_sig must be a non-empty string/],
+    [[{ ...good, output_sig: `${good.output_sig}\nSig: forged-1:AAAA` }], /output_sig must not contain control characters or line breaks/],
+    [[{ ...good, output_sig: 42 }], /output_sig must be a string/],
+    [[{ ...good, references: Array.from({ length: 10_001 }, (_, index) => storePath(`ref-${index}`)) }], /references lists 10001 paths, at most 10000/],
+    [[{ ...good, built_at: 'yesterday' }], /built_at must be an ISO 8601 date-time/],
+    [[{ ...good, built_at: '2999-01-01T00:00:00Z' }], /built_at is more than a day in the future/],
   ];
   for (const [body, detail] of cases) {
     const response = await submit(alice, drv, body);
@@ -188,6 +192,36 @@ test('bad submissions get a precise 400 and nothing is written', async () => {
   assert.deepEqual([notJson.status, await notJson.json()], [400, { detail: 'request body is not valid JSON' }]);
   assert.equal(await server.context.models.Attestation.countDocuments({ outPath }), 0);
   assert.equal(await server.context.models.Derivation.countDocuments({ drvPath: drv }), 0);
+});
+
+test("lila's diff hook's empty signature is stored as unsigned, shown, and never counted", async () => {
+  const drv = drvPath('diff-hook-unsigned');
+  const outPath = storePath('diff-hook-unsigned');
+  await submitted(alice, drv, [lilaItem(alice, { outPath, narHash: narHash('first') })]);
+  await submitted(bob, drv, [lilaItem(bob, { outPath, narHash: narHash('first') })]);
+  // What lila's diff hook sends: the rebuilt copy's hash, no signature, no size or references.
+  const [unsigned] = await submitted(carol, drv, [{ output_digest: outPath.slice(11, 43), output_name: 'diff-hook-unsigned', output_hash: narHash('second'), output_sig: '' }]);
+  assert.deepEqual(unsigned, { outPath, verdict: 'reproduced', signature: { status: 'unsigned', reason: 'no signature submitted' } });
+  const [absent] = await submitted(carol, drv, [{ output_digest: outPath.slice(11, 43), output_name: 'diff-hook-unsigned', output_hash: narHash('third') }]);
+  assert.equal(absent?.signature.status, 'unsigned');
+  const stored = (await (await server.request(`/attestations/by-output/${outPath.slice(11)}`)).json()) as AttestationView[];
+  assert.deepEqual(
+    stored.filter((item) => item.builder === 'carol').map((item) => [item.output_sig, item.signature.status]),
+    [['', 'unsigned'], ['', 'unsigned']],
+  );
+  const detail = (await (await server.request(`/api/v1/outputs/${outPath.slice(11)}`)).json()) as OutputDetail;
+  assert.equal(detail.verdict, 'reproduced');
+  assert.deepEqual(detail.hashes.find((group) => group.narHash === narHash('second'))?.unverifiedBuilders, ['carol']);
+});
+
+test('the time a build finished is kept apart from the time it arrived', async () => {
+  const drv = drvPath('built-earlier');
+  const outPath = storePath('built-earlier');
+  const builtAt = '2026-01-31T12:00:00.000Z';
+  await submitted(alice, drv, [{ ...lilaItem(alice, { outPath, narHash: narHash('built-earlier') }), built_at: builtAt }]);
+  const [stored] = (await (await server.request(`/attestations/by-output/${outPath.slice(11)}`)).json()) as AttestationView[];
+  assert.equal(stored?.built_at, builtAt);
+  assert.notEqual(stored?.created_at, builtAt);
 });
 
 test('submitting without a valid token is 401', async () => {

@@ -89,7 +89,7 @@ export class AttestationIngest {
 
   private async signatureOf(input: AttestationInput, keys: ReturnType<typeof publicKeysOf>): Promise<StoredSignature> {
     if (input.signature === '') return { status: 'unsigned', reason: UNSIGNED_REASON, key: null };
-    const check = await checkSignature(input, keys, this.verifier);
+    const check = checkSignature(input, keys, this.verifier);
     return check.valid ? { status: 'valid', reason: null, key: check.keyName } : { status: 'invalid', reason: check.reason, key: null };
   }
 

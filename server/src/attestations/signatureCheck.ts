@@ -12,7 +12,7 @@ export interface SignedStatement {
 }
 
 /** Checks a builder's signature over the exact fingerprint Nix signs, with that builder's registered keys only. */
-export async function checkSignature(statement: SignedStatement, keys: readonly NamedKey[], verifier: SignatureVerifier): Promise<SignatureCheck> {
+export function checkSignature(statement: SignedStatement, keys: readonly NamedKey[], verifier: SignatureVerifier): SignatureCheck {
   if (statement.narSize === null || statement.references === null) return { valid: false, reason: MISSING_FIELDS_REASON };
   if (keys.length === 0) return { valid: false, reason: 'builder has no registered public key' };
   const fingerprint = narinfoFingerprint({
