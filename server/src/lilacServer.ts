@@ -1,6 +1,7 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'socket.io';
+import { IngestRepair } from './attestations/ingestRepair.ts';
 import { AttestationIngest } from './attestations/ingestService.ts';
 import { SignatureVerifier } from './attestations/signatureVerifier.ts';
 import { BuilderService } from './builders/builderService.ts';
@@ -58,8 +59,15 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
     metrics: createMetrics(),
     pool: new WorkPool(models, events, config.pool, log),
   };
+  const ingestRepair = new IngestRepair(context.ingest, log);
   const indexed = store.ready.then(() => ensureIndexes(models));
-  void indexed.then(() => context.pool.start(), () => undefined);
+  void indexed.then(
+    () => {
+      ingestRepair.start();
+      context.pool.start();
+    },
+    () => undefined,
+  );
   indexed.catch((error: unknown) => log.error({ err: error }, 'creating indexes failed'));
   if (options.waitForStore) await indexed;
 
@@ -86,6 +94,7 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
     close() {
       closing ??= (async () => {
         context.pool.stop();
+        await ingestRepair.stop();
         // io.close() also closes the HTTP server, once in-flight requests are done.
         await new Promise<void>((resolve) => {
           void io.close(() => resolve());

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { formatKey, generateKeyPair, narHashToSri, signFingerprint, narinfoFingerprint, type AttestationResult, type AttestationView, type DerivationDetail, type DivergenceView, type MonitorEvents, type OutputDetail, type Stats } from '@lilac/common';
 import { MISSING_FIELDS_REASON } from '../src/attestations/signatureCheck.ts';
-import { drvHash, drvPath, lilaItem, narHash, storePath } from './support/attestationFixtures.ts';
+import { batchItem, drvHash, drvPath, lilaItem, narHash, storePath } from './support/attestationFixtures.ts';
 import { startTestServer, type TestBuilder, type TestServer } from './support/testServer.ts';
 
 let server: TestServer;
@@ -222,6 +222,24 @@ test('the time a build finished is kept apart from the time it arrived', async (
   const [stored] = (await (await server.request(`/attestations/by-output/${outPath.slice(11)}`)).json()) as AttestationView[];
   assert.equal(stored?.built_at, builtAt);
   assert.notEqual(stored?.created_at, builtAt);
+});
+
+test("an output's derivation is the one most verified builders name, not the first submitter's", async () => {
+  const outPath = storePath('claimed');
+  const honest = drvPath('claimed');
+  const squatted = drvPath('squatted');
+  const post = (builder: TestBuilder, drv: string, overrides: Record<string, unknown> = {}) =>
+    server.request('/api/v1/attestations', { method: 'POST', token: builder.token, json: { attestations: [{ ...batchItem(builder, drv, { outPath, narHash: narHash('claimed') }), ...overrides }] } });
+  const outputDetail = async () => (await (await server.request(`/api/v1/outputs/${outPath.slice(11)}`)).json()) as OutputDetail;
+
+  await post(carol, squatted, { signature: '' });
+  assert.equal((await outputDetail()).drvPath, squatted);
+  await post(alice, honest);
+  assert.equal((await outputDetail()).drvPath, honest, 'a verified claim outweighs an unsigned one that came first');
+  await post(carol, squatted);
+  assert.equal((await outputDetail()).drvPath, honest, 'on a tie the earlier verified claim stands');
+  await post(bob, squatted);
+  assert.equal((await outputDetail()).drvPath, squatted, 'two verified builders outweigh one');
 });
 
 test('submitting without a valid token is 401', async () => {

@@ -11,6 +11,16 @@ const hashGroupSchema = new Schema(
   { _id: false },
 );
 
+const derivationClaimSchema = new Schema(
+  {
+    drvPath: { type: String, required: true },
+    output: { type: String, default: null },
+    builder: { type: String, required: true },
+    verified: { type: Boolean, required: true },
+  },
+  { _id: false },
+);
+
 /**
  * Per-output state kept up to date at ingest, so verdicts and reports are
  * answered from one indexed document per path instead of rescanning attestations.
@@ -19,8 +29,11 @@ export const outputSummarySchema = new Schema(
   {
     _id: { type: String },
     outPath: { type: String, required: true, unique: true },
+    /** The derivation most verified builders named (`chosenDerivation`). */
     drvPath: { type: String, default: null },
     output: { type: String, default: null },
+    /** Which builder named which derivation; empty in summaries written before claims were kept. */
+    derivationClaims: { type: [derivationClaimSchema], default: [] },
     hashes: { type: [hashGroupSchema], default: [] },
     verdict: { type: String, enum: VERDICTS, required: true },
     /** Independent builders with a valid signature, over all hashes. */

@@ -1,5 +1,6 @@
 import type { Connection } from 'mongoose';
 import { attestationSchema } from '../attestations/attestationModel.ts';
+import { ingestIntentSchema } from '../attestations/ingestIntentModel.ts';
 import { outputSummarySchema } from '../attestations/outputSummaryModel.ts';
 import { builderSchema, builderTokenSchema } from '../builders/builderModel.ts';
 import { derivationSchema } from '../derivations/derivationModel.ts';
@@ -16,6 +17,7 @@ export function createModels(connection: Connection) {
     BuilderToken: connection.model('BuilderToken', builderTokenSchema),
     Attestation: connection.model('Attestation', attestationSchema),
     OutputSummary: connection.model('OutputSummary', outputSummarySchema),
+    IngestIntent: connection.model('IngestIntent', ingestIntentSchema),
     Derivation: connection.model('Derivation', derivationSchema),
     Divergence: connection.model('Divergence', divergenceSchema),
     Report: connection.model('Report', reportSchema),
