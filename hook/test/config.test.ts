@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import { formatKey, generateKeyPair } from '@lilac/common';
 import { loadHookConfig, readHookConfig } from '../src/config.ts';
-import { parseEnvFile } from '../src/envFile.ts';
+import { DEFAULT_ENV_FILE, parseEnvFile } from '../src/envFile.ts';
 import { buildBundle, LILAC_BIN } from './support/builderSetup.ts';
 import { tempDir } from './support/nix.ts';
 import { run } from './support/run.ts';
@@ -73,4 +73,14 @@ test('lilac flush with no server configured says so and exits non-zero', async (
   const flush = await run(LILAC_BIN, ['flush'], { ...process.env, LILAC_ENV_FILE: file, LILAC_SERVER: '', HASH_COLLECTION_SERVER: '' });
   assert.equal(flush.status, 2);
   assert.equal(flush.stderr, `lilac flush: no server configured: set LILAC_SERVER in ${file}, or pass --server\n`);
+});
+
+test('a hook whose environment says it all does not ask for the default env file', { skip: existsSync(DEFAULT_ENV_FILE) && `${DEFAULT_ENV_FILE} exists here` }, async () => {
+  const keyFile = path.join(tempDir('key'), 'secret');
+  writeFileSync(keyFile, formatKey(generateKeyPair('env-1').secretKey));
+  const env: NodeJS.ProcessEnv = { ...process.env, LILAC_SERVER: 'http://127.0.0.1:9', LILAC_TOKEN: 't', LILAC_SECRET_KEY_FILE: keyFile, DRV_PATH: '' };
+  delete env.LILAC_ENV_FILE;
+  const hook = await run(LILAC_BIN, ['post-build-hook'], env);
+  assert.equal(hook.status, 0);
+  assert.equal(hook.stderr, 'lilac: DRV_PATH is not set, so there is nothing to attest (Nix sets it when it runs the post-build-hook)\n');
 });
