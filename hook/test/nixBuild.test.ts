@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import { formatKey, generateKeyPair, type AttestationView, type DivergenceView, type OutputDetail } from '@lilac/common';
 import { startTestServer, type TestServer } from '@lilac/server/testing';
 import { buildBundle, builderMachine, LILAC_BIN, type BuilderMachine } from './support/builderSetup.ts';
-import { derivationFile, nixEnv, nonce, tempDir } from './support/nix.ts';
+import { derivationFile, nixBuild, nonce, tempDir } from './support/nix.ts';
 import { run } from './support/run.ts';
 
 let server: TestServer;
@@ -19,12 +19,6 @@ before(async () => {
   bob = builderMachine(await server.createBuilder('bob'), server.url);
 });
 after(() => server.close());
-
-async function nixBuild(file: string, options: string[][], extraArgs: string[] = []): Promise<{ status: number | null; outPath: string; log: string }> {
-  const args = [file, '--no-out-link', ...extraArgs, ...options.flatMap(([name, value]) => ['--option', name!, value!])];
-  const result = await run('nix-build', args, nixEnv());
-  return { status: result.status, outPath: result.stdout.trim(), log: result.stderr };
-}
 
 async function output(outPath: string): Promise<OutputDetail> {
   const response = await server.request(`/api/v1/outputs/${outPath.slice('/nix/store/'.length)}`);
@@ -73,34 +67,41 @@ test('a derivation writing random bytes ends nondeterministic through the diff h
   assert.ok(list.some((divergence) => divergence.outPath === first.outPath), 'divergence recorded');
 });
 
-test('with the server down builds still succeed and spool; once it is back lilac flush delivers each attestation once', async () => {
+test('with the server down builds still succeed and spool; once it is back lilac flush (reading the hook\'s env file) delivers each attestation once, with the time it was built', async () => {
   // The machine is set up before the server exists: its port is reserved, its key and token made up front.
   const port = await freePort();
   const carolIdentity = { name: 'carol', token: `carol-${nonce()}`, ...generateKeyPair('carol-1') };
   const carol = builderMachine({ ...carolIdentity, publicKey: formatKey(carolIdentity.publicKey) }, `http://127.0.0.1:${port}`);
   const dir = tempDir('drv');
-  const outPaths: string[] = [];
+  const builds: { outPath: string; started: Date; ended: Date }[] = [];
   for (const index of [1, 2, 3]) {
+    const started = new Date();
     const build = await nixBuild(derivationFile(dir, `lilac-offline-${index}`, `echo offline ${index} ${nonce()} > $out`), [['post-build-hook', carol.postBuildHook]]);
     assert.equal(build.status, 0, build.log);
     assert.match(build.log, /spooled attestations/);
-    outPaths.push(build.outPath);
+    builds.push({ outPath: build.outPath, started, ended: new Date() });
   }
   assert.equal(spooled(carol).length, 3);
 
   const back = await startTestServer({ port });
   try {
     await back.context.builders.create('carol', { token: carolIdentity.token, publicKeys: [formatKey(carolIdentity.publicKey)] });
-    const flush = await run(LILAC_BIN, ['flush'], carol.env);
+    // Only the env file names the server, as on a builder where a person runs `lilac flush`.
+    const flushEnv = { ...process.env, LILAC_ENV_FILE: carol.envFile };
+    const flushed = new Date();
+    const flush = await run(LILAC_BIN, ['flush'], flushEnv);
     assert.equal(flush.status, 0, flush.stderr);
     assert.match(flush.stdout, /delivered 3, rejected 0, left .*: 0/);
     assert.deepEqual(spooled(carol), []);
-    const again = await run(LILAC_BIN, ['flush'], carol.env);
+    const again = await run(LILAC_BIN, ['flush'], flushEnv);
     assert.match(again.stdout, /delivered 0, rejected 0/);
-    for (const outPath of outPaths) {
+    for (const { outPath, started, ended } of builds) {
       const response = await back.request(`/attestations/by-output/${outPath.slice('/nix/store/'.length)}`);
       const views = (await response.json()) as AttestationView[];
       assert.deepEqual(views.map((view) => [view.builder, view.signature.status]), [['carol', 'valid']]);
+      const builtAt = new Date(views[0]!.built_at!);
+      assert.ok(started <= builtAt && builtAt <= ended, `built_at ${views[0]!.built_at} is during the build (${started.toISOString()} to ${ended.toISOString()})`);
+      assert.ok(new Date(views[0]!.created_at) >= flushed, `created_at ${views[0]!.created_at} is the delivery`);
     }
     assert.equal(await back.context.models.Attestation.countDocuments({ builder: 'carol' }), 3);
   } finally {

@@ -3,23 +3,47 @@ import {
   normaliseNarHash,
   parseStorePath,
   signFingerprint,
+  STORE_DIR,
   type AttestationSource,
   type AttestationSubmission,
   type NamedKey,
   type PathInfo,
 } from '@lilac/common';
 
-/** Signs an output's narinfo fingerprint as `nix store sign` would and wraps it in the body item the server verifies. */
-export function signedSubmission(info: PathInfo, secretKey: NamedKey, source: AttestationSource): AttestationSubmission {
+/**
+ * The body item for one output, before signing (`output_sig` empty). `builtAt`
+ * is when the build ended, kept through the spool so a late delivery does not
+ * pass for the build's time.
+ */
+export function unsignedSubmission(info: PathInfo, source: AttestationSource, builtAt: Date): AttestationSubmission {
   const { digest, name } = parseStorePath(info.outPath);
-  const references = [...info.references].sort();
   return {
     output_digest: digest,
     output_name: name,
     output_hash: normaliseNarHash(info.narHash),
-    output_sig: signFingerprint(secretKey, narinfoFingerprint(info)),
+    output_sig: '',
     nar_size: info.narSize,
-    references,
+    references: [...info.references].sort(),
     source,
+    built_at: builtAt.toISOString(),
   };
+}
+
+/** Signs the submission's narinfo fingerprint as `nix store sign` would. */
+export function signSubmission(submission: AttestationSubmission, secretKey: NamedKey): AttestationSubmission {
+  const info: PathInfo = {
+    outPath: `${STORE_DIR}/${submission.output_digest}-${submission.output_name}`,
+    narHash: submission.output_hash,
+    narSize: submission.nar_size ?? Number.NaN,
+    references: submission.references ?? [],
+  };
+  return { ...submission, output_sig: signFingerprint(secretKey, narinfoFingerprint(info)) };
+}
+
+export function isSigned(submission: AttestationSubmission): boolean {
+  return submission.output_sig !== '';
+}
+
+export function signedSubmission(info: PathInfo, secretKey: NamedKey, source: AttestationSource, builtAt: Date = new Date()): AttestationSubmission {
+  return signSubmission(unsignedSubmission(info, source, builtAt), secretKey);
 }

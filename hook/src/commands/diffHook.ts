@@ -1,12 +1,11 @@
-import { parseArgs } from 'node:util';
 import { drvHashOf, parseStorePath } from '@lilac/common';
-import { signedSubmission } from '../attest/submission.ts';
-import { CONFIG_FLAGS, loadHookConfig } from '../config.ts';
+import { signSubmission, unsignedSubmission } from '../attest/submission.ts';
 import { deliverWithSpool } from '../delivery/deliver.ts';
 import { log } from '../log.ts';
 import { narDigestOfPath } from '../nar/narHash.ts';
 import { queryPathInfo } from '../store/pathInfo.ts';
 import type { Command } from './command.ts';
+import { hookConfig } from './hookConfig.ts';
 
 /**
  * Nix's `diff-hook`, run when a `--check` rebuild differs from the registered
@@ -18,16 +17,12 @@ export const diffHook: Command = {
   summary: 'attest the differing result of a `nix-build --check` (run by Nix as its diff-hook)',
   usage: 'lilac diff-hook [flags] REGISTERED_OUT REBUILT_COPY DRV_PATH [BUILD_DIR]',
   async run(args, env) {
+    const builtAt = new Date();
     try {
-      const { values, positionals } = parseArgs({ args, options: CONFIG_FLAGS, strict: true, allowPositionals: true });
-      const config = loadHookConfig(env, values);
+      const { config, positionals } = hookConfig(args, env);
       const [outPath, rebuilt, drvPath] = positionals;
       if (outPath === undefined || rebuilt === undefined || drvPath === undefined) {
         log(`diff-hook needs three arguments: ${diffHook.usage}`);
-        return 0;
-      }
-      if (config.secretKey === null) {
-        log('no secret key configured (LILAC_SECRET_KEY_FILE or HASH_COLLECTION_SECRET_KEY): not attesting');
         return 0;
       }
       parseStorePath(outPath);
@@ -37,7 +32,8 @@ export const diffHook: Command = {
       // output path, so the registered references describe it as well.
       const info = { outPath, narHash: digest.narHash, narSize: digest.narSize, references: registered!.references };
       log(`${outPath} rebuilt as ${digest.narHash} (registered ${registered!.narHash})`);
-      await deliverWithSpool(config, drvHashOf(drvPath), [signedSubmission(info, config.secretKey, 'diff-hook')]);
+      const submission = unsignedSubmission(info, 'diff-hook', builtAt);
+      await deliverWithSpool(config, drvHashOf(drvPath), [config.secretKey === null ? submission : signSubmission(submission, config.secretKey)]);
     } catch (error) {
       log(`diff-hook: ${(error as Error).message}`);
     }

@@ -1,13 +1,13 @@
 import { parseArgs } from 'node:util';
-import { CONFIG_FLAGS, loadHookConfig } from '../config.ts';
+import { CONFIG_FLAGS, ConfigError, loadHookConfig, settingsSource } from '../config.ts';
 import { flushSpool } from '../delivery/deliver.ts';
 import { Spool } from '../delivery/spool.ts';
 import type { Command } from './command.ts';
 
-/** Sends everything spooled; exits 1 when some of it could not be delivered yet. */
+/** Sends everything spooled; exits 1 when some of it could not be delivered yet, 2 when there is nowhere to send it. */
 export const flush: Command = {
   summary: 'send spooled attestations now',
-  usage: 'lilac flush [--include-rejected] [--server URL] [--token T | --token-file F] [--spool-dir D] [--timeout-ms N]',
+  usage: 'lilac flush [--include-rejected] [--env-file F] [--server URL] [--token T | --token-file F] [--secret-key-file F] [--spool-dir D] [--timeout-ms N]',
   async run(args, env) {
     const { values } = parseArgs({
       args,
@@ -15,6 +15,8 @@ export const flush: Command = {
       strict: true,
     });
     const config = loadHookConfig(env, values);
+    if (config.server === null) throw new ConfigError(`no server configured: set LILAC_SERVER in ${settingsSource(config)}, or pass --server`);
+    if (config.token === null) throw new ConfigError(`no token configured: set LILAC_TOKEN_FILE in ${settingsSource(config)}, or pass --token-file`);
     if (values['include-rejected']) {
       const requeued = new Spool(config.spoolDir).requeueRejected();
       if (requeued > 0) console.log(`requeued ${requeued} rejected submission(s)`);

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseStorePath, type ReportDetail } from '@lilac/common';
-import { CONFIG_FLAGS, ConfigError, loadHookConfig } from '../config.ts';
+import { CONFIG_FLAGS, ConfigError, loadHookConfig, settingsSource } from '../config.ts';
 import { DoneList } from '../importCache/doneList.ts';
 import { importFromCache } from '../importCache/importer.ts';
 import { Progress } from '../importCache/progress.ts';
@@ -37,7 +37,7 @@ function pathsFromFile(file: string): string[] {
 export const importCache: Command = {
   summary: "attest a binary cache's narinfos (NarHash, NarSize, References, Sig) for a report's outputs or given paths",
   usage:
-    'lilac import-cache --cache URL (--report NAME | --paths-file FILE | OUT_PATH...) [--key-name NAME] [--concurrency 8] [--retries 4] [--retry-delay-ms 500] [--state-file FILE] [--server URL] [--token T | --token-file F]',
+    'lilac import-cache --cache URL (--report NAME | --paths-file FILE | OUT_PATH...) [--key-name NAME] [--concurrency 8] [--retries 4] [--retry-delay-ms 500] [--state-file FILE] [--env-file F] [--server URL] [--token T | --token-file F]',
   async run(args, env) {
     const { values, positionals } = parseArgs({
       args,
@@ -57,7 +57,9 @@ export const importCache: Command = {
     });
     const config = loadHookConfig(env, values);
     if (values.cache === undefined) throw new ConfigError(`--cache is required\n${importCache.usage}`);
-    if (config.server === null || config.token === null) throw new ConfigError('a server and a token are needed (--server/--token or LILAC_SERVER/LILAC_TOKEN)');
+    if (config.server === null || config.token === null) {
+      throw new ConfigError(`a server and a token are needed: LILAC_SERVER and LILAC_TOKEN_FILE in ${settingsSource(config)}, or --server and --token-file`);
+    }
     const cache = values.cache.replace(/\/+$/, '');
     const outPaths = [...positionals];
     if (values['paths-file'] !== undefined) outPaths.push(...pathsFromFile(values['paths-file']));

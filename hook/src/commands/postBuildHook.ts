@@ -1,37 +1,35 @@
-import { parseArgs } from 'node:util';
 import { drvHashOf } from '@lilac/common';
-import { signedSubmission } from '../attest/submission.ts';
-import { CONFIG_FLAGS, loadHookConfig } from '../config.ts';
+import { signSubmission, unsignedSubmission } from '../attest/submission.ts';
 import { deliverWithSpool } from '../delivery/deliver.ts';
 import { log } from '../log.ts';
 import { outputsOfDerivation, queryPathInfo } from '../store/pathInfo.ts';
 import type { Command } from './command.ts';
+import { hookConfig } from './hookConfig.ts';
 
 /**
  * Nix's `post-build-hook`: attests every output of the derivation just built.
  * Always exits 0, since Nix stops building when the hook fails; what cannot be
- * delivered in time is spooled.
+ * delivered in time is spooled, unsigned when there is no usable key.
  */
 export const postBuildHook: Command = {
   summary: 'attest the outputs Nix just built (run by Nix with DRV_PATH and OUT_PATHS set)',
-  usage: 'lilac post-build-hook [--server URL] [--token T | --token-file F] [--secret-key-file F] [--spool-dir D] [--timeout-ms N]',
+  usage: 'lilac post-build-hook [--env-file F] [--server URL] [--token T | --token-file F] [--secret-key-file F] [--spool-dir D] [--timeout-ms N]',
   async run(args, env) {
+    const builtAt = new Date();
     try {
-      const { values } = parseArgs({ args, options: CONFIG_FLAGS, strict: true });
-      const config = loadHookConfig(env, values);
+      const { config } = hookConfig(args, env);
       const drvPath = env.DRV_PATH;
       if (!drvPath) {
         log('DRV_PATH is not set, so there is nothing to attest (Nix sets it when it runs the post-build-hook)');
         return 0;
       }
-      if (config.secretKey === null) {
-        log('no secret key configured (LILAC_SECRET_KEY_FILE or HASH_COLLECTION_SECRET_KEY): not attesting');
-        return 0;
-      }
       const given = (env.OUT_PATHS ?? '').split(/\s+/).filter((outPath) => outPath !== '');
       const outPaths = given.length > 0 ? given : await outputsOfDerivation(drvPath);
       const infos = await queryPathInfo(outPaths);
-      const submissions = infos.map((info) => signedSubmission(info, config.secretKey!, 'post-build-hook'));
+      const submissions = infos.map((info) => {
+        const submission = unsignedSubmission(info, 'post-build-hook', builtAt);
+        return config.secretKey === null ? submission : signSubmission(submission, config.secretKey);
+      });
       await deliverWithSpool(config, drvHashOf(drvPath), submissions);
     } catch (error) {
       log(`post-build-hook: ${(error as Error).message}`);

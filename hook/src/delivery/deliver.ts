@@ -1,4 +1,5 @@
 import type { AttestationSubmission } from '@lilac/common';
+import { isSigned, signSubmission } from '../attest/submission.ts';
 import type { HookConfig } from '../config.ts';
 import { log } from '../log.ts';
 import { postAttestations } from './attestationClient.ts';
@@ -21,7 +22,8 @@ function remaining(deadline: number): number {
  * Sends spooled submissions oldest first until the spool is empty, the
  * deadline passes, or the server proves unavailable (then the rest waits:
  * hammering a down server would only spend the build's time). No request
- * waits longer than the configured timeout.
+ * waits longer than the configured timeout. Submissions spooled unsigned
+ * (the hook had no usable key) are signed now, or wait for a key.
  */
 export async function flushSpool(config: HookConfig, deadline: number): Promise<FlushResult> {
   const requestBudget = (): number => Math.min(remaining(deadline), config.timeoutMs);
@@ -32,15 +34,26 @@ export async function flushSpool(config: HookConfig, deadline: number): Promise<
   if (config.server === null || config.token === null) {
     return { ...result, left: names.length, stopped: 'no server or token configured' };
   }
+  let waitingForKey = 0;
   for (const [index, name] of names.entries()) {
     if (remaining(deadline) <= 0) {
       result.stopped = 'out of time';
-      result.left = names.length - index;
-      break;
+      result.left = names.length - index + waitingForKey;
+      return result;
     }
     const claimed = spool.claim(name);
     if (claimed === null) continue;
-    const { drvHash, submissions } = claimed.entry;
+    const { drvHash } = claimed.entry;
+    let { submissions } = claimed.entry;
+    if (!submissions.every(isSigned)) {
+      if (config.secretKey === null) {
+        spool.release(claimed);
+        waitingForKey += 1;
+        continue;
+      }
+      const key = config.secretKey;
+      submissions = submissions.map((submission) => (isSigned(submission) ? submission : signSubmission(submission, key)));
+    }
     const outcome = await postAttestations(config.server, config.token, drvHash, submissions, requestBudget());
     if (outcome.kind === 'delivered') {
       spool.done(claimed);
@@ -52,9 +65,13 @@ export async function flushSpool(config: HookConfig, deadline: number): Promise<
     } else {
       spool.release(claimed);
       result.stopped = outcome.reason;
-      result.left = names.length - index;
-      break;
+      result.left = names.length - index + waitingForKey;
+      return result;
     }
+  }
+  if (waitingForKey > 0) {
+    result.left = waitingForKey;
+    result.stopped = `${waitingForKey} spooled unsigned, waiting for a secret key to sign them`;
   }
   return result;
 }
@@ -79,8 +96,10 @@ export async function deliverWithSpool(
     return 'spooled';
   };
   if (config.server === null || config.token === null) return keep('no server or token configured');
+  const unsigned = !submissions.every(isSigned);
   const flushed = await flushSpool(config, deadline);
   if (flushed.delivered + flushed.rejected > 0) log(`sent ${flushed.delivered} spooled submission(s), ${flushed.rejected} refused`);
+  if (unsigned) return keep('no secret key to sign with');
   if (flushed.stopped !== null && flushed.left > 0) return keep(flushed.stopped);
   if (remaining(deadline) <= 0) return keep('out of time');
   const outcome = await postAttestations(config.server, config.token, drvHash, submissions, remaining(deadline));

@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFile
 import path from 'node:path';
 import type { AttestationSubmission } from '@lilac/common';
 
-/** One submission kept for later: already signed, so no key is needed to send it. */
+/** One submission kept for later: signed when the hook had a key, else signed by the run that sends it. */
 export interface SpooledSubmission {
   readonly drvHash: string;
   readonly submissions: readonly AttestationSubmission[];

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { run } from './run.ts';
 
 /** How these tests run Debian's Nix 2.8 here: as root, no sandbox, no build users. */
 // No substituters: offline, Nix would otherwise wait on cache.nixos.org before every build.
@@ -43,4 +44,11 @@ export function nixKeyPair(dir: string, keyName: string): { secretFile: string; 
   writeFileSync(secretFile, `${secretKey}\n`, { mode: 0o600 });
   const publicKey = execFileSync('nix', ['key', 'convert-secret-to-public'], { input: secretKey, encoding: 'utf8', env: nixEnv() }).trim();
   return { secretFile, publicKey, secretKey };
+}
+
+/** `nix-build FILE --no-out-link` with `--option NAME VALUE` for each of `options`; never throws on a failed build. */
+export async function nixBuild(file: string, options: string[][], extraArgs: string[] = []): Promise<{ status: number | null; outPath: string; log: string }> {
+  const args = [file, '--no-out-link', ...extraArgs, ...options.flatMap(([name, value]) => ['--option', name!, value!])];
+  const result = await run('nix-build', args, nixEnv());
+  return { status: result.status, outPath: result.stdout.trim(), log: result.stderr };
 }
