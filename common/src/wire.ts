@@ -101,6 +101,38 @@ export interface JobView extends JobRequest {
 
 export type JobState = 'queued' | 'claimed' | 'done' | 'failed';
 
+/**
+ * What one rebuild of a job showed, decided once by the server and carried by
+ * `job:done`, `job:failed`, `PoolJobView` and the worker's acknowledgement.
+ * A new kind of ending (timed out, cancelled, …) is one more member here and
+ * one more case in `describeRebuildOutcome`, which every reader uses.
+ */
+export type RebuildOutcome =
+  /** Every other builder with a valid signature got the rebuilt NAR hash. */
+  | { kind: 'reproduced'; narHash: string }
+  /** Some other builder with a valid signature got another NAR hash. */
+  | { kind: 'differs'; narHash: string; others: string[] }
+  /** No other builder's valid attestation to compare with yet. */
+  | { kind: 'unmatched'; narHash: string }
+  /** The rebuild did not finish; `log` is the tail of the build log. */
+  | { kind: 'failed'; log: string };
+
+export type RebuildOutcomeKind = RebuildOutcome['kind'];
+
+/** The one wording of an outcome, shared by the worker's log, the pool card and the live feed. */
+export function describeRebuildOutcome(outcome: RebuildOutcome): string {
+  switch (outcome.kind) {
+    case 'reproduced':
+      return 'reproduced';
+    case 'differs':
+      return `differs (hash ${outcome.narHash} vs ${outcome.others.join(', ')})`;
+    case 'unmatched':
+      return 'rebuilt, nothing to compare with yet';
+    case 'failed':
+      return 'failed';
+  }
+}
+
 /** A job as the monitor lists it (`GET /api/v1/pool`). */
 export interface PoolJobView extends JobView {
   state: JobState;
@@ -113,6 +145,8 @@ export interface PoolJobView extends JobView {
   attempts: number;
   /** Independent builders with valid signatures behind the output so far. */
   verifiedBuilders: number;
+  /** How the last rebuild of it ended; null before the first. */
+  outcome: RebuildOutcome | null;
 }
 
 /** A connected rebuilder connection and the jobs it holds. */
@@ -157,6 +191,22 @@ export interface FailPayload {
 }
 export interface JobOutcomeAck {
   state: JobState;
+  outcome: RebuildOutcome;
+}
+/**
+ * `outlook`'s acknowledgement: the jobs this builder may take, by where they
+ * are. A worker run with `--until-empty` stops only once nothing it may take
+ * is queued or held by a lease that ran out.
+ */
+export interface PoolOutlook {
+  /** Queued and past their retry backoff. */
+  claimable: number;
+  /** Queued, waiting out a retry backoff. */
+  backingOff: number;
+  /** Held by another connection whose lease still runs. */
+  held: number;
+  /** Held by a lease that ran out: back in the queue at the next sweep. */
+  lapsed: number;
 }
 
 export interface ErrorBody {
@@ -198,8 +248,8 @@ export interface MonitorEvents {
   'builder:online': { builder: string };
   'builder:offline': { builder: string };
   'job:claimed': { job: JobView; builder: string };
-  'job:done': { job: JobView; builder: string };
-  'job:failed': { job: JobView; builder: string; error: string; final: boolean };
+  'job:done': { job: JobView; builder: string; outcome: RebuildOutcome };
+  'job:failed': { job: JobView; builder: string; error: string; final: boolean; outcome: RebuildOutcome };
   'pool:stats': PoolStats;
 }
 

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { OutputDetail, PoolView } from '@lilac/common';
+import type { AttestationView, OutputDetail, PoolView } from '@lilac/common';
 import { startTestServer, type TestServer } from '@lilac/server/testing';
 import { buildBundle, builderMachine, LILAC_BIN, type BuilderMachine } from './support/builderSetup.ts';
 import { derivationFile, nix, nixEnv, nonce, tempDir } from './support/nix.ts';
@@ -82,6 +84,91 @@ test('a report enqueued for rebuilding is rebuilt by `lilac rebuild` with real N
   const pool = (await (await server.request('/api/v1/pool')).json()) as PoolView;
   assert.deepEqual(pool.stats, { queued: 0, claimed: 0, done: 3, failed: 0 });
   assert.deepEqual(pool.jobs, []);
+});
+
+/** A running `lilac rebuild` as bob, its stderr collected as it comes. */
+function bobsWorker(args: string[]) {
+  const worker = spawn(LILAC_BIN, ['rebuild', ...args], { env: { ...nixEnv(), ...bob.env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  worker.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => worker.once('close', resolve));
+  let done = false;
+  void exited.then(() => (done = true));
+  return {
+    exited,
+    stderr: () => stderr,
+    /** Resolves true once stderr matches, false if the worker exited first. */
+    async says(pattern: RegExp): Promise<boolean> {
+      while (!pattern.test(stderr)) {
+        if (done) return false;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return true;
+    },
+  };
+}
+
+async function enqueueOutput(drvPath: string, outPath: string): Promise<string> {
+  const enqueued = await server.request('/api/v1/jobs', { method: 'POST', token: aliceToken, json: [{ drvPath, output: 'out', outPath }] });
+  assert.equal(enqueued.status, 200);
+  const job = await server.context.models.Job.findOne({ outPath }).lean();
+  assert.ok(job);
+  return String(job._id);
+}
+
+/** The job's lease runs out, as when the server or worker holding it died. */
+async function lapseLease(id: string): Promise<void> {
+  const past = new Date(Date.now() - 1000);
+  await server.context.models.Lease.updateOne({ _id: id }, { $set: { expiresAt: past } });
+  await server.context.models.Job.updateOne({ _id: id }, { $set: { leaseExpiresAt: past } });
+}
+
+test('`lilac rebuild --until-empty` waits for a job held by a lease that ran out, rebuilds it, then says why it stops', async () => {
+  const run_ = nonce();
+  const { drvPath, outPath } = await builtByAlice(`lilac-rebuild-lapsed-${run_}`, `echo lapsed ${run_} > $out`);
+  const id = await enqueueOutput(drvPath, outPath);
+  // A worker of a server that died holds it; the sweeper stays still until the test lets it run.
+  server.context.pool.stop();
+  assert.equal((await server.context.pool.claim('ghost', 'socket-of-a-dead-server'))?.outPath, outPath);
+  await lapseLease(id);
+  const worker = bobsWorker(['--until-empty', '--poll-ms', '200']);
+  try {
+    assert.ok(await worker.says(/coming back \(0 queued and 1 held by leases that ran out\); waiting/), worker.stderr());
+  } finally {
+    assert.equal(await server.context.pool.sweep(), 1);
+    server.context.pool.start();
+  }
+  assert.equal(await worker.exited, 0, worker.stderr());
+  assert.match(worker.stderr(), new RegExp(`${outPath}: reproduced; the job is now done`));
+  assert.match(worker.stderr(), /stopping: the pool holds nothing this builder may take\n/);
+  assert.equal(await verdict(outPath), 'reproduced');
+});
+
+test('a rebuild whose claim was lost meanwhile is still delivered: the attestations are never dropped', async () => {
+  const run_ = nonce();
+  const gate = path.join(tempDir('gate'), 'open');
+  // The build waits (at most a minute) until the test opens the gate, so the claim can be lost while it runs.
+  const script = `i=0; while [ ! -e ${gate} ] && [ $i -lt 600 ]; do /bin/sleep 0.1; i=$((i+1)); done; echo gated ${run_} > $out`;
+  writeFileSync(gate, '');
+  const { drvPath, outPath } = await builtByAlice(`lilac-rebuild-lost-${run_}`, script);
+  rmSync(gate);
+  const id = await enqueueOutput(drvPath, outPath);
+  const worker = bobsWorker(['--until-empty', '--poll-ms', '200']);
+  assert.ok(await worker.says(/rebuilding/), worker.stderr());
+  await lapseLease(id);
+  assert.equal(await server.context.pool.sweep(), 1);
+  writeFileSync(gate, '');
+  assert.equal(await worker.exited, 0, worker.stderr());
+  assert.match(worker.stderr(), /complete was refused: job \w+ is not held by this connection; attestations delivered instead/);
+  assert.equal(await verdict(outPath), 'reproduced');
+  const attestations = (await (await server.request(`/attestations/by-output/${outPath.slice('/nix/store/'.length)}`)).json()) as AttestationView[];
+  assert.deepEqual(
+    attestations.map((attestation) => [attestation.builder, attestation.source, attestation.signature.status]).sort(),
+    [
+      ['alice', 'post-build-hook', 'valid'],
+      ['bob', 'rebuild', 'valid'],
+    ],
+  );
 });
 
 test('`lilac rebuild` releases its claims on SIGTERM', async () => {

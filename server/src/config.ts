@@ -27,6 +27,8 @@ export interface PoolConfig {
   readonly retryBaseMs: number;
   /** At most one `pool:stats` event per this interval. */
   readonly statsIntervalMs: number;
+  /** Claims one builder may hold at once, over all its connections: one worker cannot empty the pool for everyone else. */
+  readonly maxClaimsPerBuilder: number;
 }
 
 export class ConfigError extends Error {
@@ -63,6 +65,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxAttempts: integer(env, 'LILAC_POOL_MAX_ATTEMPTS', 3, 1, 100),
       retryBaseMs: integer(env, 'LILAC_POOL_RETRY_BASE_MS', 60_000, 0, 24 * 3600_000),
       statsIntervalMs: integer(env, 'LILAC_POOL_STATS_INTERVAL_MS', 1_000, 10, 60_000),
+      maxClaimsPerBuilder: integer(env, 'LILAC_POOL_MAX_CLAIMS_PER_BUILDER', 32, 1, 100_000),
     },
   };
 }

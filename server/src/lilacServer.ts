@@ -24,7 +24,7 @@ export interface LilacServer {
   readonly io: Server;
   readonly context: AppContext;
   readonly httpServer: HttpServer;
-  /** Stops taking requests, lets those in flight finish, then closes the store. */
+  /** Stops taking requests, lets those in flight finish, returns the rebuilders' claims to the pool, then closes the store. */
   close(): Promise<void>;
 }
 
@@ -45,6 +45,7 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
   const events = new EventBus();
   const builders = new BuilderService(models);
   const verifier = new SignatureVerifier();
+  const ingest = new AttestationIngest(models, builders, events, verifier, log);
   const context: AppContext = {
     config,
     log,
@@ -52,12 +53,12 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
     storeKind: embedded ? 'embedded-ferretdb' : 'mongodb',
     models,
     builders,
-    ingest: new AttestationIngest(models, builders, events, verifier, log),
+    ingest,
     reports: new ReportService(models, events),
     presence: new BuilderPresence(events),
     events,
     metrics: createMetrics(),
-    pool: new WorkPool(models, events, config.pool, log),
+    pool: new WorkPool(models, events, config.pool, log, ingest),
   };
   const ingestRepair = new IngestRepair(context.ingest, log);
   const indexed = store.ready.then(() => ensureIndexes(models));
@@ -93,13 +94,14 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
     httpServer,
     close() {
       closing ??= (async () => {
-        context.pool.stop();
         await ingestRepair.stop();
-        // io.close() also closes the HTTP server, once in-flight requests are done.
+        // io.close() disconnects every rebuilder at once, then closes the HTTP server once in-flight requests are done.
         await new Promise<void>((resolve) => {
           void io.close(() => resolve());
           httpServer.closeIdleConnections();
         });
+        // The rebuilders' claims go back to the pool while the store is still open: a restart leaves no lease to run out.
+        await context.pool.close();
         await store.close();
         await embedded?.stop();
         log.info('lilac stopped');

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AttestationSubmission, ClaimAck, HeartbeatAck, JobRequest, JobView, PoolView } from '@lilac/common';
-import { drvHash, lilaItem, narHash } from './support/attestationFixtures.ts';
+import { describeRebuildOutcome, type AttestationSubmission, type AttestationView, type ClaimAck, type HeartbeatAck, type JobRequest, type JobView, type MonitorEvents, type PoolView } from '@lilac/common';
+import { batchItem, drvHash, lilaItem, narHash } from './support/attestationFixtures.ts';
 import type { Socket } from 'socket.io-client';
 import { connectRebuilder, fakeJob, testPoolConfig } from './support/rebuilderClient.ts';
 import { startTestServer, type TestBuilder, type TestServer } from './support/testServer.ts';
@@ -49,9 +49,10 @@ async function holdingOnlyJob(jobName: string, builderName: string) {
   await drain();
   const job = fakeJob(jobName);
   await enqueue([job]);
-  const holder = await connectRebuilder(server.url, (await server.createBuilder(builderName)).token);
+  const builder = await server.createBuilder(builderName);
+  const holder = await connectRebuilder(server.url, builder.token);
   const { id } = claimed(await holder.emitWithAck('claim'));
-  return { job, holder, id };
+  return { job, holder, id, builder };
 }
 
 test('a rebuilder with a bad token is refused at connect', async () => {
@@ -178,8 +179,10 @@ test('a failing job is retried by other builders, then marked failed with its la
   for (const [index, name] of ['fail-one', 'fail-two'].entries()) {
     const worker = await connectRebuilder(server.url, (await server.createBuilder(name)).token);
     const { id } = claimed(await worker.emitWithAck('claim'));
-    assert.deepEqual(await worker.emitWithAck('fail', { id, error: `builder for ${job.drvPath} failed (${name})` }), {
+    const error = `builder for ${job.drvPath} failed (${name})`;
+    assert.deepEqual(await worker.emitWithAck('fail', { id, error }), {
       state: index === 0 ? 'queued' : 'failed',
+      outcome: { kind: 'failed', log: error },
     });
     // Whoever failed it is not offered it again.
     assert.equal(await worker.emitWithAck('claim'), null);
@@ -195,6 +198,8 @@ test('a failing job is retried by other builders, then marked failed with its la
   assert.equal(failed?.state, 'failed');
   assert.equal(failed?.attempts, 2);
   assert.equal(failed?.error, `builder for ${job.drvPath} failed (fail-two)`);
+  // The monitor shows the failure's log tail.
+  assert.deepEqual(failed?.outcome, { kind: 'failed', log: `builder for ${job.drvPath} failed (fail-two)` });
 });
 
 test('the monitor sees claimed jobs with their builder and each connected worker with its jobs', async () => {
@@ -244,4 +249,75 @@ test('enqueueing needs a token and well-formed outputs, and writes nothing other
   assert.equal(await server.context.models.Job.countDocuments(), before);
   assert.deepEqual(await (await enqueue([good, good])).json(), { added: 1, requeued: 0, unchanged: 0, satisfied: 0 });
   assert.deepEqual(await (await enqueue([good])).json(), { added: 0, requeued: 0, unchanged: 1, satisfied: 0 });
+});
+
+/** `builder` attests `job`'s output with a valid signature, as a post-build-hook would. */
+async function attestedBy(builder: TestBuilder, job: JobRequest, hash: string): Promise<void> {
+  const response = await server.request(`/attestation/${drvHash(job.drvPath)}`, {
+    method: 'POST',
+    token: builder.token,
+    json: [lilaItem(builder, { outPath: job.outPath, narHash: hash })],
+  });
+  assert.equal(response.status, 200);
+}
+
+test('a completed rebuild says plainly whether it reproduced the output or got another hash, to the worker and the monitor', async () => {
+  await drain();
+  const first = await server.createBuilder('outcome-first');
+  const [same, other] = [fakeJob('same'), fakeJob('other')];
+  await attestedBy(first, same, narHash('same'));
+  await attestedBy(first, other, narHash('other, first build'));
+  await enqueue([same, other]);
+  const done: MonitorEvents['job:done'][] = [];
+  const unsubscribe = server.context.events.subscribe('job:done', (event) => done.push(event));
+  const rebuilder = await server.createBuilder('outcome-rebuilder');
+  const worker = await connectRebuilder(server.url, rebuilder.token);
+  const answers = [];
+  for (const [job, hash] of [[same, narHash('same')], [other, narHash('other, rebuilt')]] as const) {
+    const { id } = claimed(await worker.emitWithAck('claim'));
+    answers.push(await worker.emitWithAck('complete', { id, attestations: [batchItem(rebuilder, job.drvPath, { outPath: job.outPath, narHash: hash })] }));
+  }
+  unsubscribe();
+  const reproduced = { kind: 'reproduced', narHash: narHash('same') };
+  const differs = { kind: 'differs', narHash: narHash('other, rebuilt'), others: [narHash('other, first build')] };
+  assert.deepEqual(answers, [
+    { state: 'done', outcome: reproduced },
+    { state: 'done', outcome: differs },
+  ]);
+  assert.deepEqual(
+    done.map((event) => [event.job.outPath, event.builder, event.outcome]),
+    [
+      [same.outPath, 'outcome-rebuilder', reproduced],
+      [other.outPath, 'outcome-rebuilder', differs],
+    ],
+  );
+  assert.equal(describeRebuildOutcome(differs as never), `differs (hash ${narHash('other, rebuilt')} vs ${narHash('other, first build')})`);
+  await leave(worker);
+});
+
+test('a revoked token stops working on a socket already open: refused, then disconnected', async () => {
+  const { holder, id, builder } = await holdingOnlyJob('revoked', 'revoked-worker');
+  assert.equal(await server.context.builders.revokeToken(builder.token), true);
+  const disconnected = new Promise<string>((resolve) => holder.once('disconnect', resolve));
+  assert.match(((await holder.emitWithAck('claim')) as { error: string }).error, /token of builder revoked-worker was revoked/);
+  assert.equal(await disconnected, 'io server disconnect');
+  // Its claim went back to the pool with the connection.
+  while (await server.context.models.Lease.exists({ _id: id })) await sleep(10);
+  assert.equal((await server.context.models.Job.findById(id).lean())?.state, 'queued');
+  await assert.rejects(connectRebuilder(server.url, builder.token), /invalid token/);
+});
+
+test('a key removed while the socket is open no longer makes its attestations valid', async () => {
+  const { job, holder, id, builder } = await holdingOnlyJob('removed-key', 'key-loser');
+  await server.context.builders.removeKey(builder.name, builder.secretKey.name);
+  // Signed with the key the builder had when it connected.
+  const attestation = batchItem(builder, job.drvPath, { outPath: job.outPath, narHash: narHash('removed-key') });
+  const answer = await holder.emitWithAck('complete', { id, attestations: [attestation] });
+  assert.equal((answer as { state?: string }).state, 'queued', JSON.stringify(answer));
+  const stored = (await (await server.request(`/attestations/by-output/${job.outPath.slice('/nix/store/'.length)}`)).json()) as AttestationView[];
+  assert.deepEqual(
+    stored.map((entry) => [entry.builder, entry.signature.status]),
+    [['key-loser', 'invalid']],
+  );
+  await leave(holder);
 });

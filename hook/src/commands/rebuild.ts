@@ -10,10 +10,14 @@ function positiveInteger(text: string | undefined, fallback: number, what: strin
   return value;
 }
 
-/** Joins the server's work pool and rebuilds what it hands out until stopped (SIGINT/SIGTERM release the claims held). */
+/**
+ * Joins the server's work pool and rebuilds what it hands out until stopped
+ * (SIGINT/SIGTERM release the claims held). A rebuild whose claim was lost is
+ * delivered or spooled like a post-build-hook's (`--spool-dir`, `--timeout-ms`).
+ */
 export const rebuild: Command = {
   summary: 'join the rebuild pool: claim derivations, rebuild them with Nix, attest the results',
-  usage: 'lilac rebuild [--jobs N] [--poll-ms MS] [--until-empty] [--server URL] [--token T | --token-file F] [--secret-key-file F]',
+  usage: 'lilac rebuild [--jobs N] [--poll-ms MS] [--until-empty] [--server URL] [--token T | --token-file F] [--secret-key-file F] [--spool-dir D] [--timeout-ms N]',
   async run(args, env) {
     const { values } = parseArgs({
       args,
@@ -34,6 +38,7 @@ export const rebuild: Command = {
         server: config.server,
         token: config.token,
         secretKey: config.secretKey,
+        delivery: config,
         jobs: positiveInteger(jobs, 1, '--jobs'),
         pollMs: positiveInteger(pollMs, 5000, '--poll-ms'),
         untilEmpty: untilEmpty ?? false,

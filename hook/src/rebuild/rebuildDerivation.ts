@@ -1,13 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
-import { narinfoFingerprint, signFingerprint, type BatchAttestation, type JobView, type NamedKey } from '@lilac/common';
+import type { JobView, PathInfo } from '@lilac/common';
 import { narDigestOfPath } from '../nar/narHash.ts';
 import { outputsOfDerivation, queryPathInfo } from '../store/pathInfo.ts';
 
 /** How much of a failed build's log goes back to the server. */
 const LOG_TAIL_BYTES = 8 * 1024;
 
-export type RebuildOutcome = { ok: true; attestations: BatchAttestation[] } | { ok: false; error: string };
+/** Every output of the derivation as the rebuild produced it, or why it did not. */
+export type RebuildResult = { ok: true; outputs: PathInfo[]; builtAt: string } | { ok: false; error: string };
 
 /** The Nix processes a worker runs right now, so a shutdown can stop them. */
 export const runningBuilds = new Set<ChildProcess>();
@@ -43,34 +44,25 @@ function nixStore(args: readonly string[]): Promise<{ code: number; log: string 
  * with `--check`, the rebuild Nix 2.8 offers: a check that reproduces leaves
  * the registered output, whose hash is then the rebuilt one; a check that
  * differs leaves the rebuilt copy at `<out>.check` (`--keep-failed`), hashed
- * here. Every output of the derivation is attested, signed with `secretKey`.
+ * here. The rebuilt copy has its self-references rewritten to the output
+ * path, so the registered references describe it too.
  */
-export async function rebuildDerivation(job: JobView, secretKey: NamedKey): Promise<RebuildOutcome> {
+export async function rebuildDerivation(job: JobView): Promise<RebuildResult> {
   const realised = await nixStore(['--realise', job.drvPath]);
   if (realised.code !== 0) return { ok: false, error: `nix-store --realise ${job.drvPath} failed:\n${realised.log}` };
   const outPaths = await outputsOfDerivation(job.drvPath);
   for (const outPath of outPaths) rmSync(`${outPath}.check`, { recursive: true, force: true });
   const checked = await nixStore(['--realise', '--check', '--keep-failed', job.drvPath]);
+  const builtAt = new Date().toISOString();
   const registered = await queryPathInfo(outPaths);
   const differing = registered.filter((info) => existsSync(`${info.outPath}.check`));
   if (checked.code !== 0 && differing.length === 0) {
     return { ok: false, error: `nix-store --realise --check ${job.drvPath} failed:\n${checked.log}` };
   }
-  const attestations = registered.map((info): BatchAttestation => {
+  const outputs = registered.map((info) => {
     const copy = `${info.outPath}.check`;
-    // The rebuilt copy has its self-references rewritten to the output path, so the registered references describe it too.
-    const rebuilt = existsSync(copy) ? { ...info, ...narDigestOfPath(copy) } : info;
-    return {
-      drvPath: job.drvPath,
-      ...(info.outPath === job.outPath && { output: job.output }),
-      outPath: info.outPath,
-      narHash: rebuilt.narHash,
-      narSize: rebuilt.narSize,
-      references: [...rebuilt.references],
-      signature: signFingerprint(secretKey, narinfoFingerprint(rebuilt)),
-      source: 'rebuild',
-    };
+    return existsSync(copy) ? { ...info, ...narDigestOfPath(copy) } : info;
   });
   for (const info of differing) rmSync(`${info.outPath}.check`, { recursive: true, force: true });
-  return { ok: true, attestations };
+  return { ok: true, outputs, builtAt };
 }

@@ -1,17 +1,30 @@
-import type { ClaimAck, HeartbeatAck, JobOutcomeAck, JobView, NamedKey, RebuilderErrorAck } from '@lilac/common';
+import {
+  describeRebuildOutcome,
+  type ClaimAck,
+  type HeartbeatAck,
+  type JobOutcomeAck,
+  type JobView,
+  type NamedKey,
+  type PoolOutlook,
+  type RebuilderErrorAck,
+} from '@lilac/common';
 import { io, type Socket } from 'socket.io-client';
+import type { HookConfig } from '../config.ts';
 import { log } from '../log.ts';
-import { rebuildDerivation, runningBuilds, type RebuildOutcome } from './rebuildDerivation.ts';
+import { deliverRebuild, rebuildAttestations } from './rebuildAttestations.ts';
+import { rebuildDerivation, runningBuilds, type RebuildResult } from './rebuildDerivation.ts';
 
 export interface RebuildWorkerOptions {
   readonly server: string;
   readonly token: string;
   readonly secretKey: NamedKey;
+  /** Where a rebuild whose claim was lost is delivered or spooled, as the post-build-hook does. */
+  readonly delivery: HookConfig;
   /** Claims held at once. */
   readonly jobs: number;
   /** Wait before asking again when the pool had nothing for us. */
   readonly pollMs: number;
-  /** Stop once the pool has nothing for us and nothing is in flight (scripts, tests). */
+  /** Stop once nothing in the pool is for us, nor can come back to us, and nothing is in flight (scripts, tests). */
   readonly untilEmpty: boolean;
   /** Stops the worker: it releases what it holds, then resolves. */
   readonly signal: AbortSignal;
@@ -23,12 +36,23 @@ function isError(answer: unknown): answer is RebuilderErrorAck {
   return typeof answer === 'object' && answer !== null && 'error' in answer;
 }
 
+/** Why `--until-empty` may stop now, or null while jobs this builder may take can still come to it. */
+function nothingLeft(outlook: PoolOutlook): string | null {
+  if (outlook.claimable + outlook.lapsed > 0) return null;
+  const others = [
+    outlook.held > 0 && `${outlook.held} held by other workers`,
+    outlook.backingOff > 0 && `${outlook.backingOff} waiting out a retry backoff`,
+  ].filter(Boolean);
+  return `the pool holds nothing this builder may take${others.length > 0 ? ` now (${others.join(', ')})` : ''}`;
+}
+
 /**
  * A `/rebuilders` worker: keeps up to `jobs` claims in flight, rebuilds each,
  * reports `complete` or `fail`, heartbeats while it holds anything, and
- * reconnects with exponential backoff (Socket.IO's own). A claim lost while
- * disconnected went back to the pool; its result is then refused and dropped.
- * Resolves with the exit code.
+ * reconnects with exponential backoff (Socket.IO's own). A claim lost
+ * meanwhile (disconnect, lapsed lease, server restart) went back to the pool:
+ * its rebuild is then delivered as the post-build-hook delivers a build, or
+ * spooled. Resolves with the exit code.
  */
 export async function runRebuildWorker(options: RebuildWorkerOptions): Promise<number> {
   const socket: Socket = io(`${options.server}/rebuilders`, {
@@ -58,7 +82,11 @@ export async function runRebuildWorker(options: RebuildWorkerOptions): Promise<n
     log(`rebuild: connected to ${options.server} as ${socket.id}`);
     nudge();
   });
-  socket.on('disconnect', (reason) => log(`rebuild: disconnected (${reason}); claims held go back to the pool`));
+  socket.on('disconnect', (reason) => {
+    log(`rebuild: disconnected (${reason}); claims held go back to the pool`);
+    // The server closed this connection on purpose (a revoked token): Socket.IO does not retry that by itself, the handshake says why.
+    if (reason === 'io server disconnect' && !options.signal.aborted) socket.connect();
+  });
   socket.on('connect_error', (error) => {
     // A refused token will not get better by retrying.
     if (/token/.test(error.message)) {
@@ -78,7 +106,8 @@ export async function runRebuildWorker(options: RebuildWorkerOptions): Promise<n
       socket
         .timeout(ACK_TIMEOUT_MS)
         .emitWithAck('heartbeat')
-        .then((answer: HeartbeatAck) => {
+        .then((answer: HeartbeatAck | RebuilderErrorAck) => {
+          if (isError(answer)) return log(`rebuild: heartbeat refused: ${answer.error}`);
           const lost = [...inFlight.keys()].filter((id) => !answer.jobs.includes(id));
           if (lost.length > 0) log(`rebuild: no longer holding ${lost.join(', ')}`);
         })
@@ -86,25 +115,48 @@ export async function runRebuildWorker(options: RebuildWorkerOptions): Promise<n
     }, every);
   };
 
-  const settle = async (job: JobView) => {
-    let outcome: RebuildOutcome;
-    try {
-      log(`rebuild: rebuilding ${job.drvPath} (${job.outPath})`);
-      outcome = await rebuildDerivation(job, options.secretKey);
-    } catch (error) {
-      outcome = { ok: false, error: (error as Error).message };
-    }
-    if (options.signal.aborted) return;
-    const [event, payload] = outcome.ok ? ['complete', { id: job.id, attestations: outcome.attestations }] : ['fail', { id: job.id, error: outcome.error }];
+  /** Sends `complete` or `fail` on the connection that claimed the job; the answer, or why there is none. */
+  const report = async (job: JobView, claimedOn: string, event: 'complete' | 'fail', payload: unknown): Promise<JobOutcomeAck | string> => {
+    // A connection that dropped since the claim gave the claim back: the server would refuse, so do not wait on it.
+    if (!socket.connected || socket.id !== claimedOn) return 'the connection that claimed it is gone';
     try {
       const answer = (await socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event, payload)) as JobOutcomeAck | RebuilderErrorAck;
-      if (isError(answer)) log(`rebuild: ${event} of ${job.outPath} refused: ${answer.error}`);
-      else log(`rebuild: ${job.outPath} ${outcome.ok ? 'rebuilt' : 'failed'}; the job is now ${answer.state}`);
+      return isError(answer) ? `refused: ${answer.error}` : answer;
     } catch (error) {
-      log(`rebuild: ${event} of ${job.outPath} not acknowledged: ${(error as Error).message}`);
+      return `not acknowledged: ${(error as Error).message}`;
     }
   };
 
+  const settle = async (job: JobView, claimedOn: string) => {
+    let result: RebuildResult;
+    try {
+      log(`rebuild: rebuilding ${job.drvPath} (${job.outPath})`);
+      result = await rebuildDerivation(job);
+    } catch (error) {
+      result = { ok: false, error: (error as Error).message };
+    }
+    if (!result.ok) {
+      // A build this worker stopped itself says nothing about the derivation; the release gives the job back.
+      if (options.signal.aborted) return;
+      const answer = await report(job, claimedOn, 'fail', { id: job.id, error: result.error });
+      const firstLine = result.error.split('\n', 1)[0];
+      if (typeof answer === 'string') log(`rebuild: ${job.outPath}: failed (${firstLine}); not reported, ${answer}`);
+      else log(`rebuild: ${job.outPath}: ${describeRebuildOutcome(answer.outcome)} (${firstLine}); the job is now ${answer.state}`);
+      return;
+    }
+    const attestations = rebuildAttestations(job, result.outputs, options.secretKey, result.builtAt);
+    const answer = await report(job, claimedOn, 'complete', { id: job.id, attestations });
+    if (typeof answer !== 'string') {
+      log(`rebuild: ${job.outPath}: ${describeRebuildOutcome(answer.outcome)}; the job is now ${answer.state}`);
+      return;
+    }
+    const delivered = await deliverRebuild(options.delivery, job, result.outputs, options.secretKey, result.builtAt);
+    log(`rebuild: ${job.outPath}: rebuilt, but complete was ${answer}; attestations ${delivered} instead`);
+  };
+
+  let stopReason: string | null = null;
+  /** The last reason `--until-empty` kept waiting, so a long wait says it once. */
+  let waitingFor: string | null = null;
   while (!options.signal.aborted && fatal === null) {
     if (!socket.connected || inFlight.size >= options.jobs) {
       await pause(options.pollMs);
@@ -122,35 +174,53 @@ export async function runRebuildWorker(options: RebuildWorkerOptions): Promise<n
       continue;
     }
     if (answer === null) {
-      if (options.untilEmpty && inFlight.size === 0) break;
+      if (options.untilEmpty && inFlight.size === 0) {
+        let outlook: PoolOutlook | RebuilderErrorAck;
+        try {
+          outlook = (await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('outlook')) as PoolOutlook | RebuilderErrorAck;
+        } catch {
+          continue;
+        }
+        if (isError(outlook)) {
+          log(`rebuild: outlook refused: ${outlook.error}`);
+        } else {
+          stopReason = nothingLeft(outlook);
+          if (stopReason !== null) break;
+          const reason = `${outlook.claimable} queued and ${outlook.lapsed} held by leases that ran out`;
+          if (reason !== waitingFor) log(`rebuild: nothing claimable yet, but jobs this builder may take are coming back (${reason}); waiting`);
+          waitingFor = reason;
+        }
+      }
       await pause(options.pollMs);
       continue;
     }
     const job = answer;
+    const claimedOn = socket.id ?? '';
     keepLeases(job);
     inFlight.set(
       job.id,
-      settle(job).finally(() => {
+      settle(job, claimedOn).finally(() => {
         inFlight.delete(job.id);
         nudge();
       }),
     );
   }
 
-  if (heartbeat) clearInterval(heartbeat);
   if (options.signal.aborted) {
     for (const child of runningBuilds) child.kill('SIGTERM');
-    if (socket.connected) {
-      const released = await socket.timeout(5000).emitWithAck('release').catch(() => null);
-      log(`rebuild: released ${(released as { released?: number } | null)?.released ?? 'no'} claims`);
-    }
-  } else {
-    await Promise.all(inFlight.values());
+  }
+  // Rebuilds that finished are reported (or delivered) before anything is released.
+  await Promise.all(inFlight.values());
+  if (heartbeat) clearInterval(heartbeat);
+  if (options.signal.aborted && socket.connected) {
+    const released = await socket.timeout(5000).emitWithAck('release').catch(() => null);
+    log(`rebuild: released ${(released as { released?: number } | null)?.released ?? 'no'} claims`);
   }
   socket.disconnect();
   if (fatal !== null) {
     log(`rebuild: ${options.server} refused the connection: ${fatal}`);
     return 1;
   }
+  log(`rebuild: stopping: ${options.signal.aborted ? 'asked to stop' : stopReason}`);
   return 0;
 }

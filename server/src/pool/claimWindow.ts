@@ -35,6 +35,7 @@ export class ClaimWindow {
     private readonly readFor: (builder: string, passed: readonly string[]) => Promise<Candidate[]>,
     /** How long the window may miss queue changes other server processes made. */
     private readonly maxAgeMs: number,
+    private readonly clock: () => Date,
   ) {}
 
   /**
@@ -47,14 +48,14 @@ export class ClaimWindow {
     // After a read this claim waited for, the window is used whatever its age: a slow store cannot keep a claim reading.
     let waited = false;
     for (;;) {
-      if (this.reading === null && (waited || (!this.stale && Date.now() - this.readAt < this.maxAgeMs))) {
-        const now = new Date();
+      if (this.reading === null && (waited || (!this.stale && this.clock().getTime() - this.readAt < this.maxAgeMs))) {
+        const now = this.clock();
         const index = this.candidates.findIndex((candidate) => fits(candidate, now));
         if (index >= 0) return this.candidates.splice(index, 1)[0] ?? null;
         if (this.readAt >= since) {
           if (this.readCount < this.size) return null;
           const further = await this.readFor(builder, [...passed]);
-          return further.find((candidate) => fits(candidate, new Date())) ?? null;
+          return further.find((candidate) => fits(candidate, this.clock())) ?? null;
         }
       }
       await this.refresh();
@@ -70,7 +71,7 @@ export class ClaimWindow {
 
   private refresh(): Promise<void> {
     if (this.reading) return this.reading;
-    const startedAt = Date.now();
+    const startedAt = this.clock().getTime();
     const changesBefore = this.changes;
     this.reading = this.read()
       .then((candidates) => {

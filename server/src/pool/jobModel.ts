@@ -38,6 +38,8 @@ export const jobSchema = new Schema(
     notBefore: { type: Date, required: true },
     attempts: { type: Number, required: true, default: 0 },
     lastError: { type: String, default: null },
+    /** How the last rebuild ended (`RebuildOutcome`), shown on the monitor. */
+    lastOutcome: { type: Schema.Types.Mixed, default: null },
     /** When the job entered its current state. */
     since: { type: Date, required: true },
   },

@@ -1,18 +1,22 @@
-import type { ClaimAck, FailPayload, HeartbeatAck, JobOutcomeAck, RebuilderErrorAck } from '@lilac/common';
+import type { ClaimAck, FailPayload, HeartbeatAck, JobOutcomeAck, PoolOutlook, RebuilderErrorAck } from '@lilac/common';
 import type { Namespace, Server, Socket } from 'socket.io';
 import type { Builder } from '../builders/builderService.ts';
 import { batchSubmissions, type AttestationInput } from '../attestations/submissions.ts';
 import type { AppContext } from '../context.ts';
 import { HttpError } from '../http/errors.ts';
-import { PoolError } from '../pool/workPool.ts';
+import { PoolError } from '../pool/poolError.ts';
 
 type Ack<T> = (answer: T | RebuilderErrorAck) => void;
 
-/** The longest failure message kept: a build log's tail, not the whole log. */
-const MAX_ERROR_LENGTH = 16 * 1024;
-
 interface SocketData {
   builder: Builder;
+  /** Checked again with every message: a token revoked while the socket is open stops working at once. */
+  token: string;
+}
+
+/** The token the connection came with was revoked, or its builder removed. */
+class RevokedToken extends Error {
+  override name = 'RevokedToken';
 }
 
 /** The attestations of a `complete`, in the batch shape of `POST /api/v1/attestations`. */
@@ -55,7 +59,9 @@ function ackOf<T>(args: unknown[]): Ack<T> {
 
 /**
  * `/rebuilders`: the work pool protocol (see DESIGN.md). The handshake carries
- * `auth: { token }`; every message is validated and acknowledged, errors as `{ error }`.
+ * `auth: { token }`; every message checks the token again (two reads by key),
+ * so a revoked token is disconnected at its next message and a removed key
+ * signs nothing more; every message is validated and acknowledged, errors as `{ error }`.
  */
 export function attachRebuildersNamespace(io: Server, context: AppContext): Namespace {
   const rebuilders = io.of('/rebuilders');
@@ -70,7 +76,7 @@ export function attachRebuildersNamespace(io: Server, context: AppContext): Name
     context.builders.authenticate(token).then(
       (builder) => {
         if (!builder) return next(new Error('invalid token'));
-        (socket.data as SocketData).builder = builder;
+        (socket.data as SocketData) = { builder, token };
         next();
       },
       (error: unknown) => {
@@ -81,48 +87,62 @@ export function attachRebuildersNamespace(io: Server, context: AppContext): Name
   });
 
   rebuilders.on('connection', (socket: Socket) => {
-    const { builder } = socket.data as SocketData;
-    const builderName = builder.name;
+    const { builder: connected, token } = socket.data as SocketData;
+    const builderName = connected.name;
+    /** Messages being answered; the connection's claims are returned only once they are. */
+    const answering = new Set<Promise<void>>();
     pool.workerConnected(socket.id, builderName);
     context.presence.connected(builderName, socket.id);
     void context.builders.touch(builderName).catch(() => undefined);
 
+    /** The builder as the store has it now (its keys included), or `RevokedToken`. */
+    const currentBuilder = async (): Promise<Builder> => {
+      const builder = await context.builders.authenticate(token);
+      if (!builder) throw new RevokedToken(`the token of builder ${builderName} was revoked; this connection is closed`);
+      return builder;
+    };
+
     /** Runs a handler and acknowledges its answer; refusals become `{ error }`, the rest is logged. */
-    const handle = <T>(event: string, work: (payload: unknown) => Promise<T>) => {
+    const handle = <T>(event: string, work: (payload: unknown, builder: Builder) => Promise<T>) => {
       socket.on(event, (...args: unknown[]) => {
         const ack = ackOf<T>(args);
         const payload = typeof args[0] === 'function' ? undefined : args[0];
-        withBusyRetries(() => work(payload)).then(ack, (error: unknown) => {
+        const answered = withBusyRetries(async () => work(payload, await currentBuilder())).then(ack, (error: unknown) => {
           if (error instanceof PoolError) return ack({ error: error.message });
+          if (error instanceof RevokedToken) {
+            ack({ error: error.message });
+            socket.disconnect(true);
+            return;
+          }
           log.error({ err: error, event, builder: builderName }, 'rebuilder message failed');
           ack({ error: 'internal error' });
         });
+        answering.add(answered);
+        void answered.finally(() => answering.delete(answered));
       });
     };
 
-    handle<ClaimAck>('claim', () => pool.claim(builderName, socket.id));
+    handle<ClaimAck>('claim', (_payload, builder) => pool.claim(builder.name, socket.id));
     handle<HeartbeatAck>('heartbeat', () => pool.heartbeat(socket.id));
+    handle<PoolOutlook>('outlook', (_payload, builder) => pool.outlook(builder.name));
     handle<{ released: number }>('release', async () => ({ released: await pool.release(socket.id) }));
-    handle<JobOutcomeAck>('complete', async (payload) => {
+    handle<JobOutcomeAck>('complete', async (payload, builder) => {
       if (!isRecord(payload) || typeof payload.id !== 'string') throw new PoolError('complete needs { id, attestations }');
-      const job = await pool.held(payload.id, socket.id);
-      const inputs = rebuildAttestations(payload.attestations);
-      if (inputs.some((input) => input.drvPath !== job.drvPath)) throw new PoolError(`attestations must be of outputs of ${job.drvPath}`);
-      if (!inputs.some((input) => input.outPath === job.outPath)) throw new PoolError(`attestations must include ${job.outPath}`);
-      await context.ingest.submit(builder, inputs);
-      return { state: await pool.complete(job, builderName, socket.id) };
+      return pool.complete(payload.id, builder, socket.id, rebuildAttestations(payload.attestations));
     });
-    handle<JobOutcomeAck>('fail', async (payload) => {
+    handle<JobOutcomeAck>('fail', async (payload, builder) => {
       if (!isRecord(payload) || typeof payload.id !== 'string' || typeof payload.error !== 'string') {
         throw new PoolError('fail needs { id, error }');
       }
       const { id, error } = payload as unknown as FailPayload;
-      return { state: await pool.fail(id, builderName, socket.id, error.slice(-MAX_ERROR_LENGTH)) };
+      return pool.fail(id, builder.name, socket.id, error);
     });
 
     socket.on('disconnect', () => {
       context.presence.disconnected(builderName, socket.id);
-      pool.workerDisconnected(socket.id).catch((error: unknown) => log.warn({ err: error }, 'returning jobs of a gone worker failed'));
+      pool
+        .workerDisconnected(socket.id, Promise.allSettled([...answering]))
+        .catch((error: unknown) => log.warn({ err: error }, 'returning jobs of a gone worker failed'));
     });
   });
   return rebuilders;

@@ -1,4 +1,4 @@
-import type { AttestationView, DivergenceView, HashGroup, Stats } from '@lilac/common/wire';
+import type { AttestationView, DivergenceView, HashGroup, JobView, RebuildOutcome, Stats } from '@lilac/common/wire';
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import { errorText, getJson, throttle } from '../api.ts';
@@ -8,7 +8,14 @@ export const FEED_LIMIT = 100;
 
 export type FeedItem =
   | { kind: 'attestation'; key: string; at: string; attestation: AttestationView }
-  | { kind: 'divergence'; key: string; at: string; outPath: string; drvPath: string | null; hashes: HashGroup[] };
+  | { kind: 'divergence'; key: string; at: string; outPath: string; drvPath: string | null; hashes: HashGroup[] }
+  | { kind: 'rebuild'; key: string; at: string; job: JobView; builder: string; outcome: RebuildOutcome };
+
+/** A rebuild finished (`job:done`) or failed (`job:failed`); the event has no time of its own, so the feed stamps its arrival. */
+function rebuildItem({ job, builder, outcome }: { job: JobView; builder: string; outcome: RebuildOutcome }): FeedItem {
+  const at = new Date().toISOString();
+  return { kind: 'rebuild', key: `rebuild:${job.id}:${builder}:${at}`, at, job, builder, outcome };
+}
 
 function divergenceItem(divergence: DivergenceView): FeedItem {
   return {
@@ -21,7 +28,7 @@ function divergenceItem(divergence: DivergenceView): FeedItem {
   };
 }
 
-/** The dashboard's live feed (newest first, bounded) and the service-wide counters. */
+/** The dashboard's live feed (attestations, divergences, rebuild outcomes; newest first, bounded) and the service-wide counters. */
 export const useLiveStore = defineStore('live', () => {
   const feed = ref<FeedItem[]>([]);
   const stats = ref<Stats | null>(null);
@@ -60,6 +67,8 @@ export const useLiveStore = defineStore('live', () => {
     refreshStats();
   });
   socket.on('divergence', (divergence) => add([divergenceItem(divergence)]));
+  socket.on('job:done', (event) => add([rebuildItem(event)]));
+  socket.on('job:failed', (event) => add([rebuildItem(event)]));
   socket.on('verdict', refreshStats);
   socket.onReconnect(() => void load());
 

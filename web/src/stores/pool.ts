@@ -1,4 +1,4 @@
-import type { JobView, PoolStats, PoolView } from '@lilac/common/wire';
+import type { JobView, PoolJobView, PoolStats, PoolView, RebuildOutcome } from '@lilac/common/wire';
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import { ApiError, errorText, getJson } from '../api.ts';
@@ -9,11 +9,19 @@ export interface PoolActivity {
   at: string;
   kind: 'claimed' | 'done' | 'failed';
   job: JobView;
-  builder: string;
-  error: string | null;
+  builder: string | null;
+  /** How the rebuild ended; null for a claim. */
+  outcome: RebuildOutcome | null;
 }
 
 const ACTIVITY_LIMIT = 30;
+
+/** A job the pool lists with the outcome of its last rebuild, as activity: a page opened later still sees why a job failed. */
+function lastOutcome(job: PoolJobView): PoolActivity | null {
+  if (job.outcome === null) return null;
+  const kind = job.outcome.kind === 'failed' ? 'failed' : 'done';
+  return { key: `${kind}:${job.id}:${job.since}`, at: job.since, kind, job, builder: null, outcome: job.outcome };
+}
 
 /** The rebuild pool's figures and recent job activity; null stats until the pool has reported. */
 export const usePoolStore = defineStore('pool', () => {
@@ -22,9 +30,17 @@ export const usePoolStore = defineStore('pool', () => {
   const error = ref<string | null>(null);
   const socket = useMonitorSocket();
 
+  function add(items: PoolActivity[]): void {
+    const seen = new Set(activity.value.map((item) => item.key));
+    const fresh = items.filter((item) => !seen.has(item.key));
+    activity.value = [...fresh, ...activity.value].sort((a, b) => b.at.localeCompare(a.at)).slice(0, ACTIVITY_LIMIT);
+  }
+
   async function load(): Promise<void> {
     try {
-      stats.value = (await getJson<PoolView>('/api/v1/pool')).stats;
+      const view = await getJson<PoolView>('/api/v1/pool');
+      stats.value = view.stats;
+      add(view.jobs.map(lastOutcome).filter((item) => item !== null));
       error.value = null;
     } catch (caught) {
       // A server without the pool answers 404: nothing to show until `pool:stats` arrives.
@@ -32,16 +48,16 @@ export const usePoolStore = defineStore('pool', () => {
     }
   }
 
-  function record(kind: PoolActivity['kind'], job: JobView, builder: string, failure: string | null = null): void {
+  function record(kind: PoolActivity['kind'], job: JobView, builder: string, outcome: RebuildOutcome | null = null): void {
     const at = new Date().toISOString();
-    activity.value = [{ key: `${kind}:${job.id}:${at}`, at, kind, job, builder, error: failure }, ...activity.value].slice(0, ACTIVITY_LIMIT);
+    add([{ key: `${kind}:${job.id}:${at}`, at, kind, job, builder, outcome }]);
   }
   socket.on('pool:stats', (figures) => {
     stats.value = figures;
   });
   socket.on('job:claimed', ({ job, builder }) => record('claimed', job, builder));
-  socket.on('job:done', ({ job, builder }) => record('done', job, builder));
-  socket.on('job:failed', ({ job, builder, error: failure }) => record('failed', job, builder, failure));
+  socket.on('job:done', ({ job, builder, outcome }) => record('done', job, builder, outcome));
+  socket.on('job:failed', ({ job, builder, outcome }) => record('failed', job, builder, outcome));
   socket.onReconnect(() => void load());
 
   return { stats, activity, error, load };

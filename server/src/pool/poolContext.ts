@@ -1,0 +1,26 @@
+import type { PoolConfig } from '../config.ts';
+import type { EventBus } from '../events/eventBus.ts';
+import type { Logger } from '../log.ts';
+import type { Models } from '../store/models.ts';
+
+/** What every pool operation shares: the store, the events, the settings, the clock, and how to say what changed. */
+export interface PoolContext {
+  readonly models: Models;
+  readonly events: EventBus;
+  readonly config: PoolConfig;
+  readonly log: Logger;
+  /** The pool's clock: leases, backoffs and sweeps read the time only here, so tests can move it. */
+  readonly now: () => Date;
+  /** Jobs joined or came back to the queue: claim windows are read again. */
+  queueChanged(): void;
+  /** Job counts changed: `pool:stats` goes out soon. */
+  statsChanged(): void;
+}
+
+export function isDuplicateKey(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: number }).code === 11000;
+}
+
+export function later(pool: PoolContext, ms: number): Date {
+  return new Date(pool.now().getTime() + ms);
+}
