@@ -1,28 +1,47 @@
 // Command ferretdb-embedded runs FerretDB v1 with its SQLite backend as lilac's
 // default store, so that a fresh machine needs no database server.
 //
-// It prints one JSON line {"uri": "mongodb://..."} on stdout once it listens
-// (the port is chosen by the kernel when -listen ends in :0, so there is no
-// race for a free port), and exits when its stdin closes: the lilac process
-// that started it holds the other end, so the store never outlives it.
+// It listens on a Unix socket only (inside the 0700 data directory), so that no
+// other local user can reach a store that has no authentication, and prints one
+// JSON line {"socket": "..."} on stdout once it listens. It exits when its stdin
+// closes: the lilac process that started it holds the other end, so the store
+// never outlives it.
 package main
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"io"
+	"io/fs"
 	"log"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
 
+// removeStaleSocket deletes a socket file left by a store that was killed
+// (SIGKILL leaves it behind, and listening on it would fail), but never one a
+// live store still answers on.
+func removeStaleSocket(socket string) error {
+	if _, err := os.Lstat(socket); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if conn, err := net.DialTimeout("unix", socket, time.Second); err == nil {
+		conn.Close()
+		return errors.New("another store already listens on " + socket)
+	}
+	return os.Remove(socket)
+}
+
 func main() {
-	listen := flag.String("listen", "127.0.0.1:0", "TCP address to listen on")
+	socket := flag.String("socket", "", "Unix socket path to listen on")
 	dataDir := flag.String("data-dir", "./data", "directory holding the SQLite databases")
 	logLevel := flag.String("log-level", "warn", "debug, info, warn or error")
 	flag.Parse()
@@ -31,14 +50,24 @@ func main() {
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		log.Fatalf("bad -log-level: %v", err)
 	}
+	if *socket == "" {
+		log.Fatal("-socket is required")
+	}
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
 	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
 		log.Fatalf("creating data directory: %v", err)
 	}
+	// A directory made before lilac restricted it keeps its old mode otherwise.
+	if err := os.Chmod(*dataDir, 0o700); err != nil {
+		log.Fatalf("restricting data directory: %v", err)
+	}
+	if err := removeStaleSocket(*socket); err != nil {
+		log.Fatalf("socket: %v", err)
+	}
 
 	store, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: *listen},
+		Listener:  ferretdb.ListenerConfig{Unix: *socket},
 		Logger:    logger,
 		Handler:   "sqlite",
 		SQLiteURL: "file:" + *dataDir + "/",
@@ -54,8 +83,9 @@ func main() {
 		stop()
 	}()
 
-	if err := json.NewEncoder(os.Stdout).Encode(map[string]string{"uri": store.MongoDBURI()}); err != nil {
-		log.Fatalf("announcing address: %v", err)
+	// New has bound the socket already: clients may connect from here on.
+	if err := json.NewEncoder(os.Stdout).Encode(map[string]string{"socket": *socket}); err != nil {
+		log.Fatalf("announcing socket: %v", err)
 	}
 	store.Run(ctx)
 }

@@ -40,7 +40,7 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
     embedded = await startOrJoinEmbeddedStore({ dataDir: config.dataDir, log });
     uri = embedded.uri;
   }
-  const store = connectWithRetry(uri, config.dbName, log);
+  const store = connectWithRetry(uri, config.dbName, log, embedded ?? undefined);
   const models = createModels(store.connection);
   const events = new EventBus();
   const builders = new BuilderService(models);

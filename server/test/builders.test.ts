@@ -62,6 +62,20 @@ test('one public key cannot belong to two builders', async () => {
   await assert.rejects(server.context.builders.addKey('frank', erin.publicKey), { kind: 'conflict' });
 });
 
+test('one raw key cannot belong to two builders under another key name or without base64 padding', async () => {
+  const heidi = await server.createBuilder('heidi');
+  const bytes = heidi.publicKey.slice(heidi.publicKey.indexOf(':') + 1);
+  assert.match(bytes, /=$/);
+  const renamed = `ivan-1:${bytes}`;
+  const unpadded = `heidi-1:${bytes.replace(/=+$/, '')}`;
+  await assert.rejects(server.context.builders.create('ivan', { publicKeys: [renamed] }), { kind: 'conflict', message: /registered to builder heidi/ });
+  await assert.rejects(server.context.builders.create('ivan', { publicKeys: [unpadded] }), { kind: 'conflict' });
+  await server.context.builders.create('ivan');
+  await assert.rejects(server.context.builders.addKey('ivan', renamed), { kind: 'conflict' });
+  await assert.rejects(server.context.builders.addKey('ivan', unpadded), { kind: 'conflict' });
+  assert.deepEqual((await server.context.builders.get('ivan')).keys, []);
+});
+
 test('builder names are unique and plain', async () => {
   await server.createBuilder('grace');
   await assert.rejects(server.context.builders.create('grace'), { kind: 'conflict' });

@@ -36,6 +36,7 @@ test('a builder created with the admin CLI before a restart still authenticates 
   // The CLI works while the server runs, on the same data.
   const added = await runAdmin(['create-builder', 'bob'], env);
   assert.equal(added.code, 0, added.stderr);
+  if (!process.env.MONGODB_URI) assert.match(added.stderr, /^store: embedded FerretDB on .* \(the running server's\)/m);
   assert.equal(await first.stop(), 0, first.output());
   assert.match(first.output(), /"msg":"lilac stopped"/);
   if (!process.env.MONGODB_URI) assert.equal(existsSync(path.join(env.DATA_DIR!, 'embedded-store.json')), false);
@@ -52,6 +53,22 @@ test('a builder created with the admin CLI before a restart still authenticates 
   assert.match(list.stdout, /^bob /m);
   assert.equal(await second.stop(), 0, second.output());
   if (!process.env.MONGODB_URI) assert.ok(readdirSync(env.DATA_DIR!).some((file) => file.endsWith('.sqlite')));
+});
+
+test('after the server is killed with SIGKILL, a new server on the same data directory serves', { skip: !!process.env.MONGODB_URI && 'embedded store only' }, async () => {
+  const env = storeEnvironment();
+  const first = await startServerProcess(env);
+  await waitForHealthy(first.url);
+  // The announcement still names the killed server, and its store is dying with it.
+  const killed = new Promise((resolve) => first.child.once('exit', resolve));
+  first.child.kill('SIGKILL');
+  await killed;
+  const second = await startServerProcess(env);
+  const health = await waitForHealthy(second.url);
+  assert.deepEqual(health.store, { kind: 'embedded-ferretdb', state: 'connected' });
+  const created = await runAdmin(['create-builder', 'carol'], env);
+  assert.equal(created.code, 0, created.stderr);
+  assert.equal(await second.stop(), 0, second.output());
 });
 
 test('the admin CLI explains its usage and refuses bad keys without writing', async () => {

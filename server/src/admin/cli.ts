@@ -1,36 +1,50 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { BuilderError, BuilderService } from '../builders/builderService.ts';
-import { loadConfig } from '../config.ts';
+import { loadConfig, type Config } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { connectWithRetry } from '../store/connectWithRetry.ts';
-import { startOrJoinEmbeddedStore } from '../store/embeddedStore.ts';
+import { startOrJoinEmbeddedStore, type EmbeddedStore } from '../store/embeddedStore.ts';
 import { createModels, ensureIndexes } from '../store/models.ts';
 
 const usage = `usage: npm run admin -- <command>
 
-  create-builder NAME [--token TOKEN] [--key PUBLIC_KEY]...
-                            create a builder; prints its token (shown only now)
+  create-builder NAME [--token-file FILE] [--key PUBLIC_KEY]...
+                            create a builder; prints its token (shown only now),
+                            or takes the one in FILE (- for standard input)
   issue-token NAME          give a builder one more token; prints it
   add-key NAME PUBLIC_KEY   register a Nix public key (name:base64) for a builder
   remove-key NAME KEYNAME   unregister a builder's key by its key name
-  revoke-token TOKEN        make a token unusable
+  revoke-token [--token-file FILE]
+                            make a token unusable; the token is read from FILE,
+                            or from standard input: never from the command line,
+                            where every local user sees it (ps)
   list                      builders with their keys and last activity
 
 Works on the store the server uses (MONGODB_URI, or the embedded store on DATA_DIR),
-whether or not the server is running.`;
+whether or not the server is running, and says on standard error which store it used.`;
+
+/** A token from a file or standard input (`-`), first line only, so `echo "$TOKEN" |` and token files both work. */
+function readToken(file: string): string {
+  const text = readFileSync(file === '-' ? 0 : file, 'utf8');
+  const token = text.split('\n')[0]?.trim() ?? '';
+  if (token === '') throw new UsageError(`no token in ${file === '-' ? 'standard input' : file}`);
+  return token;
+}
 
 async function run(args: string[], builders: BuilderService): Promise<string> {
   const [command, ...rest] = args;
   const { values, positionals } = parseArgs({
     args: rest,
-    options: { token: { type: 'string' }, key: { type: 'string', multiple: true } },
+    options: { 'token-file': { type: 'string' }, key: { type: 'string', multiple: true } },
     allowPositionals: true,
   });
   const [first, second] = positionals;
   switch (command) {
     case 'create-builder': {
       if (!first) break;
-      const { token } = await builders.create(first, { ...(values.token !== undefined && { token: values.token }), publicKeys: values.key ?? [] });
+      const given = values['token-file'] === undefined ? {} : { token: readToken(values['token-file']) };
+      const { token } = await builders.create(first, { ...given, publicKeys: values.key ?? [] });
       return `created builder ${first}\ntoken: ${token}\n(store the token now: only its hash is kept)`;
     }
     case 'issue-token':
@@ -45,8 +59,8 @@ async function run(args: string[], builders: BuilderService): Promise<string> {
       await builders.removeKey(first, second);
       return `removed key ${second} from ${first}`;
     case 'revoke-token':
-      if (!first) break;
-      if (!(await builders.revokeToken(first))) throw new BuilderError('not-found', 'no such token');
+      if (first) throw new UsageError('revoke-token reads the token from standard input or --token-file, not from the command line');
+      if (!(await builders.revokeToken(readToken(values['token-file'] ?? '-')))) throw new BuilderError('not-found', 'no such token');
       return 'token revoked';
     case 'list': {
       const list = await builders.list();
@@ -65,10 +79,31 @@ async function run(args: string[], builders: BuilderService): Promise<string> {
 
 class UsageError extends Error {}
 
+/** The MongoDB URI without credentials, for saying which store was used. */
+function withoutCredentials(uri: string): string {
+  return uri.replace(/^(mongodb(?:\+srv)?:\/\/)[^@/]*@/, '$1');
+}
+
+function holdsStore(dataDir: string): boolean {
+  return existsSync(dataDir) && readdirSync(dataDir).some((file) => file.endsWith('.sqlite'));
+}
+
+/** Which store the command works on, so that an operator never edits a store the server does not use without knowing. */
+function describeStore(config: Config, embedded: EmbeddedStore | null, existedBefore: boolean): string {
+  if (!embedded) return `store: MongoDB at ${withoutCredentials(config.mongodbUri ?? '')}, database ${config.dbName}`;
+  const whose = embedded.joined ? 'the running server\'s' : 'no server runs on it';
+  const line = `store: embedded FerretDB on ${embedded.dataDir} (${whose}), database ${config.dbName}`;
+  if (existedBefore || embedded.joined) return line;
+  const hint = process.env.DATA_DIR?.trim() ? '' : ' DATA_DIR is unset: set it to the data directory of the server you mean.';
+  return `${line}\nthere was no store on ${embedded.dataDir}: this is a new, empty one.${hint}`;
+}
+
 const config = loadConfig();
 const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
+const existedBefore = config.mongodbUri === undefined && holdsStore(config.dataDir);
 const embedded = config.mongodbUri === undefined ? await startOrJoinEmbeddedStore({ dataDir: config.dataDir, log }) : null;
 const store = connectWithRetry(config.mongodbUri ?? embedded!.uri, config.dbName, log);
+console.error(describeStore(config, embedded, existedBefore));
 let exitCode = 0;
 try {
   await store.ready;

@@ -1,4 +1,4 @@
-import { parsePublicKey, type NamedKey } from '@lilac/common';
+import { formatKey, parsePublicKey, type NamedKey } from '@lilac/common';
 import type { Models } from '../store/models.ts';
 import { BUILDER_NAME_PATTERN, type BuilderRecord } from './builderModel.ts';
 import { generateToken, hashToken, tokenHashesMatch } from './tokens.ts';
@@ -36,7 +36,7 @@ export function publicKeysOf(builder: Builder): NamedKey[] {
 function validatedKey(publicKey: string): { name: string; key: string } {
   try {
     const parsed = parsePublicKey(publicKey);
-    return { name: parsed.name, key: publicKey.trim() };
+    return { name: parsed.name, key: formatKey(parsed) };
   } catch (error) {
     throw new BuilderError('invalid', (error as Error).message);
   }
@@ -141,9 +141,16 @@ export class BuilderService {
     await this.models.Builder.updateOne({ name }, { $set: { lastSeenAt: at } });
   }
 
-  /** One key shared by two builders would let one machine count as two independent builders. */
+  /**
+   * One key shared by two builders would let one machine count as two independent builders.
+   * Keys are compared by their bytes: the same key under another key name, or written without
+   * base64 padding, is the same key. Builders are few and keys change only by an operator, so
+   * they are all read; that also covers keys registered before this check compared bytes.
+   */
   private async refuseKeyHeldByAnother(name: string, key: string): Promise<void> {
-    const holder = await this.models.Builder.findOne({ 'keys.key': key, name: { $ne: name } }).lean();
+    const bytes = Buffer.from(parsePublicKey(key).bytes);
+    const others = await this.models.Builder.find({ name: { $ne: name } }, { name: 1, keys: 1 }).lean();
+    const holder = others.find((other) => other.keys.some((held) => bytes.equals(Buffer.from(parsePublicKey(held.key).bytes))));
     if (holder) throw new BuilderError('conflict', `that public key is registered to builder ${holder.name}`);
   }
 }

@@ -2,6 +2,7 @@ import { InvalidKeyError, InvalidNarHashError, InvalidStorePathError } from '@li
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { BuilderError } from '../builders/builderService.ts';
 import type { Logger } from '../log.ts';
+import { describeUnavailable, isStoreUnreachable, StoreUnavailableError } from '../store/storeAvailability.ts';
 
 /** An error whose message is safe and useful to show the client, in lila's `{"detail": ...}` shape. */
 export class HttpError extends Error {
@@ -27,6 +28,8 @@ function statusAndDetail(error: unknown): { status: number; detail: string } | n
   if (error instanceof InvalidStorePathError || error instanceof InvalidNarHashError || error instanceof InvalidKeyError) {
     return { status: 400, detail: error.message };
   }
+  if (error instanceof StoreUnavailableError) return { status: 503, detail: error.message };
+  if (isStoreUnreachable(error)) return { status: 503, detail: describeUnavailable('unreachable') };
   // body-parser marks its errors with a `type` and an HTTP status.
   const type = (error as { type?: string } | null)?.type;
   if (type === 'entity.too.large') {

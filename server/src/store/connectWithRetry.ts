@@ -1,25 +1,34 @@
 import mongoose, { type Connection } from 'mongoose';
 import type { Logger } from '../log.ts';
 
-export type StoreState = 'connecting' | 'connected' | 'disconnected';
+/** `restarting`: the embedded store process died and is being restarted. */
+export type StoreState = 'connecting' | 'connected' | 'disconnected' | 'restarting';
+
+/** The embedded store's process, when lilac runs one: its death is known at once, long before the driver notices. */
+export interface StoreProcess {
+  state(): 'running' | 'restarting' | 'stopped';
+}
 
 export interface StoreConnection {
   readonly connection: Connection;
   /** Resolves once the first connection succeeded; retries with backoff until then. */
   readonly ready: Promise<void>;
   state(): StoreState;
+  /** Whether the store answers a ping within a few seconds: what the driver believes can lag behind. */
+  answers(): Promise<boolean>;
   close(): Promise<void>;
 }
 
 const INITIAL_DELAY_MS = 250;
 const MAX_DELAY_MS = 10_000;
+const PING_TIMEOUT_MS = 2_000;
 
 /**
  * Opens a dedicated mongoose connection (not the global one, so several
  * servers with their own databases can live in one process, as tests do).
  * Commands issued before the store answers wait in mongoose's buffer.
  */
-export function connectWithRetry(uri: string, dbName: string, log: Logger): StoreConnection {
+export function connectWithRetry(uri: string, dbName: string, log: Logger, storeProcess?: StoreProcess): StoreConnection {
   const connection = mongoose.createConnection();
   let closing = false;
   let attempt = 0;
@@ -53,9 +62,22 @@ export function connectWithRetry(uri: string, dbName: string, log: Logger): Stor
     connection,
     ready,
     state() {
+      if (storeProcess?.state() === 'restarting') return 'restarting';
       if (connection.readyState === mongoose.ConnectionStates.connected) return 'connected';
       if (connection.readyState === mongoose.ConnectionStates.connecting) return 'connecting';
       return !closing && !connectedOnce ? 'connecting' : 'disconnected';
+    },
+    async answers() {
+      const db = connection.db;
+      if (!db) return false;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), PING_TIMEOUT_MS)));
+      const pinged = db.admin().ping().then(() => true, () => false);
+      try {
+        return await Promise.race([pinged, timedOut]);
+      } finally {
+        clearTimeout(timer);
+      }
     },
     async close() {
       closing = true;

@@ -9,10 +9,14 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs `npm run admin -- ...` as an operator would, against the given environment. */
-export function runAdmin(args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
+const tsxLoader = import.meta.resolve('tsx');
+const adminCli = fileURLToPath(new URL('../../src/admin/cli.ts', import.meta.url));
+
+/** Runs `npm run admin -- ...` as an operator would, against the given environment, with `input` on its standard input. */
+export function runAdmin(args: string[], env: NodeJS.ProcessEnv, options: { input?: string; cwd?: string } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('node', ['--import', 'tsx', 'server/src/admin/cli.ts', ...args], { cwd: repoRoot, env });
+    const child = spawn('node', ['--import', tsxLoader, adminCli, ...args], { cwd: options.cwd ?? repoRoot, env });
+    child.stdin.end(options.input ?? '');
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -1,5 +1,6 @@
 import type { Express } from 'express';
 import type { AppContext } from '../../context.ts';
+import { requireStore } from '../requireStore.ts';
 import { attestationRoutes } from './attestations.ts';
 import { buildersRoutes } from './builders.ts';
 import { derivationRoutes } from './derivations.ts';
@@ -18,6 +19,7 @@ import { whoamiRoutes } from './whoami.ts';
 /** The whole HTTP API, one line per resource. */
 export function mountRoutes(app: Express, context: AppContext): void {
   app.use(healthRoutes(context));
+  app.use(requireStore(context));
   app.use(whoamiRoutes(context));
   app.use(jobsRoutes(context));
   app.use(buildersRoutes(context));

@@ -7,7 +7,7 @@ const distDir = fileURLToPath(new URL('../../../../web/dist/', import.meta.url))
 const indexFile = `${distDir}index.html`;
 
 /** Paths that belong to the API, lila's routes or the live channel: never answered with the SPA. */
-const API_PATH = /^\/(api|socket\.io|attestations?|derivations|reports|link_patterns|signatures|healthz|metrics)(\/|$)/;
+export const API_PATH = /^\/(api|socket\.io|attestations?|derivations|reports|link_patterns|signatures|healthz|metrics)(\/|$)/;
 
 /** True when a client asked for HTML over JSON or text, as browsers navigating do (curl's `*∕*` prefers JSON). */
 export function prefersHtml(req: Request): boolean {
