@@ -51,7 +51,7 @@ test('no acknowledged attestation is lost or left uncounted across three kill -9
   for (const name of ['alice', 'bob']) {
     const { secretKey, publicKey } = generateKeyPair(`${name}-1`);
     const token = `lilac_${randomBytes(16).toString('hex')}`;
-    const created = await runAdmin(['create-builder', name, '--token', token, '--key', formatKey(publicKey)], env);
+    const created = await runAdmin(['create-builder', name, '--token-file', '-', '--key', formatKey(publicKey)], env, { input: token });
     assert.equal(created.code, 0, created.stderr);
     builders.push({ name, token, secretKey, publicKey: formatKey(publicKey) });
   }
