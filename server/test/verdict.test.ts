@@ -4,7 +4,7 @@ import type { Verdict } from '@lilac/common';
 import { withStatement } from '../src/attestations/hashGroups.ts';
 import { decideVerdict } from '../src/attestations/verdict.ts';
 
-// Each row: who reported which hash (valid signatures only), and the verdict DESIGN.md's table gives.
+// Each row: who reported which hash (valid signatures only), and the verdict docs/design.md's table gives.
 const table: { case: string; hashes: Record<string, string[]>; verdict: Verdict }[] = [
   { case: 'nobody built it', hashes: {}, verdict: 'no-builds' },
   { case: 'one builder, one hash', hashes: { h1: ['alice'] }, verdict: 'one-build' },

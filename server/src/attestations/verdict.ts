@@ -7,7 +7,7 @@ export interface VerifiedHash {
 }
 
 /**
- * DESIGN.md's verdict table, the one place it is decided. Only builders with a
+ * The verdict table of docs/design.md, the one place it is decided. Only builders with a
  * valid signature count; a hash nobody verified is no evidence either way.
  */
 export function decideVerdict(hashes: readonly VerifiedHash[]): Verdict {

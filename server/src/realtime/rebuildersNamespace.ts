@@ -58,7 +58,7 @@ function ackOf<T>(args: unknown[]): Ack<T> {
 }
 
 /**
- * `/rebuilders`: the work pool protocol (see DESIGN.md). The handshake carries
+ * `/rebuilders`: the work pool protocol (docs/design.md, "Live channel"). The handshake carries
  * `auth: { token }`; every message checks the token again (two reads by key),
  * so a revoked token is disconnected at its next message and a removed key
  * signs nothing more; every message is validated and acknowledged, errors as `{ error }`.
