@@ -187,3 +187,29 @@ test('a 20,000-component report goes through end to end', async () => {
   const sbom = await (await server.request('/reports/large', { headers: { accept: 'application/vnd.cyclonedx+json' } })).text();
   assert.equal(sbom, text);
 });
+
+test('a root listed among the components keeps its Nix properties from there, so suggest offers it', async () => {
+  const generated = generateSbom(3, 2);
+  const sbom = structuredClone(generated.sbom) as { metadata: { component: Record<string, unknown> }; components: Record<string, unknown>[] };
+  // nix-runtime-tree-to-sbom's shape: a bare root in metadata, its properties in the components list.
+  sbom.components.unshift(sbom.metadata.component);
+  sbom.metadata.component = { type: 'application', 'bom-ref': generated.root.drvPath, name: 'pkg-0' };
+  assert.equal((await put('listed-root', JSON.stringify(sbom))).status, 201);
+  const detail = (await (await server.request('/api/v1/reports/listed-root')).json()) as ReportDetail;
+  assert.equal(detail.tree.nodes[detail.root]?.outPath, generated.root.outPath);
+  const suggested = (await (await server.request('/reports/listed-root/suggest', { token: alice.token })).json()) as Suggestion[];
+  assert.deepEqual(
+    suggested.map((suggestion) => suggestion.drv_path).sort(),
+    generated.paths.map((path) => path.drvPath).sort(),
+  );
+});
+
+test('asking for application/json gets the report summary', async () => {
+  const response = await server.request('/reports/closure', { headers: { accept: 'application/json' } });
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
+  const summary = (await response.json()) as ReportSummary;
+  const listed = ((await (await server.request('/api/v1/reports')).json()) as ReportSummary[]).find((entry) => entry.name === 'closure');
+  assert.deepEqual(summary, listed);
+  assert.equal((await server.request('/reports/never', { headers: { accept: 'application/json' } })).status, 404);
+});
