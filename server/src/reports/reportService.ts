@@ -113,11 +113,17 @@ export class ReportService {
   async summaries(): Promise<ReportSummary[]> {
     const records = await this.models.Report.find().sort({ name: 1 }).lean();
     const summaries: ReportSummary[] = [];
-    for (const record of records) {
-      const report = await this.load(record.name);
-      summaries.push({ name: record.name, total: report.outPaths.length, counts: await this.counts(report), updatedAt: (record.updatedAt ?? new Date(0)).toISOString() });
-    }
+    for (const record of records) summaries.push(await this.summaryOf(record));
     return summaries;
+  }
+
+  async summary(name: string): Promise<ReportSummary> {
+    return this.summaryOf(await this.record(name));
+  }
+
+  private async summaryOf(record: { name: string; updatedAt?: Date | null }): Promise<ReportSummary> {
+    const report = await this.load(record.name);
+    return { name: record.name, total: report.outPaths.length, counts: await this.counts(report), updatedAt: (record.updatedAt ?? new Date(0)).toISOString() };
   }
 
   async detail(name: string): Promise<ReportDetail> {

@@ -45,8 +45,12 @@ export function reportRoutes(context: AppContext): Router {
 
   router.get('/reports/:name', async (req, res) => {
     const name = reportName(req);
-    const kind = req.accepts(['text/plain', CYCLONEDX_CONTENT_TYPE, 'text/html']) || 'text/plain';
+    const kind = req.accepts(['text/plain', 'application/json', CYCLONEDX_CONTENT_TYPE, 'text/html']) || 'text/plain';
     if (kind === 'text/html') return reportPage(req, res);
+    if (kind === 'application/json') {
+      res.json(await context.reports.summary(name));
+      return;
+    }
     if (kind === CYCLONEDX_CONTENT_TYPE) {
       res.type(CYCLONEDX_CONTENT_TYPE).send(await context.reports.sbom(name));
       return;
