@@ -11,7 +11,7 @@ import {
 } from '@lilac/common';
 import type { EventBus } from '../events/eventBus.ts';
 import { notFound } from '../http/errors.ts';
-import { compileLinkPattern } from '../linkPatterns/linkPatterns.ts';
+import { compileLinkPattern, invalidPatternReason } from '../linkPatterns/linkPatterns.ts';
 import type { Models } from '../store/models.ts';
 import { parseCycloneDx } from './cyclonedx.ts';
 import { readBlob, writeBlob } from './reportBlobs.ts';
@@ -190,11 +190,10 @@ export class ReportService {
   }
 
   private async groupByLinkPattern(report: LoadedReport, verdictOf: (outPath: string) => Verdict): Promise<ReportPathGroup[]> {
-    const patterns = (await this.models.LinkPattern.find().sort({ createdAt: 1 }).lean()).map((record) => ({
-      pattern: record.pattern,
-      link: record.link,
-      regex: compileLinkPattern(record.pattern),
-    }));
+    // A pattern stored before patterns were checked with RE2 may not compile: it links nothing.
+    const patterns = (await this.models.LinkPattern.find().sort({ createdAt: 1 }).lean()).flatMap((record) =>
+      invalidPatternReason(record.pattern) === null ? [{ pattern: record.pattern, link: record.link, regex: compileLinkPattern(record.pattern) }] : [],
+    );
     const groups = new Map<string | null, ReportPathGroup>();
     const seen = new Set<string>();
     for (const node of report.graph.nodes) {

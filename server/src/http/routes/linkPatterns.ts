@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { AppContext } from '../../context.ts';
-import { defineLinkPattern, listLinkPatterns } from '../../linkPatterns/linkPatterns.ts';
+import { defineLinkPattern, InvalidLinkPatternError, listLinkPatterns } from '../../linkPatterns/linkPatterns.ts';
 import { badRequest } from '../errors.ts';
 import { requireBuilder } from '../requireBuilder.ts';
 
@@ -14,7 +14,12 @@ export function linkPatternRoutes(context: AppContext): Router {
   router.post('/link_patterns', requireBuilder(context), async (req, res) => {
     const { pattern, link } = req.query;
     if (typeof pattern !== 'string' || typeof link !== 'string') throw badRequest('pattern and link query parameters are required, once each');
-    res.json(await defineLinkPattern(context.models, pattern, link));
+    try {
+      res.json(await defineLinkPattern(context.models, pattern, link));
+    } catch (error) {
+      if (error instanceof InvalidLinkPatternError) throw badRequest(error.message);
+      throw error;
+    }
   });
   return router;
 }
