@@ -230,6 +230,8 @@ export interface AttestationResult {
 
 export interface ReportSummary {
   name: string;
+  /** The builder that defined the report and alone may replace it; null for reports made before lilac kept owners. */
+  owner: string | null;
   /** Distinct output paths in the report. */
   total: number;
   counts: Record<Verdict, number>;
@@ -289,6 +291,8 @@ export interface Stats {
 export interface LinkPatternView {
   pattern: string;
   link: string;
+  /** The builder that defined the pattern and alone may change it; null for patterns made before lilac kept owners. */
+  owner: string | null;
 }
 
 /** lila's `/reports/{name}/suggest` item. */

@@ -1,5 +1,7 @@
 import type { LinkPatternView } from '@lilac/common';
 import { RE2JS } from 're2js';
+import { assertBuilderExists, MissingRecordError, notOwner, shellQuoted } from '../ownership/ownership.ts';
+import { isDuplicateKeyError } from '../store/duplicateKey.ts';
 import type { Models } from '../store/models.ts';
 
 export const MAX_PATTERN_LENGTH = 200;
@@ -46,13 +48,41 @@ export function invalidLinkReason(link: string): string | null {
 
 export async function listLinkPatterns(models: Models): Promise<LinkPatternView[]> {
   const records = await models.LinkPattern.find().sort({ createdAt: 1 }).lean();
-  return records.map((record) => ({ pattern: record.pattern, link: record.link }));
+  return records.map((record) => ({ pattern: record.pattern, link: record.link, owner: record.owner ?? null }));
 }
 
-/** Adds a pattern, or changes the link of an existing one; refuses patterns RE2 cannot compile and non-http(s) links. */
-export async function defineLinkPattern(models: Models, pattern: string, link: string): Promise<LinkPatternView> {
+function assertOwner(record: { owner?: string | null } | null, pattern: string, owner: string): void {
+  if (record !== null && record.owner !== owner) throw notOwner(`link pattern ${JSON.stringify(pattern)}`, record.owner, `give-link-pattern ${shellQuoted(pattern)}`);
+}
+
+/**
+ * Adds a pattern owned by `owner`, or changes the link of one `owner` owns;
+ * refuses patterns RE2 cannot compile, non-http(s) links and others' patterns.
+ */
+export async function defineLinkPattern(models: Models, pattern: string, link: string, owner: string): Promise<LinkPatternView> {
   const reason = invalidPatternReason(pattern) ?? invalidLinkReason(link);
   if (reason !== null) throw new InvalidLinkPatternError(reason);
-  await models.LinkPattern.updateOne({ pattern }, { $set: { link }, $setOnInsert: { pattern } }, { upsert: true });
-  return { pattern, link };
+  // One retry: a concurrent first definition that won the insert is then updated, if it is `owner`'s.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await models.LinkPattern.updateOne({ pattern, owner }, { $set: { link } }, { upsert: true });
+      return { pattern, link, owner };
+    } catch (error) {
+      if (!isDuplicateKeyError(error) || attempt === 2) throw error;
+      assertOwner(await models.LinkPattern.findOne({ pattern }, { owner: 1 }).lean(), pattern, owner);
+    }
+  }
+}
+
+/** The admin CLI's: hands a pattern, ownerless or not, to a builder. */
+export async function giveLinkPattern(models: Models, pattern: string, builder: string): Promise<void> {
+  await assertBuilderExists(models, builder);
+  const { matchedCount } = await models.LinkPattern.updateOne({ pattern }, { $set: { owner: builder } });
+  if (matchedCount === 0) throw new MissingRecordError(`no link pattern ${JSON.stringify(pattern)}`);
+}
+
+/** The admin CLI's: removes a pattern whoever owns it. */
+export async function removeLinkPattern(models: Models, pattern: string): Promise<void> {
+  const { deletedCount } = await models.LinkPattern.deleteOne({ pattern });
+  if (deletedCount === 0) throw new MissingRecordError(`no link pattern ${JSON.stringify(pattern)}`);
 }

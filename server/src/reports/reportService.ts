@@ -12,9 +12,11 @@ import {
 import type { EventBus } from '../events/eventBus.ts';
 import { notFound } from '../http/errors.ts';
 import { compileLinkPattern, invalidPatternReason } from '../linkPatterns/linkPatterns.ts';
+import { notOwner } from '../ownership/ownership.ts';
 import type { Models } from '../store/models.ts';
 import { parseCycloneDx } from './cyclonedx.ts';
 import { readBlob, writeBlob } from './reportBlobs.ts';
+import { withReportLock } from './reportLock.ts';
 import { outPathsOf, type ReportGraph } from './reportGraph.ts';
 import { renderTextTree } from './textTree.ts';
 
@@ -83,21 +85,40 @@ export class ReportService {
     events.subscribe('attestation', (attestation) => this.followAttestation(attestation.output_path, attestation.builder));
   }
 
-  /** Defines or replaces a report; `document` is `raw` parsed. Throws `InvalidSbomError` before writing anything. */
-  async save(name: string, raw: Buffer, document: unknown): Promise<{ created: boolean; total: number; components: number }> {
+  /**
+   * Defines a report owned by `owner`, or replaces one `owner` owns; `document` is `raw` parsed.
+   * Throws `InvalidSbomError` or `NotOwnerError` and then leaves no blob behind.
+   * Concurrent uploads of one report take turns switching to their blobs, so
+   * each succeeds and deletes exactly the blobs it replaced.
+   */
+  async save(name: string, raw: Buffer, document: unknown, owner: string): Promise<{ created: boolean; total: number; components: number }> {
     const graph = parseCycloneDx(document);
+    // Refused before writing blobs; checked again under the lock.
+    this.assertOwner(await this.models.Report.findOne({ name }).lean(), name, owner);
     const version = `${name}:${randomBytes(8).toString('hex')}`;
-    const total = outPathsOf(graph).length;
-    await writeBlob(this.models, name, version, 'sbom', raw);
-    await writeBlob(this.models, name, version, 'graph', Buffer.from(JSON.stringify(graph)));
-    const previous = await this.models.Report.findOneAndUpdate(
-      { name },
-      { $set: { version, total, components: graph.nodes.length, sbomBytes: raw.length } },
-      { upsert: true, new: false },
-    ).lean();
+    const fields = { version, total: outPathsOf(graph).length, components: graph.nodes.length, sbomBytes: raw.length };
+    let previous: { version: string } | null;
+    try {
+      await writeBlob(this.models, name, version, 'sbom', raw);
+      await writeBlob(this.models, name, version, 'graph', Buffer.from(JSON.stringify(graph)));
+      previous = await withReportLock(this.models, name, async () => {
+        const current = await this.models.Report.findOne({ name }).lean();
+        this.assertOwner(current, name, owner);
+        if (current) await this.models.Report.updateOne({ name }, { $set: fields });
+        else await this.models.Report.create({ name, owner, ...fields });
+        return current;
+      });
+    } catch (error) {
+      await this.models.ReportBlob.deleteMany({ version });
+      throw error;
+    }
     if (previous) await this.models.ReportBlob.deleteMany({ version: previous.version });
     this.loaded.delete(name);
-    return { created: previous === null, total, components: graph.nodes.length };
+    return { created: previous === null, total: fields.total, components: fields.components };
+  }
+
+  private assertOwner(record: { owner?: string | null } | null, name: string, owner: string): void {
+    if (record !== null && record.owner !== owner) throw notOwner(`report ${JSON.stringify(name)}`, record.owner, `give-report ${name}`);
   }
 
   async names(): Promise<string[]> {
@@ -121,9 +142,15 @@ export class ReportService {
     return this.summaryOf(await this.record(name));
   }
 
-  private async summaryOf(record: { name: string; updatedAt?: Date | null }): Promise<ReportSummary> {
+  private async summaryOf(record: { name: string; owner?: string | null; updatedAt?: Date | null }): Promise<ReportSummary> {
     const report = await this.load(record.name);
-    return { name: record.name, total: report.outPaths.length, counts: await this.counts(report), updatedAt: (record.updatedAt ?? new Date(0)).toISOString() };
+    return {
+      name: record.name,
+      owner: record.owner ?? null,
+      total: report.outPaths.length,
+      counts: await this.counts(report),
+      updatedAt: (record.updatedAt ?? new Date(0)).toISOString(),
+    };
   }
 
   async detail(name: string): Promise<ReportDetail> {
