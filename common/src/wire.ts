@@ -138,6 +138,14 @@ export interface EnqueueResult {
   unchanged: number;
   /** Outputs that already have enough independent builders. */
   satisfied: number;
+  /** Enqueueing a report only: components the pool was not asked to rebuild, by reason. */
+  skipped?: EnqueueSkip[];
+}
+
+export interface EnqueueSkip {
+  count: number;
+  /** For people, count included: "8 components lack nix:drv_path". */
+  reason: string;
 }
 
 /** `/rebuilders` messages a worker sends; acknowledgements carry `{ error }` on bad input. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { MonitorEvents, ReportDetail, ReportSummary, Suggestion } from '@lilac/common';
+import type { EnqueueResult, MonitorEvents, ReportDetail, ReportSummary, Suggestion } from '@lilac/common';
 import { drvHash, lilaItem, narHash } from './support/attestationFixtures.ts';
 import { generateSbom, type GeneratedPath } from './support/sbomFixtures.ts';
 import { startTestServer, type TestBuilder, type TestServer } from './support/testServer.ts';
@@ -213,4 +213,29 @@ test('asking for application/json gets the report summary', async () => {
   const listed = ((await (await server.request('/api/v1/reports')).json()) as ReportSummary[]).find((entry) => entry.name === 'closure');
   assert.deepEqual(summary, listed);
   assert.equal((await server.request('/reports/never', { headers: { accept: 'application/json' } })).status, 404);
+});
+
+test('enqueueing a report says why outputs were skipped', async () => {
+  const generated = generateSbom(8, 2);
+  const sbom = structuredClone(generated.sbom) as { components: { properties: { name: string; value: string }[] }[] };
+  const withoutProperty = (index: number, name: string) => {
+    const component = sbom.components[index - 1] as { properties: { name: string; value: string }[] };
+    component.properties = component.properties.filter((property) => property.name !== name);
+  };
+  for (const index of [2, 3, 4]) withoutProperty(index, 'nix:drv_path');
+  (sbom.components[4]?.properties.find((property) => property.name === 'nix:output') as { value: string }).value = 'dev';
+  withoutProperty(6, 'nix:out_path');
+  assert.equal((await put('skipping', JSON.stringify(sbom))).status, 201);
+  const response = await server.request('/api/v1/reports/skipping/enqueue', { method: 'POST', token: alice.token });
+  assert.equal(response.status, 200);
+  const result = (await response.json()) as EnqueueResult;
+  assert.equal(result.added, 3);
+  assert.deepEqual(
+    result.skipped?.map((skip) => [skip.count, skip.reason]),
+    [
+      [1, '1 component has no output path (no nix:out_path, and its bom-ref is not one)'],
+      [3, '3 components lack nix:drv_path'],
+      [1, `1 component's output path does not match its derivation and nix:output (e.g. ${generated.paths[5]?.outPath}: output dev of ${generated.paths[5]?.drvPath} must be named "pkg-5-1.0-dev", not "pkg-5-1.0")`],
+    ],
+  );
 });

@@ -22,7 +22,8 @@ function property(component: Component, ...names: string[]): string | null {
 
 function node(component: Component, ref: string): ReportNode {
   const where = `component ${JSON.stringify(ref)}`;
-  const declared = property(component, 'nix:out_path', 'nix:output_path') ?? (ref.startsWith('/nix/store/') ? ref : null);
+  // Some generators use the output path as bom-ref; a derivation path is no output.
+  const declared = property(component, 'nix:out_path', 'nix:output_path') ?? (ref.startsWith('/nix/store/') && !ref.endsWith('.drv') ? ref : null);
   let outPath: string | null = null;
   let name = typeof component.name === 'string' && component.name !== '' ? component.name : ref;
   if (declared !== null) {

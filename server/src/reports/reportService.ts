@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import {
+  InvalidStorePathError,
   VERDICTS,
+  type EnqueueSkip,
+  type JobRequest,
   type ReportDetail,
   type ReportPath,
   type ReportPathGroup,
@@ -13,6 +16,7 @@ import type { EventBus } from '../events/eventBus.ts';
 import { notFound } from '../http/errors.ts';
 import { compileLinkPattern, invalidPatternReason } from '../linkPatterns/linkPatterns.ts';
 import { notOwner } from '../ownership/ownership.ts';
+import { parseJobRequests } from '../pool/jobRequests.ts';
 import type { Models } from '../store/models.ts';
 import { parseCycloneDx } from './cyclonedx.ts';
 import { readBlob, writeBlob } from './reportBlobs.ts';
@@ -187,17 +191,47 @@ export class ReportService {
     return renderTextTree(report.graph, (outPath) => byPath.get(outPath)?.verdict ?? 'no-builds');
   }
 
-  /** Every output of the report that names its derivation, once each, in report order (what the work pool enqueues). */
-  async rebuildableOutputs(name: string): Promise<{ drvPath: string; output: string; outPath: string }[]> {
+  /**
+   * Every output of the report the pool can rebuild, once each, in report
+   * order, and how many components it cannot and why (an enqueue that adds
+   * nothing must say so).
+   */
+  async rebuildableOutputs(name: string): Promise<{ outputs: JobRequest[]; skipped: EnqueueSkip[] }> {
     const report = await this.load(name);
     const seen = new Set<string>();
-    const outputs = [];
+    const outputs: JobRequest[] = [];
+    let withoutOutPath = 0;
+    let withoutDrvPath = 0;
+    const misnamed: string[] = [];
     for (const node of report.graph.nodes) {
-      if (node.outPath === null || node.drvPath === null || seen.has(node.outPath)) continue;
+      if (node.outPath === null) {
+        withoutOutPath += 1;
+        continue;
+      }
+      if (seen.has(node.outPath)) continue;
       seen.add(node.outPath);
-      outputs.push({ drvPath: node.drvPath, output: node.output ?? 'out', outPath: node.outPath });
+      if (node.drvPath === null) {
+        withoutDrvPath += 1;
+        continue;
+      }
+      const candidate = { drvPath: node.drvPath, output: node.output ?? 'out', outPath: node.outPath };
+      // An SBOM may name an output Nix would not (a guessed `out`): the pool finds a job's output by its path.
+      try {
+        outputs.push(...parseJobRequests([candidate]));
+      } catch (error) {
+        if (!(error instanceof InvalidStorePathError)) throw error;
+        misnamed.push(`${node.outPath}: ${error.message.replace(/^item 0: /, '')}`);
+      }
     }
-    return outputs;
+    const components = (count: number) => `${count} component${count === 1 ? '' : 's'}`;
+    const skipped: EnqueueSkip[] = [];
+    if (withoutOutPath > 0) skipped.push({ count: withoutOutPath, reason: `${components(withoutOutPath)} ${withoutOutPath === 1 ? 'has' : 'have'} no output path (no nix:out_path, and ${withoutOutPath === 1 ? 'its bom-ref is not one' : 'their bom-refs are not ones'})` });
+    if (withoutDrvPath > 0) skipped.push({ count: withoutDrvPath, reason: `${components(withoutDrvPath)} ${withoutDrvPath === 1 ? 'lacks' : 'lack'} nix:drv_path` });
+    if (misnamed.length > 0) {
+      const possessive = misnamed.length === 1 ? `1 component's output path does` : `${misnamed.length} components' output paths do`;
+      skipped.push({ count: misnamed.length, reason: `${possessive} not match ${misnamed.length === 1 ? 'its' : 'their'} derivation and nix:output (e.g. ${misnamed[0]})` });
+    }
+    return { outputs, skipped };
   }
 
   /** Up to 50 outputs worth rebuilding, shuffled: not reproduced yet and not attested by `builder`. */
