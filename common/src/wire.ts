@@ -172,6 +172,14 @@ export interface EnqueueResult {
   unchanged: number;
   /** Outputs that already have enough independent builders. */
   satisfied: number;
+  /** Enqueueing a report only: components the pool was not asked to rebuild, by reason. */
+  skipped?: EnqueueSkip[];
+}
+
+export interface EnqueueSkip {
+  count: number;
+  /** For people, count included: "8 components lack nix:drv_path". */
+  reason: string;
 }
 
 /** `/rebuilders` messages a worker sends; acknowledgements carry `{ error }` on bad input. */
@@ -280,6 +288,8 @@ export interface AttestationResult {
 
 export interface ReportSummary {
   name: string;
+  /** The builder that defined the report and alone may replace it; null for reports made before lilac kept owners. */
+  owner: string | null;
   /** Distinct output paths in the report. */
   total: number;
   counts: Record<Verdict, number>;
@@ -339,6 +349,8 @@ export interface Stats {
 export interface LinkPatternView {
   pattern: string;
   link: string;
+  /** The builder that defined the pattern and alone may change it; null for patterns made before lilac kept owners. */
+  owner: string | null;
 }
 
 /** lila's `/reports/{name}/suggest` item. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { MonitorEvents, ReportDetail, ReportSummary, Suggestion } from '@lilac/common';
+import type { EnqueueResult, MonitorEvents, ReportDetail, ReportSummary, Suggestion } from '@lilac/common';
 import { drvHash, lilaItem, narHash } from './support/attestationFixtures.ts';
 import { generateSbom, type GeneratedPath } from './support/sbomFixtures.ts';
 import { startTestServer, type TestBuilder, type TestServer } from './support/testServer.ts';
@@ -154,19 +154,20 @@ test('bad SBOMs get a precise 400 and nothing is written', async () => {
   assert.equal((await server.request('/api/v1/reports/never')).status, 404);
 });
 
-test('link patterns: token required, unsafe or invalid patterns and non-http links refused', async () => {
+test('link patterns: token required, patterns RE2 refuses and non-http links refused', async () => {
   const post = (pattern: string, link: string, token: string | null = alice.token) =>
     server.request(`/link_patterns?pattern=${encodeURIComponent(pattern)}&link=${encodeURIComponent(link)}`, { method: 'POST', ...(token !== null && { token }) });
   assert.equal((await post('samba.*', 'https://github.com/NixOS/nixpkgs/issues/303436', null)).status, 401);
   assert.equal((await post('samba.*', 'https://github.com/NixOS/nixpkgs/issues/303436')).status, 200);
-  const unsafe = await post('(a+)+$', 'https://example.org');
-  assert.equal(unsafe.status, 400);
-  assert.match(((await unsafe.json()) as { detail: string }).detail, /backtrack/);
+  assert.equal((await post('a*a*a*a*a*a*b', 'https://example.org/adjacent')).status, 200, 'RE2 matches it in linear time');
+  const lookahead = await post('(?=a)b', 'https://example.org');
+  assert.equal(lookahead.status, 400);
+  assert.match(((await lookahead.json()) as { detail: string }).detail, /RE2 accepts: .*unsupported Perl syntax/);
   assert.equal((await post('(', 'https://example.org')).status, 400);
   assert.equal((await post('ok', 'javascript:alert(1)')).status, 400);
   assert.equal((await server.request('/link_patterns?pattern=x', { method: 'POST', token: alice.token })).status, 400);
   const listed = (await (await server.request('/link_patterns')).json()) as { pattern: string; link: string }[];
-  assert.deepEqual(listed.map((entry) => entry.pattern), ['pkg-3-', 'samba.*']);
+  assert.deepEqual(listed.map((entry) => entry.pattern), ['pkg-3-', 'samba.*', 'a*a*a*a*a*a*b']);
 });
 
 test('a 20,000-component report goes through end to end', async () => {
@@ -186,4 +187,55 @@ test('a 20,000-component report goes through end to end', async () => {
   assert.equal(full.length, 20_000);
   const sbom = await (await server.request('/reports/large', { headers: { accept: 'application/vnd.cyclonedx+json' } })).text();
   assert.equal(sbom, text);
+});
+
+test('a root listed among the components keeps its Nix properties from there, so suggest offers it', async () => {
+  const generated = generateSbom(3, 2);
+  const sbom = structuredClone(generated.sbom) as { metadata: { component: Record<string, unknown> }; components: Record<string, unknown>[] };
+  // nix-runtime-tree-to-sbom's shape: a bare root in metadata, its properties in the components list.
+  sbom.components.unshift(sbom.metadata.component);
+  sbom.metadata.component = { type: 'application', 'bom-ref': generated.root.drvPath, name: 'pkg-0' };
+  assert.equal((await put('listed-root', JSON.stringify(sbom))).status, 201);
+  const detail = (await (await server.request('/api/v1/reports/listed-root')).json()) as ReportDetail;
+  assert.equal(detail.tree.nodes[detail.root]?.outPath, generated.root.outPath);
+  const suggested = (await (await server.request('/reports/listed-root/suggest', { token: alice.token })).json()) as Suggestion[];
+  assert.deepEqual(
+    suggested.map((suggestion) => suggestion.drv_path).sort(),
+    generated.paths.map((path) => path.drvPath).sort(),
+  );
+});
+
+test('asking for application/json gets the report summary', async () => {
+  const response = await server.request('/reports/closure', { headers: { accept: 'application/json' } });
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
+  const summary = (await response.json()) as ReportSummary;
+  const listed = ((await (await server.request('/api/v1/reports')).json()) as ReportSummary[]).find((entry) => entry.name === 'closure');
+  assert.deepEqual(summary, listed);
+  assert.equal((await server.request('/reports/never', { headers: { accept: 'application/json' } })).status, 404);
+});
+
+test('enqueueing a report says why outputs were skipped', async () => {
+  const generated = generateSbom(8, 2);
+  const sbom = structuredClone(generated.sbom) as { components: { properties: { name: string; value: string }[] }[] };
+  const withoutProperty = (index: number, name: string) => {
+    const component = sbom.components[index - 1] as { properties: { name: string; value: string }[] };
+    component.properties = component.properties.filter((property) => property.name !== name);
+  };
+  for (const index of [2, 3, 4]) withoutProperty(index, 'nix:drv_path');
+  (sbom.components[4]?.properties.find((property) => property.name === 'nix:output') as { value: string }).value = 'dev';
+  withoutProperty(6, 'nix:out_path');
+  assert.equal((await put('skipping', JSON.stringify(sbom))).status, 201);
+  const response = await server.request('/api/v1/reports/skipping/enqueue', { method: 'POST', token: alice.token });
+  assert.equal(response.status, 200);
+  const result = (await response.json()) as EnqueueResult;
+  assert.equal(result.added, 3);
+  assert.deepEqual(
+    result.skipped?.map((skip) => [skip.count, skip.reason]),
+    [
+      [1, '1 component has no output path (no nix:out_path, and its bom-ref is not one)'],
+      [3, '3 components lack nix:drv_path'],
+      [1, `1 component's output path does not match its derivation and nix:output (e.g. ${generated.paths[5]?.outPath}: output dev of ${generated.paths[5]?.drvPath} must be named "pkg-5-1.0-dev", not "pkg-5-1.0")`],
+    ],
+  );
 });

@@ -5,7 +5,10 @@ import { loadConfig, type Config } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { connectWithRetry } from '../store/connectWithRetry.ts';
 import { startOrJoinEmbeddedStore, type EmbeddedStore } from '../store/embeddedStore.ts';
-import { createModels, ensureIndexes } from '../store/models.ts';
+import { createModels, ensureIndexes, type Models } from '../store/models.ts';
+import { giveLinkPattern, removeLinkPattern } from '../linkPatterns/linkPatterns.ts';
+import { MissingRecordError } from '../ownership/ownership.ts';
+import { giveReport, removeReport } from '../reports/reportAdmin.ts';
 
 const usage = `usage: npm run admin -- <command>
 
@@ -20,6 +23,12 @@ const usage = `usage: npm run admin -- <command>
                             or from standard input: never from the command line,
                             where every local user sees it (ps)
   list                      builders with their keys and last activity
+  give-report NAME BUILDER  make BUILDER the owner of a report (the only builder that may replace it)
+  give-link-pattern PATTERN BUILDER
+                            make BUILDER the owner of a link pattern
+  remove-report NAME        delete a report, whoever owns it
+  remove-link-pattern PATTERN
+                            delete a link pattern, whoever owns it
 
 Works on the store the server uses (MONGODB_URI, or the embedded store on DATA_DIR),
 whether or not the server is running, and says on standard error which store it used.`;
@@ -32,7 +41,8 @@ function readToken(file: string): string {
   return token;
 }
 
-async function run(args: string[], builders: BuilderService): Promise<string> {
+async function run(args: string[], models: Models): Promise<string> {
+  const builders = new BuilderService(models);
   const [command, ...rest] = args;
   const { values, positionals } = parseArgs({
     args: rest,
@@ -62,6 +72,22 @@ async function run(args: string[], builders: BuilderService): Promise<string> {
       if (first) throw new UsageError('revoke-token reads the token from standard input or --token-file, not from the command line');
       if (!(await builders.revokeToken(readToken(values['token-file'] ?? '-')))) throw new BuilderError('not-found', 'no such token');
       return 'token revoked';
+    case 'give-report':
+      if (!first || !second) break;
+      await giveReport(models, first, second);
+      return `report ${first} now belongs to ${second}`;
+    case 'give-link-pattern':
+      if (!first || !second) break;
+      await giveLinkPattern(models, first, second);
+      return `link pattern ${first} now belongs to ${second}`;
+    case 'remove-report':
+      if (!first) break;
+      await removeReport(models, first);
+      return `removed report ${first}`;
+    case 'remove-link-pattern':
+      if (!first) break;
+      await removeLinkPattern(models, first);
+      return `removed link pattern ${first}`;
     case 'list': {
       const list = await builders.list();
       if (list.length === 0) return 'no builders yet: npm run admin -- create-builder NAME';
@@ -109,10 +135,10 @@ try {
   await store.ready;
   const models = createModels(store.connection);
   await ensureIndexes(models);
-  console.log(await run(process.argv.slice(2), new BuilderService(models)));
+  console.log(await run(process.argv.slice(2), models));
 } catch (error) {
   exitCode = error instanceof UsageError ? 2 : 1;
-  console.error(error instanceof BuilderError || error instanceof UsageError ? error.message : error);
+  console.error(error instanceof BuilderError || error instanceof MissingRecordError || error instanceof UsageError ? error.message : error);
 } finally {
   await store.close();
   await embedded?.stop();

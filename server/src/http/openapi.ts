@@ -61,7 +61,7 @@ export const openApiDocument = {
         type: 'object',
         properties: { outPath: { type: 'string' }, drvPath: { type: ['string', 'null'] }, hashes: { type: 'array', items: hashGroup }, firstSeen: { type: 'string' }, lastChanged: { type: 'string' } },
       },
-      ReportSummary: { type: 'object', properties: { name: { type: 'string' }, total: { type: 'integer' }, counts: verdictCounts, updatedAt: { type: 'string' } } },
+      ReportSummary: { type: 'object', properties: { name: { type: 'string' }, owner: { type: ['string', 'null'] }, total: { type: 'integer' }, counts: verdictCounts, updatedAt: { type: 'string' } } },
       ReportDetail: {
         type: 'object',
         properties: {
@@ -75,7 +75,7 @@ export const openApiDocument = {
         },
       },
       Stats: { type: 'object', properties: { counts: verdictCounts, attestations: { type: 'integer' }, builders: { type: 'integer' }, outputs: { type: 'integer' } } },
-      LinkPattern: { type: 'object', properties: { pattern: { type: 'string' }, link: { type: 'string' } } },
+      LinkPattern: { type: 'object', properties: { pattern: { type: 'string' }, link: { type: 'string' }, owner: { type: ['string', 'null'] } } },
       Suggestion: { type: 'object', properties: { drv_path: { type: 'string' }, output: { type: 'string' }, out_path: { type: 'string' } } },
     },
   },
@@ -108,21 +108,26 @@ export const openApiDocument = {
     },
     '/reports': { get: { summary: 'Report names', responses: { 200: { description: 'string[]' } } } },
     '/reports/{name}': {
-      put: { summary: 'Define or replace a report from a CycloneDX SBOM', security: bearer, parameters: [pathParam('name', 'report name')], responses: { 200: { description: 'replaced' }, 201: { description: 'created' }, 400: detail, 401: detail, 413: detail } },
-      get: {
-        summary: 'By Accept: application/vnd.cyclonedx+json the SBOM as uploaded, text/html the page, otherwise the text tree with verdicts',
+      put: {
+        summary: 'Define a report from a CycloneDX SBOM, or replace one the caller owns',
+        security: bearer,
         parameters: [pathParam('name', 'report name')],
-        responses: { 200: { description: 'SBOM or text tree' }, 404: detail, 406: detail },
+        responses: { 200: { description: 'replaced' }, 201: { description: 'created' }, 400: detail, 401: detail, 403: detail, 413: detail, 503: detail },
+      },
+      get: {
+        summary: 'By Accept: application/vnd.cyclonedx+json the SBOM as uploaded, application/json the ReportSummary, text/html the page, otherwise the text tree with verdicts',
+        parameters: [pathParam('name', 'report name')],
+        responses: { 200: { description: 'SBOM, summary or text tree' }, 404: detail, 406: detail },
       },
     },
     '/reports/{name}/suggest': { get: { summary: 'Up to 50 outputs worth rebuilding for the caller (lila)', security: bearer, parameters: [pathParam('name', 'report name')], responses: { 200: jsonArray('Suggestion'), 401: detail, 404: detail } } },
     '/link_patterns': {
       get: { summary: 'Link patterns', responses: { 200: jsonArray('LinkPattern') } },
       post: {
-        summary: 'Define a link pattern (safe regex on package names, http(s) link)',
+        summary: 'Define a link pattern, or change the link of one the caller owns (RE2 regex on package names, http(s) link)',
         security: bearer,
         parameters: [{ name: 'pattern', in: 'query', required: true, schema: { type: 'string' } }, { name: 'link', in: 'query', required: true, schema: { type: 'string' } }],
-        responses: { 200: json('LinkPattern'), 400: detail, 401: detail },
+        responses: { 200: json('LinkPattern'), 400: detail, 401: detail, 403: detail },
       },
     },
     '/signatures/{builder}/{digest}.narinfo': {

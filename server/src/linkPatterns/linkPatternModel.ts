@@ -5,6 +5,8 @@ export const linkPatternSchema = new Schema(
   {
     pattern: { type: String, required: true, unique: true },
     link: { type: String, required: true },
+    /** The builder that defined it, the only one that may change it; absent on patterns made before lilac kept owners. */
+    owner: { type: String },
   },
   { timestamps: true, collection: 'link_patterns' },
 );

@@ -22,7 +22,8 @@ function property(component: Component, ...names: string[]): string | null {
 
 function node(component: Component, ref: string): ReportNode {
   const where = `component ${JSON.stringify(ref)}`;
-  const declared = property(component, 'nix:out_path', 'nix:output_path') ?? (ref.startsWith('/nix/store/') ? ref : null);
+  // Some generators use the output path as bom-ref; a derivation path is no output.
+  const declared = property(component, 'nix:out_path', 'nix:output_path') ?? (ref.startsWith('/nix/store/') && !ref.endsWith('.drv') ? ref : null);
   let outPath: string | null = null;
   let name = typeof component.name === 'string' && component.name !== '' ? component.name : ref;
   if (declared !== null) {
@@ -46,6 +47,12 @@ function node(component: Component, ref: string): ReportNode {
   return { outPath, drvPath, output: property(component, 'nix:output'), name };
 }
 
+/** The root as listed in `components`, with what only `metadata.component` says filling its gaps. */
+function withRootFallbacks(listed: Component, metadata: Component): Component {
+  const properties = [...(Array.isArray(listed.properties) ? listed.properties : []), ...(Array.isArray(metadata.properties) ? metadata.properties : [])];
+  return { ...metadata, ...listed, name: listed.name ?? metadata.name, properties };
+}
+
 /**
  * Reads the CycloneDX JSON that nix-runtime-tree-to-sbom and nix-build-sbom
  * write: `metadata.component` is the root, `components` the rest, and
@@ -65,16 +72,15 @@ export function parseCycloneDx(document: unknown): ReportGraph {
   const add = (component: Component, index: number | 'root') => {
     const ref = component?.['bom-ref'];
     if (typeof ref !== 'string' || ref === '') throw new InvalidSbomError(`component ${index} lacks a bom-ref`);
-    if (ids.has(ref)) {
-      if (index === 'root') return;
-      throw new InvalidSbomError(`bom-ref ${JSON.stringify(ref)} appears twice`);
-    }
+    if (ids.has(ref)) throw new InvalidSbomError(`bom-ref ${JSON.stringify(ref)} appears twice`);
     ids.set(ref, nodes.length);
     nodes.push(node(component, ref));
   };
-  add(rootComponent as Component, 'root');
-  (sbom.components as Component[] | undefined)?.forEach((component, index) => {
-    // Some generators list the root among the components as well.
+  const components = (sbom.components as Component[] | undefined) ?? [];
+  // Some generators list the root among the components as well, where it carries its Nix properties.
+  const listedRoot = components.find((component) => component?.['bom-ref'] === rootRef);
+  add(listedRoot ? withRootFallbacks(listedRoot, rootComponent as Component) : (rootComponent as Component), 'root');
+  components.forEach((component, index) => {
     if (component?.['bom-ref'] === rootRef) return;
     add(component, index);
   });

@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import {
+  InvalidStorePathError,
   VERDICTS,
+  type EnqueueSkip,
+  type JobRequest,
   type ReportDetail,
   type ReportPath,
   type ReportPathGroup,
@@ -11,10 +14,13 @@ import {
 } from '@lilac/common';
 import type { EventBus } from '../events/eventBus.ts';
 import { notFound } from '../http/errors.ts';
-import { compileLinkPattern } from '../linkPatterns/linkPatterns.ts';
+import { compileLinkPattern, invalidPatternReason } from '../linkPatterns/linkPatterns.ts';
+import { notOwner } from '../ownership/ownership.ts';
+import { parseJobRequests } from '../pool/jobRequests.ts';
 import type { Models } from '../store/models.ts';
 import { parseCycloneDx } from './cyclonedx.ts';
 import { readBlob, writeBlob } from './reportBlobs.ts';
+import { withReportLock } from './reportLock.ts';
 import { outPathsOf, type ReportGraph } from './reportGraph.ts';
 import { renderTextTree } from './textTree.ts';
 
@@ -83,21 +89,40 @@ export class ReportService {
     events.subscribe('attestation', (attestation) => this.followAttestation(attestation.output_path, attestation.builder));
   }
 
-  /** Defines or replaces a report; `document` is `raw` parsed. Throws `InvalidSbomError` before writing anything. */
-  async save(name: string, raw: Buffer, document: unknown): Promise<{ created: boolean; total: number; components: number }> {
+  /**
+   * Defines a report owned by `owner`, or replaces one `owner` owns; `document` is `raw` parsed.
+   * Throws `InvalidSbomError` or `NotOwnerError` and then leaves no blob behind.
+   * Concurrent uploads of one report take turns switching to their blobs, so
+   * each succeeds and deletes exactly the blobs it replaced.
+   */
+  async save(name: string, raw: Buffer, document: unknown, owner: string): Promise<{ created: boolean; total: number; components: number }> {
     const graph = parseCycloneDx(document);
+    // Refused before writing blobs; checked again under the lock.
+    this.assertOwner(await this.models.Report.findOne({ name }).lean(), name, owner);
     const version = `${name}:${randomBytes(8).toString('hex')}`;
-    const total = outPathsOf(graph).length;
-    await writeBlob(this.models, name, version, 'sbom', raw);
-    await writeBlob(this.models, name, version, 'graph', Buffer.from(JSON.stringify(graph)));
-    const previous = await this.models.Report.findOneAndUpdate(
-      { name },
-      { $set: { version, total, components: graph.nodes.length, sbomBytes: raw.length } },
-      { upsert: true, new: false },
-    ).lean();
+    const fields = { version, total: outPathsOf(graph).length, components: graph.nodes.length, sbomBytes: raw.length };
+    let previous: { version: string } | null;
+    try {
+      await writeBlob(this.models, name, version, 'sbom', raw);
+      await writeBlob(this.models, name, version, 'graph', Buffer.from(JSON.stringify(graph)));
+      previous = await withReportLock(this.models, name, async () => {
+        const current = await this.models.Report.findOne({ name }).lean();
+        this.assertOwner(current, name, owner);
+        if (current) await this.models.Report.updateOne({ name }, { $set: fields });
+        else await this.models.Report.create({ name, owner, ...fields });
+        return current;
+      });
+    } catch (error) {
+      await this.models.ReportBlob.deleteMany({ version });
+      throw error;
+    }
     if (previous) await this.models.ReportBlob.deleteMany({ version: previous.version });
     this.loaded.delete(name);
-    return { created: previous === null, total, components: graph.nodes.length };
+    return { created: previous === null, total: fields.total, components: fields.components };
+  }
+
+  private assertOwner(record: { owner?: string | null } | null, name: string, owner: string): void {
+    if (record !== null && record.owner !== owner) throw notOwner(`report ${JSON.stringify(name)}`, record.owner, `give-report ${name}`);
   }
 
   async names(): Promise<string[]> {
@@ -113,11 +138,23 @@ export class ReportService {
   async summaries(): Promise<ReportSummary[]> {
     const records = await this.models.Report.find().sort({ name: 1 }).lean();
     const summaries: ReportSummary[] = [];
-    for (const record of records) {
-      const report = await this.load(record.name);
-      summaries.push({ name: record.name, total: report.outPaths.length, counts: await this.counts(report), updatedAt: (record.updatedAt ?? new Date(0)).toISOString() });
-    }
+    for (const record of records) summaries.push(await this.summaryOf(record));
     return summaries;
+  }
+
+  async summary(name: string): Promise<ReportSummary> {
+    return this.summaryOf(await this.record(name));
+  }
+
+  private async summaryOf(record: { name: string; owner?: string | null; updatedAt?: Date | null }): Promise<ReportSummary> {
+    const report = await this.load(record.name);
+    return {
+      name: record.name,
+      owner: record.owner ?? null,
+      total: report.outPaths.length,
+      counts: await this.counts(report),
+      updatedAt: (record.updatedAt ?? new Date(0)).toISOString(),
+    };
   }
 
   async detail(name: string): Promise<ReportDetail> {
@@ -154,17 +191,47 @@ export class ReportService {
     return renderTextTree(report.graph, (outPath) => byPath.get(outPath)?.verdict ?? 'no-builds');
   }
 
-  /** Every output of the report that names its derivation, once each, in report order (what the work pool enqueues). */
-  async rebuildableOutputs(name: string): Promise<{ drvPath: string; output: string; outPath: string }[]> {
+  /**
+   * Every output of the report the pool can rebuild, once each, in report
+   * order, and how many components it cannot and why (an enqueue that adds
+   * nothing must say so).
+   */
+  async rebuildableOutputs(name: string): Promise<{ outputs: JobRequest[]; skipped: EnqueueSkip[] }> {
     const report = await this.load(name);
     const seen = new Set<string>();
-    const outputs = [];
+    const outputs: JobRequest[] = [];
+    let withoutOutPath = 0;
+    let withoutDrvPath = 0;
+    const misnamed: string[] = [];
     for (const node of report.graph.nodes) {
-      if (node.outPath === null || node.drvPath === null || seen.has(node.outPath)) continue;
+      if (node.outPath === null) {
+        withoutOutPath += 1;
+        continue;
+      }
+      if (seen.has(node.outPath)) continue;
       seen.add(node.outPath);
-      outputs.push({ drvPath: node.drvPath, output: node.output ?? 'out', outPath: node.outPath });
+      if (node.drvPath === null) {
+        withoutDrvPath += 1;
+        continue;
+      }
+      const candidate = { drvPath: node.drvPath, output: node.output ?? 'out', outPath: node.outPath };
+      // An SBOM may name an output Nix would not (a guessed `out`): the pool finds a job's output by its path.
+      try {
+        outputs.push(...parseJobRequests([candidate]));
+      } catch (error) {
+        if (!(error instanceof InvalidStorePathError)) throw error;
+        misnamed.push(`${node.outPath}: ${error.message.replace(/^item 0: /, '')}`);
+      }
     }
-    return outputs;
+    const components = (count: number) => `${count} component${count === 1 ? '' : 's'}`;
+    const skipped: EnqueueSkip[] = [];
+    if (withoutOutPath > 0) skipped.push({ count: withoutOutPath, reason: `${components(withoutOutPath)} ${withoutOutPath === 1 ? 'has' : 'have'} no output path (no nix:out_path, and ${withoutOutPath === 1 ? 'its bom-ref is not one' : 'their bom-refs are not ones'})` });
+    if (withoutDrvPath > 0) skipped.push({ count: withoutDrvPath, reason: `${components(withoutDrvPath)} ${withoutDrvPath === 1 ? 'lacks' : 'lack'} nix:drv_path` });
+    if (misnamed.length > 0) {
+      const possessive = misnamed.length === 1 ? `1 component's output path does` : `${misnamed.length} components' output paths do`;
+      skipped.push({ count: misnamed.length, reason: `${possessive} not match ${misnamed.length === 1 ? 'its' : 'their'} derivation and nix:output (e.g. ${misnamed[0]})` });
+    }
+    return { outputs, skipped };
   }
 
   /** Up to 50 outputs worth rebuilding, shuffled: not reproduced yet and not attested by `builder`. */
@@ -184,11 +251,10 @@ export class ReportService {
   }
 
   private async groupByLinkPattern(report: LoadedReport, verdictOf: (outPath: string) => Verdict): Promise<ReportPathGroup[]> {
-    const patterns = (await this.models.LinkPattern.find().sort({ createdAt: 1 }).lean()).map((record) => ({
-      pattern: record.pattern,
-      link: record.link,
-      regex: compileLinkPattern(record.pattern),
-    }));
+    // A pattern stored before patterns were checked with RE2 may not compile: it links nothing.
+    const patterns = (await this.models.LinkPattern.find().sort({ createdAt: 1 }).lean()).flatMap((record) =>
+      invalidPatternReason(record.pattern) === null ? [{ pattern: record.pattern, link: record.link, regex: compileLinkPattern(record.pattern) }] : [],
+    );
     const groups = new Map<string | null, ReportPathGroup>();
     const seen = new Set<string>();
     for (const node of report.graph.nodes) {

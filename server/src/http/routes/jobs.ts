@@ -1,3 +1,4 @@
+import type { EnqueueResult } from '@lilac/common';
 import { Router } from 'express';
 import type { AppContext } from '../../context.ts';
 import { parseJobRequests } from '../../pool/jobRequests.ts';
@@ -20,16 +21,9 @@ export function jobsRoutes(context: AppContext): Router {
   router.post('/api/v1/reports/:name/enqueue', requireBuilder(context), async (req, res) => {
     const name = req.params.name as string;
     if (!REPORT_NAME_PATTERN.test(name)) throw badRequest(`report name must match ${REPORT_NAME_PATTERN}`);
-    const outputs = await context.reports.rebuildableOutputs(name);
-    // An SBOM may name an output Nix would not (a guessed `out`); such a component cannot be rebuilt by output path.
-    const requests = outputs.flatMap((output) => {
-      try {
-        return parseJobRequests([output]);
-      } catch {
-        return [];
-      }
-    });
-    res.json(await context.pool.enqueue(requests));
+    const { outputs, skipped } = await context.reports.rebuildableOutputs(name);
+    const result: EnqueueResult = await context.pool.enqueue(outputs);
+    res.json({ ...result, skipped });
   });
 
   router.get('/api/v1/pool', async (req, res) => {

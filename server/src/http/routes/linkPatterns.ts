@@ -1,8 +1,9 @@
 import { Router } from 'express';
 import type { AppContext } from '../../context.ts';
-import { defineLinkPattern, listLinkPatterns } from '../../linkPatterns/linkPatterns.ts';
-import { badRequest } from '../errors.ts';
-import { requireBuilder } from '../requireBuilder.ts';
+import { defineLinkPattern, InvalidLinkPatternError, listLinkPatterns } from '../../linkPatterns/linkPatterns.ts';
+import { NotOwnerError } from '../../ownership/ownership.ts';
+import { badRequest, HttpError } from '../errors.ts';
+import { authenticatedBuilder, requireBuilder } from '../requireBuilder.ts';
 
 /** lila's link patterns: package-name regex → a page about why it does not reproduce. */
 export function linkPatternRoutes(context: AppContext): Router {
@@ -14,7 +15,13 @@ export function linkPatternRoutes(context: AppContext): Router {
   router.post('/link_patterns', requireBuilder(context), async (req, res) => {
     const { pattern, link } = req.query;
     if (typeof pattern !== 'string' || typeof link !== 'string') throw badRequest('pattern and link query parameters are required, once each');
-    res.json(await defineLinkPattern(context.models, pattern, link));
+    try {
+      res.json(await defineLinkPattern(context.models, pattern, link, authenticatedBuilder(res).name));
+    } catch (error) {
+      if (error instanceof InvalidLinkPatternError) throw badRequest(error.message);
+      if (error instanceof NotOwnerError) throw new HttpError(403, error.message);
+      throw error;
+    }
   });
   return router;
 }

@@ -1,13 +1,17 @@
 import { Router, type Request, type Response } from 'express';
 import type { AppContext } from '../../context.ts';
 import { InvalidSbomError } from '../../reports/cyclonedx.ts';
+import { ReportBusyError } from '../../reports/reportLock.ts';
 import { REPORT_NAME_PATTERN } from '../../reports/reportService.ts';
+import { NotOwnerError } from '../../ownership/ownership.ts';
 import { badRequest, HttpError } from '../errors.ts';
 import { rawBodyOf } from '../rawBody.ts';
 import { authenticatedBuilder, requireBuilder } from '../requireBuilder.ts';
 import { prefersHtml, sendWebApp } from './webApp.ts';
 
 export const CYCLONEDX_CONTENT_TYPE = 'application/vnd.cyclonedx+json';
+
+const forbidden = (detail: string) => new HttpError(403, detail);
 
 function reportName(req: Request): string {
   const name = req.params.name as string;
@@ -35,18 +39,24 @@ export function reportRoutes(context: AppContext): Router {
     const raw = rawBodyOf(req);
     if (raw === undefined) throw new HttpError(415, 'send the CycloneDX SBOM as a JSON body');
     try {
-      const saved = await context.reports.save(name, raw, req.body);
+      const saved = await context.reports.save(name, raw, req.body, authenticatedBuilder(res).name);
       res.status(saved.created ? 201 : 200).json({ name, total: saved.total, components: saved.components });
     } catch (error) {
       if (error instanceof InvalidSbomError) throw badRequest(error.message);
+      if (error instanceof NotOwnerError) throw forbidden(error.message);
+      if (error instanceof ReportBusyError) throw new HttpError(503, error.message);
       throw error;
     }
   });
 
   router.get('/reports/:name', async (req, res) => {
     const name = reportName(req);
-    const kind = req.accepts(['text/plain', CYCLONEDX_CONTENT_TYPE, 'text/html']) || 'text/plain';
+    const kind = req.accepts(['text/plain', 'application/json', CYCLONEDX_CONTENT_TYPE, 'text/html']) || 'text/plain';
     if (kind === 'text/html') return reportPage(req, res);
+    if (kind === 'application/json') {
+      res.json(await context.reports.summary(name));
+      return;
+    }
     if (kind === CYCLONEDX_CONTENT_TYPE) {
       res.type(CYCLONEDX_CONTENT_TYPE).send(await context.reports.sbom(name));
       return;
