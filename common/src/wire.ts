@@ -39,6 +39,12 @@ export const VERDICT_LABELS: Record<Verdict, string> = {
  */
 export type SignatureStatus = 'valid' | 'invalid' | 'unsigned';
 
+export const SIGNATURE_STATUS_LABELS: Record<SignatureStatus, string> = {
+  valid: 'valid signature',
+  invalid: 'invalid signature',
+  unsigned: 'unsigned',
+};
+
 /** Where an attestation came from. */
 export type AttestationSource = 'post-build-hook' | 'diff-hook' | 'rebuild' | 'cache-import' | 'api';
 

@@ -113,6 +113,24 @@ test('every page has a deep link; unknown pages and API errors are shown', async
   }
 });
 
+test("an output page tells an unsigned statement (lila's diff hook) from an invalid one, and shows when each was built", async () => {
+  const outPath = storePath('signature-statuses');
+  const drv = drvPath('signature-statuses');
+  const built = { outPath, narHash: narHash('signature-statuses') };
+  const send = (builder: TestBuilder, overrides: Record<string, unknown>) =>
+    server.request(`/attestation/${drvHash(drv)}`, { method: 'POST', token: builder.token, json: [{ ...lilaItem(builder, built), ...overrides }] });
+  assert.equal((await send(alice, { output_sig: '', built_at: '2026-01-31T12:00:00Z' })).status, 200);
+  assert.equal((await send(bob, { output_sig: `bob-1:${Buffer.alloc(64, 1).toString('base64')}` })).status, 200);
+  const { page, errors } = await openPage(browser, `${server.url}/output/${outPath.slice('/nix/store/'.length)}`);
+  const statuses = page.getByTestId('signature-status');
+  await statuses.first().waitFor();
+  assert.deepEqual((await statuses.allTextContents()).sort(), ['invalid signature', 'unsigned']);
+  assert.equal(await page.getByTestId('output-verdict').textContent(), 'no builds');
+  assert.match((await page.locator('tr', { hasText: 'alice' }).textContent()) ?? '', /built .*2026.*received/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('the server serves the built app with cache headers, and browsers only where no API route answers', async () => {
   const browserAccept = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
   const index = await server.request('/builders', { headers: browserAccept });
