@@ -17,6 +17,7 @@ import { attachSocketServer } from './realtime/socketServer.ts';
 import { ReportService } from './reports/reportService.ts';
 import { connectWithRetry } from './store/connectWithRetry.ts';
 import { startOrJoinEmbeddedStore, type EmbeddedStore } from './store/embeddedStore.ts';
+import { migrateOnConnect } from './store/migrations/migrateOnConnect.ts';
 import { createModels, ensureIndexes } from './store/models.ts';
 
 export interface LilacServer {
@@ -24,6 +25,8 @@ export interface LilacServer {
   readonly io: Server;
   readonly context: AppContext;
   readonly httpServer: HttpServer;
+  /** Settles once the store's schema is current; rejects when it cannot be (a newer lilac's store): the process must stop. */
+  readonly migrated: Promise<unknown>;
   /** Stops taking requests, lets those in flight finish, returns the rebuilders' claims to the pool, then closes the store. */
   close(): Promise<void>;
 }
@@ -40,7 +43,7 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
     embedded = await startOrJoinEmbeddedStore({ dataDir: config.dataDir, log });
     uri = embedded.uri;
   }
-  const store = connectWithRetry(uri, config.dbName, log, embedded ?? undefined);
+  const { store, migrated } = migrateOnConnect(connectWithRetry(uri, config.dbName, log, embedded ?? undefined), log);
   const models = createModels(store.connection);
   const events = new EventBus();
   const builders = new BuilderService(models);
@@ -61,7 +64,7 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
     pool: new WorkPool(models, events, config.pool, log, ingest),
   };
   const ingestRepair = new IngestRepair(context.ingest, log);
-  const indexed = store.ready.then(() => ensureIndexes(models));
+  const indexed = migrated.then(() => ensureIndexes(models));
   void indexed.then(
     () => {
       ingestRepair.start();
@@ -69,8 +72,14 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
     },
     () => undefined,
   );
-  indexed.catch((error: unknown) => log.error({ err: error }, 'creating indexes failed'));
-  if (options.waitForStore) await indexed;
+  indexed.catch((error: unknown) => log.error({ err: error }, 'preparing the store failed'));
+  if (options.waitForStore) {
+    await indexed.catch(async (error: unknown) => {
+      await store.close();
+      await embedded?.stop();
+      throw error;
+    });
+  }
 
   const httpServer = createServer(createApp(context));
   // Node's 5 s default closes idle connections that HTTP clients (undici, reverse proxies) still reuse, and their next request fails with ECONNRESET.
@@ -92,6 +101,7 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
     io,
     context,
     httpServer,
+    migrated,
     close() {
       closing ??= (async () => {
         await ingestRepair.stop();

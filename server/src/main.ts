@@ -19,6 +19,10 @@ try {
       },
     );
   };
+  server.migrated.catch((error: unknown) => {
+    log.fatal({ err: error }, `lilac cannot use this store: ${(error as Error).message}`);
+    void server.close().finally(() => process.exit(1));
+  });
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
 } catch (error) {

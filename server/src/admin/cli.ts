@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { connectWithRetry } from '../store/connectWithRetry.ts';
 import { startOrJoinEmbeddedStore, type EmbeddedStore } from '../store/embeddedStore.ts';
+import { migrateStore, SchemaTooNewError } from '../store/migrations/migrateStore.ts';
 import { createModels, ensureIndexes, type Models } from '../store/models.ts';
 import { giveLinkPattern, removeLinkPattern } from '../linkPatterns/linkPatterns.ts';
 import { MissingRecordError } from '../ownership/ownership.ts';
@@ -133,12 +134,14 @@ console.error(describeStore(config, embedded, existedBefore));
 let exitCode = 0;
 try {
   await store.ready;
+  // The CLI may be the first of a new version to open the store, and must not write to a newer one.
+  await migrateStore(store.connection.db!, { log });
   const models = createModels(store.connection);
   await ensureIndexes(models);
   console.log(await run(process.argv.slice(2), models));
 } catch (error) {
   exitCode = error instanceof UsageError ? 2 : 1;
-  console.error(error instanceof BuilderError || error instanceof MissingRecordError || error instanceof UsageError ? error.message : error);
+  console.error(error instanceof BuilderError || error instanceof MissingRecordError || error instanceof UsageError || error instanceof SchemaTooNewError ? error.message : error);
 } finally {
   await store.close();
   await embedded?.stop();

@@ -1,8 +1,8 @@
 import mongoose, { type Connection } from 'mongoose';
 import type { Logger } from '../log.ts';
 
-/** `restarting`: the embedded store process died and is being restarted. */
-export type StoreState = 'connecting' | 'connected' | 'disconnected' | 'restarting';
+/** `restarting`: the embedded store process died and is being restarted; `migrating`: connected, its schema being brought up to date. */
+export type StoreState = 'connecting' | 'connected' | 'disconnected' | 'restarting' | 'migrating';
 
 /** The embedded store's process, when lilac runs one: its death is known at once, long before the driver notices. */
 export interface StoreProcess {
@@ -38,7 +38,8 @@ export function connectWithRetry(uri: string, dbName: string, log: Logger, store
     for (;;) {
       attempt += 1;
       try {
-        await connection.openUri(uri, { dbName, serverSelectionTimeoutMS: 5_000 });
+        // Indexes are built by `ensureIndexes`, after the schema migrations: an index of today's schema may not hold on yesterday's documents.
+        await connection.openUri(uri, { dbName, serverSelectionTimeoutMS: 5_000, autoIndex: false });
         connectedOnce = true;
         log.info({ dbName, attempt }, 'store connected');
         return;

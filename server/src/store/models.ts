@@ -33,7 +33,14 @@ export function createModels(connection: Connection) {
 
 export type Models = ReturnType<typeof createModels>;
 
-/** Creates the indexes (unique ones included) before the first write relies on them. */
+/**
+ * Creates the collections and indexes (unique ones included) before the first write relies on
+ * them. Connections do not build them on their own (`connectWithRetry`): they come after the
+ * schema migrations.
+ */
 export async function ensureIndexes(models: Models): Promise<void> {
-  for (const model of Object.values(models)) await model.init();
+  for (const model of Object.values(models)) {
+    await model.init();
+    await model.createIndexes();
+  }
 }

@@ -13,6 +13,8 @@ export function describeUnavailable(state: StoreState | 'unreachable'): string {
   switch (state) {
     case 'restarting':
       return 'the store is restarting; try again in a few seconds';
+    case 'migrating':
+      return 'the store is being migrated to this version of lilac; try again in a few seconds';
     case 'connecting':
       return 'the store is not connected yet; try again in a few seconds';
     default:

@@ -1,0 +1,374 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import { after, test } from 'node:test';
+import mongoose, { mongo } from 'mongoose';
+import { formatKey, generateKeyPair, narinfoFingerprint, parseStorePath, signFingerprint, type AttestationView, type NamedKey, type OutputDetail, type ReportSummary } from '@lilac/common';
+import { attestationId } from '../src/attestations/attestationModel.ts';
+import { generateToken, hashToken } from '../src/builders/tokens.ts';
+import { jobIdFor } from '../src/pool/jobModel.ts';
+import { parseCycloneDx } from '../src/reports/cyclonedx.ts';
+import { startOrJoinEmbeddedStore, type EmbeddedStore } from '../src/store/embeddedStore.ts';
+import { MIGRATION_LOG_COLLECTION, SCHEMA_COLLECTION } from '../src/store/migrations/migrateStore.ts';
+import { MIGRATIONS } from '../src/store/migrations/migrations.ts';
+import { drvHash, drvPath, narHash, storePath } from './support/attestationFixtures.ts';
+import { startTestServer, type TestServer } from './support/testServer.ts';
+
+/**
+ * Stores written by earlier lilacs, laid down document by document through
+ * the raw driver in the shapes the old models wrote (before 49e95e4: ObjectId
+ * `_id`s; at 0954717: natural keys, no derivation claims, no owners), then
+ * opened by a real server and read through its HTTP API.
+ */
+const stores: EmbeddedStore[] = [];
+after(async () => {
+  for (const store of stores) await store.stop();
+});
+
+interface OldStore {
+  readonly db: mongo.Db;
+  readonly dbName: string;
+  readonly dataDir: string;
+  close(): Promise<void>;
+}
+
+async function oldStore(): Promise<OldStore> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'lilac-migrations-'));
+  let uri = process.env.MONGODB_URI;
+  if (uri === undefined) {
+    const embedded = await startOrJoinEmbeddedStore({ dataDir });
+    stores.push(embedded);
+    uri = embedded.uri;
+  }
+  const dbName = `lilac_migrations_${randomBytes(4).toString('hex')}`;
+  const connection = await mongoose.createConnection(uri, { dbName, autoIndex: false }).asPromise();
+  return { db: connection.db!, dbName, dataDir, close: () => connection.close() };
+}
+
+function startOn(store: OldStore): Promise<TestServer> {
+  return startTestServer({ dbName: store.dbName, dataDir: store.dataDir });
+}
+
+interface OldBuilder {
+  readonly name: string;
+  readonly token: string;
+  readonly secretKey: NamedKey;
+  readonly publicKey: string;
+}
+
+function oldBuilder(name: string): OldBuilder {
+  const { secretKey, publicKey } = generateKeyPair(`${name}-1`);
+  return { name, token: generateToken(), secretKey, publicKey: formatKey(publicKey) };
+}
+
+const at = new Date('2026-11-20T10:00:00Z');
+const later = new Date('2026-11-20T11:00:00Z');
+
+/** The unique indexes the old models declared: a migration must get past them. */
+async function oldIndexes(db: mongo.Db): Promise<void> {
+  await db.collection('builders').createIndex({ name: 1 }, { unique: true });
+  await db.collection('builder_tokens').createIndex({ hash: 1 }, { unique: true });
+  await db.collection('attestations').createIndex({ outPath: 1, builder: 1, narHash: 1 }, { unique: true });
+  await db.collection('output_summaries').createIndex({ outPath: 1 }, { unique: true });
+  await db.collection('derivations').createIndex({ drvPath: 1 }, { unique: true });
+  await db.collection('divergences').createIndex({ outPath: 1 }, { unique: true });
+  await db.collection('pool_jobs').createIndex({ outPath: 1 }, { unique: true });
+  await db.collection('pool_attempts').createIndex({ job: 1, builder: 1 }, { unique: true });
+}
+
+type Id = (key: string) => mongo.ObjectId | string;
+/** Before 49e95e4 every document got a fresh ObjectId; after it, its natural key. */
+const objectIds: Id = () => new mongo.ObjectId();
+const naturalKeys: Id = (key) => key;
+
+async function writeBuilder(db: mongo.Db, id: Id, builder: OldBuilder): Promise<void> {
+  const keyName = builder.publicKey.split(':')[0];
+  await db.collection('builders').insertOne({ _id: id(builder.name) as mongo.ObjectId, name: builder.name, keys: [{ name: keyName, key: builder.publicKey }], lastSeenAt: null, createdAt: at, updatedAt: at, __v: 0 });
+  await db.collection('builder_tokens').insertOne({ _id: id(hashToken(builder.token)) as mongo.ObjectId, hash: hashToken(builder.token), builder: builder.name, createdAt: at, updatedAt: at, __v: 0 });
+}
+
+interface Statement {
+  readonly builder: OldBuilder;
+  readonly outPath: string;
+  readonly drvPath: string;
+  readonly narHash: string;
+  readonly valid: boolean;
+  readonly createdAt: Date;
+}
+
+async function writeAttestation(db: mongo.Db, id: Id, statement: Statement): Promise<void> {
+  const signed = signFingerprint(statement.builder.secretKey, narinfoFingerprint({ outPath: statement.outPath, narHash: statement.narHash, narSize: 1024, references: [] }));
+  await db.collection('attestations').insertOne({
+    _id: id(attestationId(statement.outPath, statement.builder.name, statement.narHash)) as mongo.ObjectId,
+    outPath: statement.outPath,
+    drvPath: statement.drvPath,
+    output: 'out',
+    builder: statement.builder.name,
+    narHash: statement.narHash,
+    narSize: 1024,
+    references: [],
+    signature: statement.valid ? signed : `${statement.builder.name}-1:${Buffer.alloc(64).toString('base64')}`,
+    signatureStatus: statement.valid ? 'valid' : 'invalid',
+    signatureReason: statement.valid ? null : 'signature does not match',
+    signatureKey: statement.valid ? `${statement.builder.name}-1` : null,
+    source: 'post-build-hook',
+    createdAt: statement.createdAt,
+    updatedAt: statement.createdAt,
+    __v: 0,
+  });
+}
+
+/** The summary as old ingest left it: the first statement named the derivation. */
+async function writeSummary(db: mongo.Db, id: Id, statements: readonly Statement[], verdict: string): Promise<void> {
+  const [first] = statements;
+  assert.ok(first);
+  const hashes = [...new Set(statements.map((statement) => statement.narHash))].map((hash) => ({
+    narHash: hash,
+    verifiedBuilders: statements.filter((statement) => statement.narHash === hash && statement.valid).map((statement) => statement.builder.name),
+    unverifiedBuilders: statements.filter((statement) => statement.narHash === hash && !statement.valid).map((statement) => statement.builder.name),
+  }));
+  await db.collection('output_summaries').insertOne({
+    _id: id(first.outPath) as mongo.ObjectId,
+    outPath: first.outPath,
+    drvPath: first.drvPath,
+    output: 'out',
+    hashes,
+    verdict,
+    verifiedBuilderCount: new Set(statements.filter((statement) => statement.valid).map((statement) => statement.builder.name)).size,
+    attestedBy: [...new Set(statements.map((statement) => statement.builder.name))],
+    revision: statements.length,
+    createdAt: first.createdAt,
+    updatedAt: later,
+    __v: 0,
+  });
+  if (hashes.length > 1) {
+    await db.collection('divergences').insertOne({ _id: id(first.outPath) as mongo.ObjectId, outPath: first.outPath, drvPath: first.drvPath, hashes, firstSeen: later, lastChanged: later, __v: 0 });
+  }
+  for (const drv of new Set(statements.map((statement) => statement.drvPath))) {
+    await db.collection('derivations').updateOne({ drvPath: drv }, { $setOnInsert: { _id: id(drv), drvPath: drv, createdAt: at, updatedAt: at, __v: 0 } }, { upsert: true });
+  }
+}
+
+async function json<T>(response: Response): Promise<T> {
+  assert.equal(response.status, 200, await response.clone().text());
+  return (await response.json()) as T;
+}
+
+function baseName(outPath: string): string {
+  return parseStorePath(outPath).baseName;
+}
+
+async function migrationRuns(db: mongo.Db): Promise<number[]> {
+  return (await db.collection<{ version: number }>(MIGRATION_LOG_COLLECTION).find().sort({ version: 1 }).toArray()).map((run) => run.version);
+}
+
+const allVersions = MIGRATIONS.map((migration) => migration.version);
+
+/** A store as lilac wrote it before 49e95e4: two builders, a reproduced output, a nondeterministic one, a pool job one builder failed. */
+async function writeStoreBefore49e95e4(db: mongo.Db) {
+  const alice = oldBuilder('alice');
+  const bob = oldBuilder('bob');
+  await oldIndexes(db);
+  for (const builder of [alice, bob]) await writeBuilder(db, objectIds, builder);
+  const reproduced = { outPath: storePath('hello-2.12'), drvPath: drvPath('hello-2.12'), narHash: narHash('hello') };
+  const reproducedStatements = [alice, bob].map((builder, index) => ({ ...reproduced, builder, valid: true, createdAt: new Date(at.getTime() + index) }));
+  const diverging = { outPath: storePath('clock-1.0'), drvPath: drvPath('clock-1.0') };
+  const divergingStatements = [alice, bob].map((builder, index) => ({ ...diverging, narHash: narHash(`clock-${builder.name}`), builder, valid: true, createdAt: new Date(at.getTime() + index) }));
+  for (const statement of [...reproducedStatements, ...divergingStatements]) await writeAttestation(db, objectIds, statement);
+  await writeSummary(db, objectIds, reproducedStatements, 'reproduced');
+  await writeSummary(db, objectIds, divergingStatements, 'nondeterministic');
+
+  const queued = { outPath: storePath('zlib-1.3'), drvPath: drvPath('zlib-1.3') };
+  const job = new mongo.ObjectId();
+  await db.collection('pool_jobs').insertOne({
+    _id: job, drvPath: queued.drvPath, output: 'out', outPath: queued.outPath, state: 'queued', verifiedBuilders: 0, seq: 1,
+    attestedBy: [], triedBy: ['bob'], claimedBy: null, socketId: null, leaseExpiresAt: null, notBefore: at, attempts: 1, lastError: 'build failed', since: at,
+  });
+  await db.collection('pool_attempts').insertOne({ _id: new mongo.ObjectId(), job: job.toHexString(), builder: 'bob', outcome: 'failed', error: 'build failed', at });
+  return { alice, bob, reproduced, diverging, queued };
+}
+
+test('a store written before 49e95e4, with ObjectId keys, reads right once migrated', async () => {
+  const store = await oldStore();
+  const old = await writeStoreBefore49e95e4(store.db);
+  const server = await startOn(store);
+  try {
+    // Builders authenticate with the tokens they were given then.
+    const whoami = await json<{ name: string }>(await server.request('/api/v1/whoami', { token: old.alice.token }));
+    assert.equal(whoami.name, 'alice');
+
+    const attested = await json<AttestationView[]>(await server.request(`/attestations/by-output/${baseName(old.reproduced.outPath)}`));
+    assert.deepEqual(attested.map((attestation) => attestation.builder).sort(), ['alice', 'bob']);
+    assert.ok(attested.every((attestation) => attestation.signature.status === 'valid'));
+    const reproduced = await json<OutputDetail>(await server.request(`/api/v1/outputs/${baseName(old.reproduced.outPath)}`));
+    assert.equal(reproduced.verdict, 'reproduced');
+    assert.equal(reproduced.drvPath, old.reproduced.drvPath);
+    const diverging = await json<OutputDetail>(await server.request(`/api/v1/outputs/${baseName(old.diverging.outPath)}`));
+    assert.equal(diverging.verdict, 'nondeterministic');
+    const divergences = await json<{ outPath: string }[]>(await server.request('/api/v1/divergences'));
+    assert.deepEqual(divergences.map((divergence) => divergence.outPath), [old.diverging.outPath]);
+
+    const derivations = await json<{ drv_hash: string }[]>(await server.request('/derivations/'));
+    assert.ok(derivations.some((derivation) => derivation.drv_hash === drvHash(old.reproduced.drvPath)));
+    const counts = await json<Record<string, Record<string, number>>>(await server.request(`/derivations/${drvHash(old.reproduced.drvPath)}`));
+    assert.deepEqual(counts, { [old.reproduced.outPath]: { [old.reproduced.narHash]: 2 } });
+
+    // Sent again, a statement is the one already stored, not a second one.
+    const keyName = `${old.alice.name}-1`;
+    const resubmitted = await server.request(`/attestation/${drvHash(old.reproduced.drvPath)}`, {
+      method: 'POST',
+      token: old.alice.token,
+      json: [{
+        output_digest: parseStorePath(old.reproduced.outPath).digest,
+        output_name: parseStorePath(old.reproduced.outPath).name,
+        output_hash: old.reproduced.narHash,
+        output_sig: signFingerprint(old.alice.secretKey, narinfoFingerprint({ outPath: old.reproduced.outPath, narHash: old.reproduced.narHash, narSize: 1024, references: [] })),
+        nar_size: 1024,
+        references: [],
+      }],
+    });
+    assert.equal(resubmitted.status, 200, await resubmitted.clone().text());
+    const again = await json<AttestationView[]>(await server.request(`/attestations/by-output/${baseName(old.reproduced.outPath)}`));
+    assert.equal(again.length, 2);
+    assert.equal(again.find((attestation) => attestation.builder === 'alice')?.signature.key, keyName);
+
+    // The pool's job, its attempt and its failure count moved to the job's natural id together.
+    const jobId = jobIdFor(old.queued.outPath);
+    const job = await store.db.collection('pool_jobs').findOne({ outPath: old.queued.outPath });
+    assert.ok(job?._id instanceof mongo.ObjectId && job._id.equals(jobId));
+    assert.equal(await store.db.collection('pool_jobs').countDocuments(), 1);
+    const attempt = await store.db.collection<{ _id: string; job: string }>('pool_attempts').findOne({ builder: 'bob' });
+    assert.deepEqual({ id: attempt?._id, job: attempt?.job }, { id: `${jobId.toHexString()}:bob`, job: jobId.toHexString() });
+
+    // The unique indexes dropped to re-key came back.
+    const indexes = await store.db.collection('attestations').indexes();
+    assert.ok(indexes.some((index) => index.unique && index.key.outPath === 1 && index.key.narHash === 1), JSON.stringify(indexes));
+    assert.deepEqual(await migrationRuns(store.db), allVersions);
+  } finally {
+    await server.closeKeepingDatabase();
+  }
+
+  // A second start finds the version current and runs nothing.
+  const second = await startOn(store);
+  try {
+    assert.equal((await second.request('/api/v1/whoami', { token: old.bob.token })).status, 200);
+    assert.deepEqual(await migrationRuns(store.db), allVersions);
+  } finally {
+    await second.close();
+    await store.close();
+  }
+});
+
+const gzipAsync = promisify(gzip);
+
+test('a store written at 0954717 gets its summaries\' derivations decided by verified builders and its report graphs parsed again', async () => {
+  const store = await oldStore();
+  const [alice, bob, carol] = ['alice', 'bob', 'carol'].map(oldBuilder) as [OldBuilder, OldBuilder, OldBuilder];
+  for (const builder of [alice, bob, carol]) await writeBuilder(store.db, naturalKeys, builder);
+  // carol named another derivation first, with a signature that does not verify; lilac then showed hers.
+  const output = { outPath: storePath('tzdata-2024a'), narHash: narHash('tzdata') };
+  const named = drvPath('tzdata-2024a');
+  const claimedFirst = drvPath('tzdata-2024a');
+  const statements = [
+    { ...output, builder: carol, drvPath: claimedFirst, valid: false, createdAt: at },
+    { ...output, builder: alice, drvPath: named, valid: true, createdAt: new Date(at.getTime() + 1) },
+    { ...output, builder: bob, drvPath: named, valid: true, createdAt: new Date(at.getTime() + 2) },
+  ];
+  for (const statement of statements) await writeAttestation(store.db, naturalKeys, statement);
+  await writeSummary(store.db, naturalKeys, statements, 'reproduced');
+
+  // A report whose root is also listed among the components, with its Nix properties only there.
+  const dependency = storePath('glibc-2.39');
+  const sbom = {
+    bomFormat: 'CycloneDX',
+    specVersion: '1.5',
+    metadata: { component: { 'bom-ref': 'root', type: 'application', name: 'tzdata' } },
+    components: [
+      { 'bom-ref': 'root', type: 'application', name: 'tzdata', properties: [{ name: 'nix:out_path', value: output.outPath }, { name: 'nix:drv_path', value: named }] },
+      { 'bom-ref': 'glibc', type: 'library', name: 'glibc', properties: [{ name: 'nix:out_path', value: dependency }] },
+    ],
+    dependencies: [{ ref: 'root', dependsOn: ['glibc'] }],
+  };
+  const parsed = parseCycloneDx(sbom);
+  const oldGraph = { ...parsed, nodes: parsed.nodes.map((node, index) => (index === parsed.root ? { ...node, outPath: null, drvPath: null, output: null } : node)) };
+  const raw = Buffer.from(JSON.stringify(sbom));
+  const version = `tzdata:${randomBytes(8).toString('hex')}`;
+  await store.db.collection('reports').insertOne({ name: 'tzdata', version, total: 1, components: 2, sbomBytes: raw.length, createdAt: at, updatedAt: at, __v: 0 });
+  await store.db.collection('report_blobs').insertMany([
+    { report: 'tzdata', version, kind: 'sbom', seq: 0, data: new mongo.Binary(await gzipAsync(raw)), __v: 0 },
+    { report: 'tzdata', version, kind: 'graph', seq: 0, data: new mongo.Binary(await gzipAsync(Buffer.from(JSON.stringify(oldGraph)))), __v: 0 },
+  ]);
+
+  const server = await startOn(store);
+  try {
+    const detail = await json<OutputDetail>(await server.request(`/api/v1/outputs/${baseName(output.outPath)}`));
+    assert.equal(detail.drvPath, named);
+    assert.equal(detail.verdict, 'reproduced');
+    assert.equal(detail.attestations.find((attestation) => attestation.builder === 'carol')?.drv_path, claimedFirst, 'each attestation keeps the derivation its builder named');
+    // One more builder naming carol's derivation no longer outweighs two verified ones.
+    const dave = await server.createBuilder('dave');
+    const submitted = await server.request('/api/v1/attestations', {
+      method: 'POST',
+      token: dave.token,
+      json: { attestations: [{ drvPath: claimedFirst, output: 'out', outPath: output.outPath, narHash: output.narHash, narSize: 1024, references: [], signature: signFingerprint(dave.secretKey, narinfoFingerprint({ outPath: output.outPath, narHash: output.narHash, narSize: 1024, references: [] })) }] },
+    });
+    assert.equal(submitted.status, 200, await submitted.clone().text());
+    assert.equal((await json<OutputDetail>(await server.request(`/api/v1/outputs/${baseName(output.outPath)}`))).drvPath, named);
+
+    const [report] = await json<ReportSummary[]>(await server.request('/api/v1/reports'));
+    assert.equal(report?.name, 'tzdata');
+    assert.equal(report?.total, 2, 'the root counts once its Nix properties are read');
+    assert.equal(report?.owner, null, 'a report made before owners stays without one');
+    const tree = await (await server.request('/reports/tzdata', { headers: { accept: 'text/plain' } })).text();
+    assert.match(tree, new RegExp(baseName(output.outPath)));
+    assert.equal(await store.db.collection('report_blobs').countDocuments({ version }), 0, 'the replaced blobs are gone');
+  } finally {
+    await server.close();
+    await store.close();
+  }
+});
+
+test('two servers starting at once on an old store run each migration once', async () => {
+  const store = await oldStore();
+  const old = await writeStoreBefore49e95e4(store.db);
+  const servers = await Promise.all([startOn(store), startOn(store)]);
+  try {
+    assert.deepEqual(await migrationRuns(store.db), allVersions);
+    for (const server of servers) assert.equal((await server.request('/api/v1/whoami', { token: old.alice.token })).status, 200);
+  } finally {
+    for (const server of servers) await server.closeKeepingDatabase();
+    await store.db.dropDatabase();
+    await store.close();
+  }
+});
+
+test('a lock left by a migrating process that died is taken over', async () => {
+  const store = await oldStore();
+  const old = await writeStoreBefore49e95e4(store.db);
+  await store.db.collection<{ _id: string; [field: string]: unknown }>(SCHEMA_COLLECTION).insertOne({ _id: 'lock-1', kind: 'lock', epoch: 1, holder: 'dead:1', expiresAt: new Date(Date.now() - 1000) });
+  const server = await startOn(store);
+  try {
+    assert.equal((await server.request('/api/v1/whoami', { token: old.alice.token })).status, 200);
+    assert.deepEqual(await migrationRuns(store.db), allVersions);
+  } finally {
+    await server.close();
+    await store.close();
+  }
+});
+
+test('a store of a newer schema is refused, and left as it was', async () => {
+  const store = await oldStore();
+  await writeBuilder(store.db, objectIds, oldBuilder('alice'));
+  const newer = MIGRATIONS.length + 1;
+  await store.db.collection<{ _id: string; [field: string]: unknown }>(SCHEMA_COLLECTION).insertOne({ _id: 'version', version: newer });
+  await assert.rejects(startOn(store), new RegExp(`schema version is ${newer}, and this lilac knows versions up to ${MIGRATIONS.length}`));
+  const builder = await store.db.collection('builders').findOne({ name: 'alice' });
+  assert.ok(builder?._id instanceof mongo.ObjectId, 'nothing was re-keyed');
+  assert.deepEqual(await store.db.collection('builders').indexes().then((indexes) => indexes.map((index) => index.name)), ['_id_']);
+  await store.db.dropDatabase();
+  await store.close();
+});
