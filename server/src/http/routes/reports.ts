@@ -4,6 +4,7 @@ import { InvalidSbomError } from '../../reports/cyclonedx.ts';
 import { REPORT_NAME_PATTERN } from '../../reports/reportService.ts';
 import { badRequest, HttpError } from '../errors.ts';
 import { rawBodyOf } from '../rawBody.ts';
+import { jsonBody } from '../jsonBody.ts';
 import { authenticatedBuilder, requireBuilder } from '../requireBuilder.ts';
 import { prefersHtml, sendWebApp } from './webApp.ts';
 
@@ -30,7 +31,7 @@ export function reportRoutes(context: AppContext): Router {
     res.json(await context.reports.names());
   });
 
-  router.put('/reports/:name', requireBuilder(context), async (req, res) => {
+  router.put('/reports/:name', requireBuilder(context), jsonBody(context), async (req, res) => {
     const name = reportName(req);
     const raw = rawBodyOf(req);
     if (raw === undefined) throw new HttpError(415, 'send the CycloneDX SBOM as a JSON body');
