@@ -1,4 +1,4 @@
-import type { AttestationView, DivergenceView, HashGroup, Stats } from '@lilac/common/wire';
+import type { DivergenceView, HashGroup, MonitorAttestation, Stats } from '@lilac/common/wire';
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import { errorText, getJson, throttle } from '../api.ts';
@@ -7,7 +7,7 @@ import { useMonitorSocket } from '../useMonitorSocket.ts';
 export const FEED_LIMIT = 100;
 
 export type FeedItem =
-  | { kind: 'attestation'; key: string; at: string; attestation: AttestationView }
+  | { kind: 'attestation'; key: string; at: string; attestation: MonitorAttestation }
   | { kind: 'divergence'; key: string; at: string; outPath: string; drvPath: string | null; hashes: HashGroup[] };
 
 function divergenceItem(divergence: DivergenceView): FeedItem {
