@@ -16,20 +16,32 @@ export interface Narinfo {
 
 export const NARINFO_CONTENT_TYPE = 'text/x-nix-narinfo';
 
-export function renderNarinfo(info: Narinfo): string {
-  const lines = [`StorePath: ${info.storePath}`];
-  if (info.url !== undefined) lines.push(`URL: ${info.url}`);
-  if (info.compression !== undefined) lines.push(`Compression: ${info.compression}`);
-  lines.push(`NarHash: ${info.narHash}`);
-  if (info.narSize !== undefined) lines.push(`NarSize: ${info.narSize}`);
-  if (info.references !== undefined) lines.push(`References: ${info.references.join(' ')}`);
-  if (info.deriver !== undefined) lines.push(`Deriver: ${info.deriver}`);
-  for (const sig of info.sigs) lines.push(`Sig: ${sig}`);
-  return `${lines.join('\n')}\n`;
-}
-
 export class InvalidNarinfoError extends Error {
   override name = 'InvalidNarinfoError';
+}
+
+// eslint-disable-next-line no-control-regex -- control characters are what it finds
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+
+/** True when `value` can be a narinfo field's value: one line, so it cannot add fields of its own. */
+export function isNarinfoValue(value: string): boolean {
+  return !CONTROL_CHARACTER.test(value);
+}
+
+/** Refuses any value with a line break or other control character: a `Sig` holding `\nStorePath: …` would rewrite the narinfo. */
+export function renderNarinfo(info: Narinfo): string {
+  const fields: [string, string][] = [['StorePath', info.storePath]];
+  if (info.url !== undefined) fields.push(['URL', info.url]);
+  if (info.compression !== undefined) fields.push(['Compression', info.compression]);
+  fields.push(['NarHash', info.narHash]);
+  if (info.narSize !== undefined) fields.push(['NarSize', String(info.narSize)]);
+  if (info.references !== undefined) fields.push(['References', info.references.join(' ')]);
+  if (info.deriver !== undefined) fields.push(['Deriver', info.deriver]);
+  for (const sig of info.sigs) fields.push(['Sig', sig]);
+  for (const [key, value] of fields) {
+    if (!isNarinfoValue(value)) throw new InvalidNarinfoError(`narinfo ${key} holds a control character: ${JSON.stringify(value)}`);
+  }
+  return fields.map(([key, value]) => `${key}: ${value}\n`).join('');
 }
 
 export function parseNarinfo(text: string): Narinfo {

@@ -74,3 +74,21 @@ export function drvHashOf(drvPath: string): string {
 export function drvPathFromHash(drvHash: string): string {
   return parseDerivationPath(`${STORE_DIR}/${drvHash}.drv`).path;
 }
+
+/** A derivation as someone named it: its path, or only its digest, which the store must resolve. */
+export type DerivationReference = { readonly drvPath: string; readonly digest: string } | { readonly drvPath: null; readonly digest: string };
+
+/**
+ * A derivation however people paste it: lila's `<digest>-<name>`, the base name
+ * `<digest>-<name>.drv`, the full `/nix/store/<digest>-<name>.drv`, or the bare
+ * digest (then `drvPath` is null: only the store knows which derivation, if one).
+ * Surrounding whitespace from a copied line is ignored.
+ */
+export function parseDerivationReference(text: string): DerivationReference {
+  const trimmed = text.trim();
+  if (isDigest(trimmed)) return { drvPath: null, digest: trimmed };
+  const parsed = trimmed.startsWith('/')
+    ? parseDerivationPath(trimmed)
+    : parseStoreBaseName(trimmed.endsWith('.drv') ? trimmed : `${trimmed}.drv`);
+  return { drvPath: parsed.path, digest: parsed.digest };
+}

@@ -253,7 +253,16 @@ export interface BuilderView {
   online: boolean;
 }
 
-/** Everything the `/monitor` Socket.IO namespace carries, by event name. */
+/** An attestation as `/monitor` carries it: a builder may send 10,000 references, so only their number goes to every viewer. */
+export type MonitorAttestation = Omit<AttestationView, 'references'> & {
+  /** How many references the builder sent; null when it did not say. */
+  reference_count: number | null;
+};
+
+/** What `/monitor` carries, by event name: the bus's events, attestations without their references. */
+export type MonitorWireEvents = Omit<MonitorEvents, 'attestation'> & { attestation: MonitorAttestation };
+
+/** Everything published on a server's event bus, by event name; `/monitor` relays it as `MonitorWireEvents`. */
 export interface MonitorEvents {
   attestation: AttestationView;
   divergence: DivergenceView;

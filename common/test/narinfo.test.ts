@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseNarinfo, renderNarinfo } from '../src/index.ts';
+import { isNarinfoValue, parseNarinfo, renderNarinfo } from '../src/index.ts';
 
 const text = `StorePath: /nix/store/c35shi5ngx898rna4g5nazmj89hhw6bh-vec.txt
 URL: nar/1w1fff338fvdw53sqgamddn1b2xgds473pv6y13gizdbqjv4i5p3.nar.xz
@@ -28,4 +28,19 @@ test('an empty References line means no references', () => {
 
 test('refuses narinfo without a store path', () => {
   assert.throws(() => parseNarinfo('NarHash: sha256:x\n'), /lacks StorePath/);
+});
+
+test('never renders a value with a line break or another control character', () => {
+  const parsed = parseNarinfo(text);
+  for (const injected of [
+    { sigs: ['test-1:abc\nStorePath: /nix/store/00000000000000000000000000000000-evil'] },
+    { sigs: ['test-1:abc\r'] },
+    { deriver: '1a35shi5ngx898rna4g5nazmj89hhw6b-vec.drv\nSig: forged' },
+    { url: 'nar/x.nar\u0000' },
+    { references: ['0a35shi5ngx898rna4g5nazmj89hhw6b-zlib\nNarSize: 1'] },
+  ]) {
+    assert.throws(() => renderNarinfo({ ...parsed, ...injected }), { name: 'InvalidNarinfoError' }, JSON.stringify(injected));
+  }
+  assert.equal(isNarinfoValue('test-1:h/EmlGOhRJ91rCKMaYEE/WVmcS0/jw7PWXDB2NF3fo9hrsVm06Xlws/lNzSmu5brHmUsIBOi1AF+kgwBf12KAA=='), true);
+  assert.equal(isNarinfoValue('a\u007fb'), false);
 });

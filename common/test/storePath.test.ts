@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { drvHashOf, drvPathFromHash, parseStoreBaseName, parseStorePath } from '../src/index.ts';
+import { drvHashOf, drvPathFromHash, parseDerivationReference, parseStoreBaseName, parseStorePath } from '../src/index.ts';
 
 const digest = 'c35shi5ngx898rna4g5nazmj89hhw6bh';
 
@@ -42,4 +42,24 @@ test('refuses what is not a store path', () => {
 
 test('drv hash conversion refuses non-derivations', () => {
   assert.throws(() => drvHashOf(`/nix/store/${digest}-hello`), /not a derivation/);
+});
+
+test('a derivation is recognised however people paste it', () => {
+  const drvPath = `/nix/store/${digest}-hello-2.12.1.drv`;
+  for (const pasted of [`${digest}-hello-2.12.1`, `${digest}-hello-2.12.1.drv`, drvPath, ` ${drvPath}\n`]) {
+    assert.deepEqual(parseDerivationReference(pasted), { drvPath, digest }, pasted);
+  }
+  assert.deepEqual(parseDerivationReference(digest), { drvPath: null, digest });
+});
+
+test('a pasted derivation that is not one is refused with the reason', () => {
+  const cases: [string, RegExp][] = [
+    [`/nix/store/${digest}-hello-2.12.1`, /not a derivation path/],
+    [`/tmp/${digest}-hello.drv`, /must start with \/nix\/store\//],
+    [digest.slice(1), /not a store path base name/],
+    [`${'e'.repeat(32)}-hello`, /not nix base32/],
+    [`${digest}-<script>`, /invalid store path name/],
+    ['', /not a store path base name/],
+  ];
+  for (const [pasted, reason] of cases) assert.throws(() => parseDerivationReference(pasted), { name: 'InvalidStorePathError', message: reason }, pasted);
 });

@@ -95,6 +95,22 @@ test('an SBOM component named like markup is shown as text and runs nothing', as
   await page.close();
 });
 
+test('a derivation pasted as a full path, a base name or a bare digest opens its page at its canonical link', async () => {
+  const canonical = `/derivation/${drvHash(helloDrv)}`;
+  const baseName = helloDrv.slice('/nix/store/'.length);
+  for (const pasted of [helloDrv, encodeURIComponent(helloDrv), baseName, baseName.slice(0, 32)]) {
+    const { page, errors } = await openPage(browser, `${server.url}/derivation/${pasted}`);
+    await page.getByTestId('derivation-outputs').waitFor();
+    await page.waitForURL(`${server.url}${canonical}`);
+    assert.equal(await page.locator('h1').textContent(), helloDrv, pasted);
+    assert.deepEqual(errors, [], pasted);
+    await page.close();
+  }
+  const { page } = await openPage(browser, `${server.url}/derivation/${encodeURIComponent(hello)}`);
+  assert.match((await page.getByTestId('api-error').textContent()) ?? '', /not a derivation path/);
+  await page.close();
+});
+
 test('every page has a deep link; unknown pages and API errors are shown', async () => {
   const pages: [string, string, string][] = [
     ['reports', '/reports', 'reports-table'],

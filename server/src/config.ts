@@ -9,6 +9,18 @@ export interface Config {
   readonly dataDir: string;
   /** Largest accepted request body, in bytes; a 50,000-component SBOM is about 25 MB. */
   readonly bodyLimitBytes: number;
+  /** Most JSON values (array items, object members, scalars) one request body may hold, counted before it is parsed. */
+  readonly bodyMaxValues: number;
+  /** Deepest nesting of arrays and objects one request body may have. */
+  readonly bodyMaxDepth: number;
+  /** Time a client has to send a whole request, body included. */
+  readonly requestTimeoutMs: number;
+  /** Time a client has to send a request's headers. */
+  readonly headersTimeoutMs: number;
+  /** Open connections (HTTP and Socket.IO alike) beyond which new ones are closed at once. */
+  readonly maxConnections: number;
+  /** Largest Socket.IO message any client may send; a rebuilder's `complete` must fit. */
+  readonly socketMessageLimitBytes: number;
   readonly logLevel: string;
   readonly pool: PoolConfig;
 }
@@ -50,6 +62,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (mongodbUri !== undefined && !/^mongodb(\+srv)?:\/\//.test(mongodbUri)) {
     throw new ConfigError('MONGODB_URI must start with mongodb:// or mongodb+srv://');
   }
+  const requestTimeoutMs = integer(env, 'LILAC_REQUEST_TIMEOUT_MS', 60_000, 100, 3600_000);
+  const headersTimeoutMs = integer(env, 'LILAC_HEADERS_TIMEOUT_MS', 20_000, 100, 3600_000);
+  // Node refuses a server whose headers may take longer than the whole request.
+  if (headersTimeoutMs > requestTimeoutMs) throw new ConfigError('LILAC_HEADERS_TIMEOUT_MS must not exceed LILAC_REQUEST_TIMEOUT_MS');
   return {
     host: env.HOST?.trim() || '127.0.0.1',
     port: integer(env, 'PORT', 8000, 0, 65535),
@@ -57,6 +73,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbName: env.LILAC_DB_NAME?.trim() || 'lilac',
     dataDir: path.resolve(env.DATA_DIR?.trim() || 'data'),
     bodyLimitBytes: integer(env, 'LILAC_BODY_LIMIT_BYTES', 64 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    bodyMaxValues: integer(env, 'LILAC_BODY_MAX_VALUES', 2_000_000, 1, 1_000_000_000),
+    bodyMaxDepth: integer(env, 'LILAC_BODY_MAX_DEPTH', 64, 1, 10_000),
+    requestTimeoutMs,
+    headersTimeoutMs,
+    maxConnections: integer(env, 'LILAC_MAX_CONNECTIONS', 1000, 1, 1_000_000),
+    socketMessageLimitBytes: integer(env, 'LILAC_SOCKET_MESSAGE_LIMIT_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
     logLevel: env.LOG_LEVEL?.trim() || 'info',
     pool: {
       targetBuilders: integer(env, 'LILAC_POOL_TARGET_BUILDERS', 2, 1, 100),

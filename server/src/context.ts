@@ -1,6 +1,7 @@
 import type { AttestationIngest } from './attestations/ingestService.ts';
 import type { BuilderService } from './builders/builderService.ts';
 import type { BuilderPresence } from './builders/presence.ts';
+import type { StoreCatalog } from './catalog/storeCatalog.ts';
 import type { Config } from './config.ts';
 import type { EventBus } from './events/eventBus.ts';
 import type { Logger } from './log.ts';
@@ -24,5 +25,7 @@ export interface AppContext {
   /** The one door attestations enter by (HTTP routes and the pool's `complete`). */
   readonly ingest: AttestationIngest;
   readonly reports: ReportService;
+  /** Store-wide totals and digest look-ups for anonymous readers, from memory. */
+  readonly catalog: StoreCatalog;
   readonly pool: WorkPool;
 }

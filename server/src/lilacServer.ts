@@ -1,4 +1,4 @@
-import { createServer, type Server as HttpServer } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'socket.io';
 import { IngestRepair } from './attestations/ingestRepair.ts';
@@ -6,10 +6,11 @@ import { AttestationIngest } from './attestations/ingestService.ts';
 import { SignatureVerifier } from './attestations/signatureVerifier.ts';
 import { BuilderService } from './builders/builderService.ts';
 import { BuilderPresence } from './builders/presence.ts';
+import { StoreCatalog } from './catalog/storeCatalog.ts';
 import type { Config } from './config.ts';
 import type { AppContext } from './context.ts';
 import { EventBus } from './events/eventBus.ts';
-import { createApp } from './http/app.ts';
+import { createHttpServer } from './http/httpServer.ts';
 import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { WorkPool } from './pool/workPool.ts';
@@ -58,6 +59,7 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
     builders,
     ingest,
     reports: new ReportService(models, events),
+    catalog: new StoreCatalog(models, events, log),
     presence: new BuilderPresence(events),
     events,
     metrics: createMetrics(),
@@ -81,10 +83,7 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
     });
   }
 
-  const httpServer = createServer(createApp(context));
-  // Node's 5 s default closes idle connections that HTTP clients (undici, reverse proxies) still reuse, and their next request fails with ECONNRESET.
-  httpServer.keepAliveTimeout = 65_000;
-  httpServer.headersTimeout = 66_000;
+  const httpServer = createHttpServer(context);
   const io = attachSocketServer(httpServer, context);
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { BuilderView, MonitorEvents } from '@lilac/common';
+import type { BuilderView, MonitorAttestation, MonitorEvents } from '@lilac/common';
 import { io as connect, type Socket } from 'socket.io-client';
+import { drvHash, drvPath, lilaItem, narHash, storePath } from './support/attestationFixtures.ts';
 import { startTestServer, type TestServer } from './support/testServer.ts';
 
 /** The next payload of `event` on the socket. */
@@ -61,4 +62,22 @@ test('API paths answer JSON 404s to browsers instead of the web app', async () =
   const response = await server.request('/api/v1/nothing-here', { headers: { accept: 'text/html,*/*;q=0.8' } });
   assert.equal(response.status, 404);
   assert.match(response.headers.get('content-type') ?? '', /json/);
+});
+
+test('an attestation reaches /monitor without its references, only their number', async () => {
+  const dave = await server.createBuilder('dave');
+  const outPath = storePath('many-references');
+  const references = Array.from({ length: 5000 }, (_, index) => storePath(`dependency-${index}`));
+  const heard = next(monitor, 'attestation') as Promise<MonitorAttestation>;
+  const response = await server.request(`/attestation/${drvHash(drvPath('many-references'))}`, {
+    method: 'POST',
+    token: dave.token,
+    json: [lilaItem(dave, { outPath, narHash: narHash('many-references'), references })],
+  });
+  assert.equal(response.status, 200);
+  const event = await heard;
+  assert.equal(event.output_path, outPath);
+  assert.equal(event.reference_count, 5000);
+  assert.equal('references' in event, false);
+  assert.ok(JSON.stringify(event).length < 2000, 'the event stays small');
 });

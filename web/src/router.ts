@@ -19,7 +19,8 @@ export const router = createRouter({
     { path: '/reports', name: 'reports', component: ReportsPage },
     { path: '/reports/:name', name: 'report', component: ReportPage, props: true },
     { path: '/output/:digestName', name: 'output', component: OutputPage, props: true },
-    { path: '/derivation/:drvHash', name: 'derivation', component: DerivationPage, props: true },
+    // Slashes allowed: a pasted `/nix/store/…drv` path is a derivation link too (DerivationPage makes it canonical).
+    { path: '/derivation/:drvHash(.*)', name: 'derivation', component: DerivationPage, props: true },
     { path: '/builders', name: 'builders', component: BuildersPage },
     { path: '/:unknown(.*)*', name: 'not-found', component: NotFoundPage },
   ],

@@ -1,8 +1,8 @@
-import type { MonitorEvents } from '@lilac/common/wire';
+import type { MonitorWireEvents } from '@lilac/common/wire';
 import { io, type Socket } from 'socket.io-client';
 import { ref } from 'vue';
 
-type Handler<K extends keyof MonitorEvents> = (payload: MonitorEvents[K]) => void;
+type Handler<K extends keyof MonitorWireEvents> = (payload: MonitorWireEvents[K]) => void;
 
 const connected = ref(false);
 /** False until the first connection attempt settles, so the banner does not flash on load. */
@@ -41,7 +41,7 @@ export function useMonitorSocket() {
   return {
     connected,
     attempted,
-    on<K extends keyof MonitorEvents>(name: K, handler: Handler<K>): void {
+    on<K extends keyof MonitorWireEvents>(name: K, handler: Handler<K>): void {
       shared.on(name as string, handler as (payload: unknown) => void);
     },
     onReconnect(handler: () => void): void {

@@ -1,7 +1,6 @@
 import express, { type Express } from 'express';
 import type { AppContext } from '../context.ts';
 import { errorHandler, notFoundHandler } from './errors.ts';
-import { keepRawBody } from './rawBody.ts';
 import { mountRoutes } from './routes/index.ts';
 
 export function createApp(context: AppContext): Express {
@@ -20,18 +19,7 @@ export function createApp(context: AppContext): Express {
     });
     next();
   });
-  // lila's clients post JSON without always saying so; parse any body as JSON unless it says it is something else.
-  app.use(
-    express.json({
-      limit: context.config.bodyLimitBytes,
-      verify: keepRawBody,
-      type: (req) => {
-        const type = req.headers['content-type'];
-        return type === undefined || /json|x-www-form-urlencoded/.test(type);
-      },
-    }),
-  );
-
+  // No body parser here: only the routes that take a body read it, once the builder is known (jsonBody.ts).
   mountRoutes(app, context);
   app.use(notFoundHandler);
   app.use(errorHandler(context.log));

@@ -38,7 +38,16 @@ function statusAndDetail(error: unknown): { status: number; detail: string } | n
   }
   if (type === 'entity.parse.failed') return { status: 400, detail: 'request body is not valid JSON' };
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') return { status: 415, detail: (error as Error).message };
-  return null;
+  return bodyReadError(error);
+}
+
+/** body-parser marks what went wrong reading a body (a gzip that does not inflate, a short body) with a 4xx `status`. */
+function bodyReadError(error: unknown): { status: number; detail: string } | null {
+  if (!(error instanceof Error)) return null;
+  const { status, code } = error as Error & { status?: unknown; code?: unknown };
+  if (typeof status !== 'number' || status < 400 || status > 499) return null;
+  if (typeof code === 'string' && code.startsWith('Z_')) return { status, detail: `request body does not decompress: ${error.message}` };
+  return { status, detail: error.message };
 }
 
 export function errorHandler(log: Logger): ErrorRequestHandler {

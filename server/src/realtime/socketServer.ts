@@ -11,7 +11,8 @@ import { attachRebuildersNamespace } from './rebuildersNamespace.ts';
 export function attachSocketServer(httpServer: HttpServer, context: AppContext): Server {
   const io = new Server(httpServer, {
     serveClient: false,
-    maxHttpBufferSize: context.config.bodyLimitBytes,
+    // Per message, from anyone who connects: `/monitor` is open, so this is no place for HTTP's body limit.
+    maxHttpBufferSize: context.config.socketMessageLimitBytes,
   });
   // Anything not registered answers with an error instead of hanging.
   io.of('/').use((_socket, next) => next(new Error('use the /monitor or /rebuilders namespace')));

@@ -1,4 +1,4 @@
-import type { AttestationView, DivergenceView, HashGroup, JobView, RebuildOutcome, Stats } from '@lilac/common/wire';
+import type { DivergenceView, HashGroup, JobView, MonitorAttestation, RebuildOutcome, Stats } from '@lilac/common/wire';
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import { errorText, getJson, throttle } from '../api.ts';
@@ -7,7 +7,7 @@ import { useMonitorSocket } from '../useMonitorSocket.ts';
 export const FEED_LIMIT = 100;
 
 export type FeedItem =
-  | { kind: 'attestation'; key: string; at: string; attestation: AttestationView }
+  | { kind: 'attestation'; key: string; at: string; attestation: MonitorAttestation }
   | { kind: 'divergence'; key: string; at: string; outPath: string; drvPath: string | null; hashes: HashGroup[] }
   | { kind: 'rebuild'; key: string; at: string; job: JobView; builder: string; outcome: RebuildOutcome };
 

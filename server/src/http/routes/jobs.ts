@@ -4,6 +4,7 @@ import type { AppContext } from '../../context.ts';
 import { parseJobRequests } from '../../pool/jobRequests.ts';
 import { REPORT_NAME_PATTERN } from '../../reports/reportService.ts';
 import { badRequest } from '../errors.ts';
+import { jsonBody } from '../jsonBody.ts';
 import { requireBuilder } from '../requireBuilder.ts';
 
 const DEFAULT_LIST_LIMIT = 200;
@@ -13,7 +14,7 @@ const MAX_LIST_LIMIT = 5000;
 export function jobsRoutes(context: AppContext): Router {
   const router = Router();
 
-  router.post('/api/v1/jobs', requireBuilder(context), async (req, res) => {
+  router.post('/api/v1/jobs', requireBuilder(context), jsonBody(context), async (req, res) => {
     const requests = parseJobRequests(req.body);
     res.json(await context.pool.enqueue(requests));
   });

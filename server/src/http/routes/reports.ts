@@ -6,6 +6,7 @@ import { REPORT_NAME_PATTERN } from '../../reports/reportService.ts';
 import { NotOwnerError } from '../../ownership/ownership.ts';
 import { badRequest, HttpError } from '../errors.ts';
 import { rawBodyOf } from '../rawBody.ts';
+import { jsonBody } from '../jsonBody.ts';
 import { authenticatedBuilder, requireBuilder } from '../requireBuilder.ts';
 import { prefersHtml, sendWebApp } from './webApp.ts';
 
@@ -34,7 +35,7 @@ export function reportRoutes(context: AppContext): Router {
     res.json(await context.reports.names());
   });
 
-  router.put('/reports/:name', requireBuilder(context), async (req, res) => {
+  router.put('/reports/:name', requireBuilder(context), jsonBody(context), async (req, res) => {
     const name = reportName(req);
     const raw = rawBodyOf(req);
     if (raw === undefined) throw new HttpError(415, 'send the CycloneDX SBOM as a JSON body');

@@ -1,0 +1,174 @@
+import { parseStorePath, type AttestationView, type Verdict, type VerdictChange } from '@lilac/common';
+import type { EventBus } from '../events/eventBus.ts';
+import type { Logger } from '../log.ts';
+import { zeroCounts } from '../reports/reportService.ts';
+import type { Models } from '../store/models.ts';
+
+/** How old the catalog may grow before the next reader starts a recount; other server processes' writes show within this. */
+export const RECOUNT_AFTER_MS = 60_000;
+
+type Change = { kind: 'attestation'; view: AttestationView } | { kind: 'verdict'; change: VerdictChange };
+
+function addTo<K, V>(map: Map<K, V[]>, key: K, value: V): boolean {
+  const values = map.get(key);
+  if (!values) {
+    map.set(key, [value]);
+    return true;
+  }
+  if (values.includes(value)) return false;
+  values.push(value);
+  return true;
+}
+
+/** One consistent picture of the store, built by one scan and then kept current by the event bus. */
+class CatalogState {
+  readonly verdicts = zeroCounts();
+  attestations = 0;
+  readonly attestationsByBuilder = new Map<string, number>();
+  /** Output digest → output paths (one, unless a builder made up a second name for a digest). */
+  readonly outputsByDigest = new Map<string, string[]>();
+  readonly derivationsByDigest = new Map<string, string[]>();
+  readonly outputsByDerivation = new Map<string, string[]>();
+  private sortedDerivations: string[] | null = null;
+
+  addOutput(outPath: string, drvPath: string | null): boolean {
+    const added = addTo(this.outputsByDigest, parseStorePath(outPath).digest, outPath);
+    if (drvPath !== null) {
+      this.addDerivation(drvPath);
+      addTo(this.outputsByDerivation, drvPath, outPath);
+    }
+    return added;
+  }
+
+  addDerivation(drvPath: string): void {
+    if (addTo(this.derivationsByDigest, parseStorePath(drvPath).digest, drvPath)) this.sortedDerivations = null;
+  }
+
+  apply(change: Change): void {
+    if (change.kind === 'verdict') {
+      // Only a first scan replays changes it may already hold; a count never goes below zero for that.
+      this.verdicts[change.change.previous] = Math.max(0, this.verdicts[change.change.previous] - 1);
+      this.verdicts[change.change.verdict]++;
+      return;
+    }
+    const { output_path: outPath, drv_path: drvPath, builder } = change.view;
+    this.attestations++;
+    this.attestationsByBuilder.set(builder, (this.attestationsByBuilder.get(builder) ?? 0) + 1);
+    // Ingest publishes an output's first attestation before its first verdict change, which moves it out of `no-builds`.
+    if (this.addOutput(outPath, drvPath)) this.verdicts['no-builds']++;
+  }
+
+  derivationPaths(): readonly string[] {
+    this.sortedDerivations ??= [...this.derivationsByDigest.values()].flat().sort();
+    return this.sortedDerivations;
+  }
+}
+
+/**
+ * What anonymous readers ask about the whole store — totals per verdict and per
+ * builder, which output or derivation a digest names, a derivation's outputs —
+ * answered from memory. FerretDB 1.24 serves no index but `_id`, so each of
+ * these was a scan of a whole collection per request (seconds at 15,500
+ * attestations, and readers slowed ingest eightfold). The catalog is built by
+ * one scan, follows this process's ingest through the event bus at once, and
+ * is recounted (one scan in the background, however many readers) once it is
+ * older than `RECOUNT_AFTER_MS`, which brings in other processes' writes; a
+ * recount during which this process ingested is dropped (the next reader tries
+ * again). A resubmission whose signature now verifies counts once more until a
+ * recount.
+ */
+export class StoreCatalog {
+  private state: CatalogState | null = null;
+  private loadedAt = 0;
+  private loading: Promise<CatalogState> | null = null;
+  /** Changes seen while a scan runs: the scan may have read the store before they were written. */
+  private pending: Change[] | null = null;
+
+  constructor(
+    private readonly models: Models,
+    events: EventBus,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    // The bus lives exactly as long as this server, so the subscriptions need no teardown.
+    events.subscribe('attestation', (view) => this.record({ kind: 'attestation', view }));
+    events.subscribe('verdict', (change) => this.record({ kind: 'verdict', change }));
+  }
+
+  async totals(): Promise<{ verdicts: Record<Verdict, number>; attestations: number }> {
+    const state = await this.current();
+    return { verdicts: { ...state.verdicts }, attestations: state.attestations };
+  }
+
+  async attestationsBy(builder: string): Promise<number> {
+    return (await this.current()).attestationsByBuilder.get(builder) ?? 0;
+  }
+
+  /** Output paths with this digest; empty when nothing was attested for it. */
+  async outputsWithDigest(digest: string): Promise<readonly string[]> {
+    return (await this.current()).outputsByDigest.get(digest) ?? [];
+  }
+
+  async derivationsWithDigest(digest: string): Promise<readonly string[]> {
+    return (await this.current()).derivationsByDigest.get(digest) ?? [];
+  }
+
+  /** Outputs attested as built from `drvPath`. */
+  async outputsOf(drvPath: string): Promise<readonly string[]> {
+    return (await this.current()).outputsByDerivation.get(drvPath) ?? [];
+  }
+
+  /** Every derivation something was attested for, sorted. */
+  async derivationPaths(): Promise<readonly string[]> {
+    return (await this.current()).derivationPaths();
+  }
+
+  private record(change: Change): void {
+    this.state?.apply(change);
+    this.pending?.push(change);
+  }
+
+  private async current(): Promise<CatalogState> {
+    if (this.state === null) return this.recount();
+    if (this.now() - this.loadedAt > RECOUNT_AFTER_MS) {
+      this.recount().catch((error: unknown) => this.log.warn({ err: error }, 'recounting the store catalog failed; the previous counts stay'));
+    }
+    return this.state;
+  }
+
+  private recount(): Promise<CatalogState> {
+    this.loading ??= this.scan().finally(() => {
+      this.loading = null;
+      this.pending = null;
+    });
+    return this.loading;
+  }
+
+  private async scan(): Promise<CatalogState> {
+    const started = this.now();
+    this.pending = [];
+    const state = new CatalogState();
+    const { OutputSummary, Derivation, Attestation } = this.models;
+    for await (const summary of OutputSummary.find({}, { outPath: 1, drvPath: 1, verdict: 1 }).lean().cursor()) {
+      state.addOutput(summary.outPath, summary.drvPath ?? null);
+      state.verdicts[summary.verdict as Verdict]++;
+    }
+    for await (const derivation of Derivation.find({}, { drvPath: 1 }).lean().cursor()) state.addDerivation(derivation.drvPath);
+    const perBuilder = await Attestation.aggregate<{ _id: string; count: number }>([{ $group: { _id: '$builder', count: { $sum: 1 } } }]);
+    for (const { _id: builder, count } of perBuilder) {
+      state.attestationsByBuilder.set(builder, count);
+      state.attestations += count;
+    }
+    const changedMeanwhile = this.pending ?? [];
+    if (this.state !== null && changedMeanwhile.length > 0) {
+      // The scan read the store while this process wrote to it, so it may or may not hold those writes; the events
+      // kept the current counts exact for this process, so they stay, and a later reader recounts.
+      this.loadedAt = started;
+      return this.state;
+    }
+    for (const change of changedMeanwhile) state.apply(change);
+    this.state = state;
+    this.loadedAt = started;
+    return state;
+  }
+}
