@@ -5,4 +5,5 @@ export * from './fingerprint.ts';
 export * from './ed25519Rules.ts';
 export * from './keys.ts';
 export * from './narinfo.ts';
+export * from './derivation.ts';
 export * from './wire.ts';

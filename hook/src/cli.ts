@@ -1,15 +1,15 @@
 import type { Command } from './commands/command.ts';
-import { diffHook } from './commands/diffHook.ts';
-import { flush } from './commands/flush.ts';
-import { importCache } from './commands/importCache.ts';
-import { postBuildHook } from './commands/postBuildHook.ts';
-import { rebuild } from './commands/rebuild.ts';
 
-/** Every `lilac` subcommand, by the name typed on the command line. */
-export const COMMANDS: Readonly<Record<string, Command>> = {
-  'post-build-hook': postBuildHook,
-  'diff-hook': diffHook,
-  flush,
-  'import-cache': importCache,
-  rebuild,
+/**
+ * Every `lilac` subcommand, by the name typed on the command line, loaded only
+ * when run: Nix waits for the hooks after every build, and the bundle splits
+ * each command into its own chunk, so a hook never loads the rebuilder's
+ * Socket.IO client.
+ */
+export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
+  'post-build-hook': async () => (await import('./commands/postBuildHook.ts')).postBuildHook,
+  'diff-hook': async () => (await import('./commands/diffHook.ts')).diffHook,
+  flush: async () => (await import('./commands/flush.ts')).flush,
+  'import-cache': async () => (await import('./commands/importCache.ts')).importCache,
+  rebuild: async () => (await import('./commands/rebuild.ts')).rebuild,
 };

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { formatKey, generateKeyPair, type AttestationView } from '@lilac/common';
@@ -7,10 +8,14 @@ import { startTestServer, type TestServer } from '@lilac/server/testing';
 import { signedSubmission, unsignedSubmission } from '../src/attest/submission.ts';
 import { loadHookConfig } from '../src/config.ts';
 import { deliverWithSpool, flushSpool } from '../src/delivery/deliver.ts';
+import { Spool } from '../src/delivery/spool.ts';
+import { buildBundle, LILAC_BIN } from './support/builderSetup.ts';
 import { tempDir } from './support/nix.ts';
+import { run } from './support/run.ts';
 
 let server: TestServer;
 before(async () => {
+  buildBundle();
   server = await startTestServer();
 });
 after(() => server.close());
@@ -68,4 +73,25 @@ test('a submission spooled unsigned waits for a key, and the first flush with on
     views.filter((view) => view.builder === 'signs-later').map((view) => [view.signature.status, view.built_at]),
     [['valid', builtAt.toISOString()]],
   );
+});
+
+test('lilac flush waits for a submission another process is sending, and sends it when that process gives it back', async () => {
+  const builder = await server.createBuilder('waits');
+  const spoolDir = path.join(tempDir('spool'), 'spool');
+  const name = new Spool(spoolDir).add({ drvHash, submissions: [signedSubmission(info, builder.secretKey, 'post-build-hook')], spooledAt: new Date().toISOString(), reason: 'test' });
+  // A live process holds the claim, as a background sender does while its request is under way.
+  const sender = spawn('sleep', ['600'], { stdio: 'ignore' });
+  try {
+    renameSync(path.join(spoolDir, name), path.join(spoolDir, `${name}.claimed-${sender.pid}`));
+    const flushing = run(LILAC_BIN, ['flush'], { ...process.env, LILAC_ENV_FILE: '', LILAC_SERVER: server.url, LILAC_TOKEN: builder.token, LILAC_SPOOL_DIR: spoolDir, LILAC_TIMEOUT_MS: '60000' });
+    // Give flush time to find the claim before the sender dies (a late start passes as well: the claim is then stale).
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    sender.kill();
+    const flush = await flushing;
+    assert.equal(flush.status, 0, flush.stderr);
+    assert.match(flush.stdout, /delivered 1, rejected 0, left .*: 0/);
+  } finally {
+    sender.kill();
+  }
+  assert.equal(await server.context.models.Attestation.countDocuments({ builder: 'waits' }), 1);
 });

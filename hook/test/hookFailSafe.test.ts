@@ -8,6 +8,7 @@ import type { SpooledSubmission } from '../src/delivery/spool.ts';
 import { buildBundle, builderMachine, hookCheckout, hookScripts, LILAC_BIN } from './support/builderSetup.ts';
 import { derivationFile, nixBuild, nonce, tempDir } from './support/nix.ts';
 import { run } from './support/run.ts';
+import { waitFor } from './support/waitFor.ts';
 
 let server: TestServer;
 
@@ -25,6 +26,14 @@ async function attested(outPath: string): Promise<string[][]> {
   const response = await server.request(`/attestations/by-output/${outPath.slice('/nix/store/'.length)}`);
   const views = (await response.json()) as AttestationView[];
   return views.map((view) => [view.builder, view.signature.status, view.source]);
+}
+
+/** What the server holds for `outPath` once `count` statements have arrived (the hooks send in the background). */
+function attestedEventually(outPath: string, count = 1): Promise<string[][]> {
+  return waitFor(`${count} statement(s) about ${outPath}`, async () => {
+    const statements = await attested(outPath);
+    return statements.length >= count && statements;
+  });
 }
 
 function spooledEntries(spoolDir: string): SpooledSubmission[] {
@@ -65,7 +74,7 @@ test('bad settings are named in one line and left out: the rest still attests, o
   assert.equal(first.status, 0, first.log);
   assert.equal(linesOf(first.log, /lilac: settings:/).length, 1, first.log);
   assert.match(first.log, /line 7 is not KEY=value: this is not an assignment; timeout must be a positive number of milliseconds, not "soon"/);
-  assert.deepEqual(await attested(first.outPath), [['bad-settings', 'valid', 'post-build-hook']]);
+  assert.deepEqual(await attestedEventually(first.outPath), [['bad-settings', 'valid', 'post-build-hook']]);
 
   const garbageKey = path.join(dir, 'garbage.secret');
   writeFileSync(garbageKey, 'not a key\n');
@@ -86,7 +95,7 @@ test('without the bundle the hook runs the sources, says so, and attests', async
   const build = await nixBuild(derivation('lilac-no-bundle'), [['post-build-hook', scripts.postBuildHook]]);
   assert.equal(build.status, 0, build.log);
   assert.equal(linesOf(build.log, /lilac: no bundle at .*dist\/lilac\.mjs, running the sources/).length, 1, build.log);
-  assert.deepEqual(await attested(build.outPath), [['no-bundle', 'valid', 'post-build-hook']]);
+  assert.deepEqual(await attestedEventually(build.outPath), [['no-bundle', 'valid', 'post-build-hook']]);
 });
 
 test('a hook that crashes, or cannot start at all, leaves the build successful with one line saying why', async () => {

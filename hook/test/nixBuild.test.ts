@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { formatKey, generateKeyPair, type AttestationView, type DivergenceView, type OutputDetail } from '@lilac/common';
 import { startTestServer, type TestServer } from '@lilac/server/testing';
 import { buildBundle, builderMachine, LILAC_BIN, type BuilderMachine } from './support/builderSetup.ts';
 import { derivationFile, nixBuild, nonce, tempDir } from './support/nix.ts';
 import { run } from './support/run.ts';
+import { waitFor } from './support/waitFor.ts';
 
 let server: TestServer;
 let alice: BuilderMachine;
@@ -20,26 +22,38 @@ before(async () => {
 });
 after(() => server.close());
 
-async function output(outPath: string): Promise<OutputDetail> {
-  const response = await server.request(`/api/v1/outputs/${outPath.slice('/nix/store/'.length)}`);
-  assert.equal(response.status, 200, await response.clone().text());
-  return (await response.json()) as OutputDetail;
-}
-
 async function attestations(outPath: string): Promise<AttestationView[]> {
   return (await (await server.request(`/attestations/by-output/${outPath.slice('/nix/store/'.length)}`)).json()) as AttestationView[];
+}
+
+/** The hooks send in the background: waits until the output's verdict is `verdict`. */
+function verdictBecomes(outPath: string, verdict: OutputDetail['verdict']): Promise<OutputDetail> {
+  return waitFor(`${outPath} to be ${verdict}`, async () => {
+    const response = await server.request(`/api/v1/outputs/${outPath.slice('/nix/store/'.length)}`);
+    const detail = response.status === 200 ? ((await response.json()) as OutputDetail) : null;
+    return detail?.verdict === verdict && detail;
+  });
+}
+
+/** Lines the background senders wrote, one per hook run that started one. */
+function backgroundRuns(machine: BuilderMachine): string[] {
+  try {
+    return readFileSync(path.join(machine.spoolDir, 'delivery.log'), 'utf8').split('\n').filter((line) => line.includes('lilac: background flush:'));
+  } catch {
+    return [];
+  }
 }
 
 test('a deterministic derivation built by two builders (the second by nix-build --check) is reproduced', async () => {
   const file = derivationFile(tempDir('drv'), 'lilac-deterministic', `echo deterministic ${nonce()} > $out`);
   const first = await nixBuild(file, [['post-build-hook', alice.postBuildHook]]);
   assert.equal(first.status, 0, first.log);
-  assert.equal((await output(first.outPath)).verdict, 'one-build');
+  assert.doesNotMatch(first.log, /lilac:/, 'the hook says nothing when all goes well');
+  await verdictBecomes(first.outPath, 'one-build');
 
   const check = await nixBuild(file, [['post-build-hook', bob.postBuildHook]], ['--check']);
   assert.equal(check.status, 0, check.log);
-  const detail = await output(first.outPath);
-  assert.equal(detail.verdict, 'reproduced');
+  await verdictBecomes(first.outPath, 'reproduced');
   const views = await attestations(first.outPath);
   assert.deepEqual(views.map((view) => [view.builder, view.signature.status, view.source]).sort(), [
     ['alice', 'valid', 'post-build-hook'],
@@ -52,11 +66,11 @@ test('a derivation writing random bytes ends nondeterministic through the diff h
   const file = derivationFile(tempDir('drv'), 'lilac-random', `echo ${nonce()} > /dev/null; /usr/bin/head -c 16 /dev/urandom > $out`);
   const first = await nixBuild(file, [['post-build-hook', alice.postBuildHook]]);
   assert.equal(first.status, 0, first.log);
+  await verdictBecomes(first.outPath, 'one-build');
 
   const check = await nixBuild(file, [['run-diff-hook', 'true'], ['diff-hook', bob.diffHook], ['post-build-hook', bob.postBuildHook]], ['--check']);
   assert.notEqual(check.status, 0, 'a --check of random output must fail');
-  const detail = await output(first.outPath);
-  assert.equal(detail.verdict, 'nondeterministic');
+  await verdictBecomes(first.outPath, 'nondeterministic');
   const views = await attestations(first.outPath);
   assert.deepEqual(views.map((view) => [view.builder, view.signature.status, view.source]).sort(), [
     ['alice', 'valid', 'post-build-hook'],
@@ -65,6 +79,26 @@ test('a derivation writing random bytes ends nondeterministic through the diff h
   const divergences = (await (await server.request('/api/v1/divergences')).json()) as DivergenceView[] | { divergences: DivergenceView[] };
   const list = Array.isArray(divergences) ? divergences : divergences.divergences;
   assert.ok(list.some((divergence) => divergence.outPath === first.outPath), 'divergence recorded');
+});
+
+test('builds running in parallel each have their attestations sent once, whichever background sender takes them', async () => {
+  const dave = builderMachine(await server.createBuilder('dave'), server.url);
+  const file = path.join(tempDir('drv'), 'parallel.nix');
+  const count = 6;
+  const derivations = Array.from({ length: count }, (_, index) =>
+    `(builtins.derivation { system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo parallel ${index} ${nonce()} > $out" ]; name = "lilac-parallel-${index}"; })`,
+  );
+  writeFileSync(file, `[ ${derivations.join(' ')} ]\n`);
+  const build = await nixBuild(file, [['post-build-hook', dave.postBuildHook]], ['--max-jobs', String(count)]);
+  assert.equal(build.status, 0, build.log);
+  const outPaths = build.outPath.split('\n');
+  assert.equal(outPaths.length, count);
+
+  const runs = await waitFor(`${count} background senders to finish`, () => backgroundRuns(dave).length === count && backgroundRuns(dave));
+  const delivered = runs.map((line) => Number(/delivered (\d+)/.exec(line)![1])).reduce((sum, each) => sum + each, 0);
+  assert.equal(delivered, count, `each spooled submission sent by exactly one sender:\n${runs.join('\n')}`);
+  assert.deepEqual(spooled(dave), []);
+  for (const outPath of outPaths) assert.deepEqual((await attestations(outPath)).map((view) => [view.builder, view.signature.status]), [['dave', 'valid']]);
 });
 
 test('with the server down builds still succeed and spool; once it is back lilac flush (reading the hook\'s env file) delivers each attestation once, with the time it was built', async () => {
@@ -78,9 +112,10 @@ test('with the server down builds still succeed and spool; once it is back lilac
     const started = new Date();
     const build = await nixBuild(derivationFile(dir, `lilac-offline-${index}`, `echo offline ${index} ${nonce()} > $out`), [['post-build-hook', carol.postBuildHook]]);
     assert.equal(build.status, 0, build.log);
-    assert.match(build.log, /spooled attestations/);
     builds.push({ outPath: build.outPath, started, ended: new Date() });
   }
+  const runs = await waitFor('the three background senders to give up', () => backgroundRuns(carol).length === 3 && backgroundRuns(carol));
+  assert.match(runs.join('\n'), /stopped: .*ECONNREFUSED/);
   assert.equal(spooled(carol).length, 3);
 
   const back = await startTestServer({ port });

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { parseSecretKey } from '@lilac/common';
+import { generateKeyPair, parseSecretKey, signFingerprint } from '@lilac/common';
+import { signFingerprintFast } from '../src/attest/fingerprintSigner.ts';
 import { signedSubmission } from '../src/attest/submission.ts';
 import { parsePathInfoJson, queryPathInfo } from '../src/store/pathInfo.ts';
 import { nix, nixKeyPair, nonce, tempDir } from './support/nix.ts';
@@ -48,4 +49,12 @@ test('path info is read from both shapes nix path-info --json has printed', () =
   assert.equal(a!.narHash, 'sha256:08phsxvphazr3mbkr2dm5a64z76xrwljlkr8c485hildjhax5iab');
   assert.deepEqual(b, a && { ...a, deriver: null });
   assert.throws(() => parsePathInfoJson(JSON.stringify({ [outPath]: null })), /not a valid path/);
+});
+
+test('signing through OpenSSL gives the bytes tweetnacl gives, for any key and fingerprint', () => {
+  for (let index = 0; index < 50; index++) {
+    const { secretKey } = generateKeyPair(`key-${index}`);
+    const fingerprint = `1;/nix/store/cln58z4668miq76i6lpb6vx4419n1dqz-${nonce()};sha256:08phsxvphazr3mbkr2dm5a64z76xrwljlkr8c485hildjhax5iab;${index};`;
+    assert.equal(signFingerprintFast(secretKey, fingerprint), signFingerprint(secretKey, fingerprint));
+  }
 });

@@ -2,13 +2,13 @@ import {
   narinfoFingerprint,
   normaliseNarHash,
   parseStorePath,
-  signFingerprint,
   STORE_DIR,
   type AttestationSource,
   type AttestationSubmission,
   type NamedKey,
   type PathInfo,
 } from '@lilac/common';
+import { signFingerprintFast } from './fingerprintSigner.ts';
 
 /**
  * The body item for one output, before signing (`output_sig` empty). `builtAt`
@@ -37,7 +37,7 @@ export function signSubmission(submission: AttestationSubmission, secretKey: Nam
     narSize: submission.nar_size ?? Number.NaN,
     references: submission.references ?? [],
   };
-  return { ...submission, output_sig: signFingerprint(secretKey, narinfoFingerprint(info)) };
+  return { ...submission, output_sig: signFingerprintFast(secretKey, narinfoFingerprint(info)) };
 }
 
 export function isSigned(submission: AttestationSubmission): boolean {

@@ -1,6 +1,6 @@
 import { drvHashOf, parseStorePath } from '@lilac/common';
 import { signSubmission, unsignedSubmission } from '../attest/submission.ts';
-import { deliverWithSpool } from '../delivery/deliver.ts';
+import { spoolAndSendInBackground } from '../delivery/background.ts';
 import { log } from '../log.ts';
 import { narDigestOfPath } from '../nar/narHash.ts';
 import { queryPathInfo } from '../store/pathInfo.ts';
@@ -11,7 +11,8 @@ import { hookConfig } from './hookConfig.ts';
  * Nix's `diff-hook`, run when a `--check` rebuild differs from the registered
  * output: `$1` the registered output, `$2` the rebuilt copy (`<out>.check`,
  * not in the store's database, so hashed here), `$3` the derivation, `$4` the
- * build directory. Attests the rebuilt hash for the output path. Exits 0.
+ * build directory. Attests the rebuilt hash for the output path, sent in the
+ * background as the post-build-hook's are. Exits 0.
  */
 export const diffHook: Command = {
   summary: 'attest the differing result of a `nix-build --check` (run by Nix as its diff-hook)',
@@ -19,7 +20,7 @@ export const diffHook: Command = {
   async run(args, env) {
     const builtAt = new Date();
     try {
-      const { config, positionals } = hookConfig(args, env);
+      const { config, flags, positionals } = hookConfig(args, env);
       const [outPath, rebuilt, drvPath] = positionals;
       if (outPath === undefined || rebuilt === undefined || drvPath === undefined) {
         log(`diff-hook needs three arguments: ${diffHook.usage}`);
@@ -33,7 +34,7 @@ export const diffHook: Command = {
       const info = { outPath, narHash: digest.narHash, narSize: digest.narSize, references: registered!.references };
       log(`${outPath} rebuilt as ${digest.narHash} (registered ${registered!.narHash})`);
       const submission = unsignedSubmission(info, 'diff-hook', builtAt);
-      await deliverWithSpool(config, drvHashOf(drvPath), [config.secretKey === null ? submission : signSubmission(submission, config.secretKey)]);
+      spoolAndSendInBackground(config, flags, drvHashOf(drvPath), [config.secretKey === null ? submission : signSubmission(submission, config.secretKey)]);
     } catch (error) {
       log(`diff-hook: ${(error as Error).message}`);
     }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { AttestationSubmission } from '@lilac/common';
 
@@ -18,6 +18,33 @@ export interface ClaimedSubmission {
 }
 
 const CLAIM_MARK = '.claimed-';
+
+/**
+ * A sender holds a claim for one request, which times out long before this:
+ * an older claim is stale even if its pid now names another process (the
+ * sender was killed, the machine rebooted and the pid was reused).
+ */
+const STALE_CLAIM_MS = 10 * 60 * 1000;
+
+/** Writes `text` to `file` and waits until it is on disk. */
+function writeDurably(file: string, text: string): void {
+  const fd = openSync(file, 'w', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function syncDirectory(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 function pidIsAlive(pid: number): boolean {
   try {
@@ -44,12 +71,14 @@ export class Spool {
     this.tmpDir = path.join(dir, 'tmp');
   }
 
+  /** Keeps `entry`; once this returns, it survives a crash or a power cut. */
   add(entry: SpooledSubmission): string {
     mkdirSync(this.tmpDir, { recursive: true, mode: 0o700 });
     const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}-${randomBytes(4).toString('hex')}.json`;
     const tmp = path.join(this.tmpDir, name);
-    writeFileSync(tmp, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
+    writeDurably(tmp, `${JSON.stringify(entry)}\n`);
     renameSync(tmp, path.join(this.dir, name));
+    syncDirectory(this.dir);
     return name;
   }
 
@@ -60,24 +89,46 @@ export class Spool {
     renameSync(path.join(this.dir, name), path.join(this.rejectedDir, name));
   }
 
-  /** Names waiting to be sent, oldest first. */
+  /** Names waiting to be sent, oldest first; stale claims go back in the queue first. */
   pending(): string[] {
-    let names: string[];
+    for (const claim of this.claims()) {
+      if (claim.pid !== process.pid && this.isStale(claim.name, claim.pid)) this.tryRename(claim.name, claim.name.slice(0, claim.name.indexOf(CLAIM_MARK)));
+    }
+    return this.names().filter((name) => name.endsWith('.json')).sort();
+  }
+
+  /** Files other live senders are sending right now. */
+  claimedByOthers(): string[] {
+    return this.claims()
+      .filter((claim) => claim.pid !== process.pid && !this.isStale(claim.name, claim.pid))
+      .map((claim) => claim.name)
+      .sort();
+  }
+
+  private names(): string[] {
     try {
-      names = readdirSync(this.dir);
+      return readdirSync(this.dir);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw error;
     }
-    for (const name of names) {
+  }
+
+  private claims(): { name: string; pid: number }[] {
+    return this.names().flatMap((name) => {
       const mark = name.indexOf(CLAIM_MARK);
-      if (mark < 0) continue;
-      const pid = Number(name.slice(mark + CLAIM_MARK.length));
-      if (pid !== process.pid && !pidIsAlive(pid)) this.tryRename(name, name.slice(0, mark));
+      return mark < 0 ? [] : [{ name, pid: Number(name.slice(mark + CLAIM_MARK.length)) }];
+    });
+  }
+
+  /** A claim's ctime is when it was renamed, that is claimed. */
+  private isStale(name: string, pid: number): boolean {
+    if (!pidIsAlive(pid)) return true;
+    try {
+      return Date.now() - statSync(path.join(this.dir, name)).ctimeMs > STALE_CLAIM_MS;
+    } catch {
+      return false;
     }
-    return readdirSync(this.dir)
-      .filter((name) => name.endsWith('.json'))
-      .sort();
   }
 
   /** Takes a pending file for this process; null when another sender took it first. */

@@ -1,4 +1,5 @@
-import { normaliseNarHash, parseDerivationPath, parseStorePath, type PathInfo } from '@lilac/common';
+import { readFileSync } from 'node:fs';
+import { derivationOutputs, normaliseNarHash, parseDerivationPath, parseStorePath, type PathInfo } from '@lilac/common';
 import { runNix } from './nixCommand.ts';
 
 export interface StorePathInfo extends PathInfo {
@@ -67,9 +68,20 @@ export async function queryPathInfo(outPaths: readonly string[]): Promise<StoreP
   });
 }
 
-/** A derivation's output paths; Nix 2.8 leaves `OUT_PATHS` empty, so the hook asks the store. */
+/**
+ * A derivation's output paths; Nix 2.8 leaves `OUT_PATHS` empty, so the hook
+ * reads them from the `.drv` file (Nix waits for the hook: a `nix-store` run
+ * costs more than the read), and asks the store only when the file cannot
+ * tell (content-addressed outputs, a store elsewhere).
+ */
 export async function outputsOfDerivation(drvPath: string): Promise<string[]> {
   parseDerivationPath(drvPath);
+  try {
+    const paths = derivationOutputs(readFileSync(drvPath, 'utf8')).map((output) => output.path);
+    if (paths.every((outPath): outPath is string => outPath !== null)) return paths;
+  } catch {
+    // unreadable or unexpected: the store knows
+  }
   const stdout = await runNix('nix-store', ['--query', '--outputs', drvPath]);
   return stdout.split('\n').filter((line) => line !== '').map((line) => parseStorePath(line).path);
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatKey } from '@lilac/common';
@@ -13,14 +13,11 @@ const REPO_NODE_MODULES = path.join(HOOK_DIR, '..', 'node_modules');
 
 /**
  * The hook runs as Nix runs it: the esbuild bundle behind `bin/lilac`, rebuilt
- * from the current sources. Built aside and renamed in, so test files running
- * in parallel never execute a half-written bundle.
+ * from the current sources (the build renames it in whole, so test files
+ * building in parallel never execute half a bundle).
  */
 export function buildBundle(): void {
-  const bundle = path.join(HOOK_DIR, 'dist', 'lilac.mjs');
-  const aside = `${bundle}.${process.pid}.tmp`;
-  execFileSync('npm', ['run', '--silent', 'build', '--', `--outfile=${aside}`], { cwd: HOOK_DIR, stdio: 'inherit' });
-  renameSync(aside, bundle);
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: HOOK_DIR, stdio: 'inherit' });
 }
 
 /** A builder machine's hook set-up: an env file, and the scripts nix.conf would name. */

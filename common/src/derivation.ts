@@ -1,0 +1,62 @@
+import { parseStorePath } from './storePath.ts';
+
+export class DerivationFormatError extends Error {
+  override name = 'DerivationFormatError';
+}
+
+/** One entry of a derivation's outputs; `path` is null for outputs whose path is known only once built (content-addressed). */
+export interface DerivationOutput {
+  readonly name: string;
+  readonly path: string | null;
+}
+
+const ESCAPES: Readonly<Record<string, string>> = { n: '\n', r: '\r', t: '\t' };
+
+/** Reads the ATerm string starting at `text[start]` (a `"`); returns it and the index after its closing quote. */
+function readString(text: string, start: number): [string, number] {
+  if (text[start] !== '"') throw new DerivationFormatError(`expected a string at offset ${start}`);
+  let value = '';
+  for (let index = start + 1; index < text.length; index++) {
+    const char = text[index]!;
+    if (char === '"') return [value, index + 1];
+    if (char === '\\') {
+      index += 1;
+      const escaped = text[index];
+      if (escaped === undefined) break;
+      value += ESCAPES[escaped] ?? escaped;
+    } else {
+      value += char;
+    }
+  }
+  throw new DerivationFormatError('unterminated string');
+}
+
+function expect(text: string, index: number, literal: string): number {
+  if (!text.startsWith(literal, index)) throw new DerivationFormatError(`expected ${JSON.stringify(literal)} at offset ${index}`);
+  return index + literal.length;
+}
+
+/**
+ * The outputs a `.drv` file (Nix's ATerm `Derive([(name,path,hashAlgo,hash),...],...)`)
+ * declares, in its order, so a hook learns them without asking Nix.
+ */
+export function derivationOutputs(text: string): DerivationOutput[] {
+  let index = expect(text, 0, 'Derive([');
+  const outputs: DerivationOutput[] = [];
+  while (text[index] !== ']') {
+    if (outputs.length > 0) index = expect(text, index, ',');
+    index = expect(text, index, '(');
+    const fields: string[] = [];
+    for (let field = 0; field < 4; field++) {
+      if (field > 0) index = expect(text, index, ',');
+      const [value, next] = readString(text, index);
+      fields.push(value);
+      index = next;
+    }
+    index = expect(text, index, ')');
+    const [name, path] = fields as [string, string];
+    outputs.push({ name, path: path === '' ? null : parseStorePath(path).path });
+  }
+  if (outputs.length === 0) throw new DerivationFormatError('a derivation without outputs');
+  return outputs;
+}
