@@ -11,3 +11,13 @@ if (!existsSync('web/dist/index.html') && existsSync('web/vite.config.ts')) {
   if ((await run('npm', ['run', 'build', '-w', 'web'])) !== 0) process.exit(1);
 }
 await import('../server/src/main.ts');
+
+// `npm start` exits on SIGTERM without passing it on (npm 11), which left the server running
+// under init with its store. A server started by npm follows npm: when npm is gone, it shuts
+// down as SIGTERM would make it. Started any other way (systemd, a container) it stays put.
+if (process.env.npm_lifecycle_event === 'start') {
+  const npm = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== npm) process.kill(process.pid, 'SIGTERM');
+  }, 1000).unref();
+}

@@ -165,7 +165,7 @@ test('a rebuild whose claim was lost meanwhile is still delivered: the attestati
   assert.equal(await server.context.pool.sweep(), 1);
   writeFileSync(gate, '');
   assert.equal(await worker.exited, 0, worker.stderr());
-  assert.match(worker.stderr(), /complete was refused: job \w+ is not held by this connection; attestations delivered instead/);
+  assert.match(worker.stderr(), /the job could not be completed \(refused: job \w+ is not held by this connection\); attestations delivered instead/);
   assert.equal(await verdict(outPath), 'reproduced');
   const attestations = (await (await server.request(`/attestations/by-output/${outPath.slice('/nix/store/'.length)}`)).json()) as AttestationView[];
   assert.deepEqual(

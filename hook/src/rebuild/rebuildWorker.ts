@@ -139,9 +139,10 @@ export async function runRebuildWorker(options: RebuildWorkerOptions): Promise<n
       // A build this worker stopped itself says nothing about the derivation; the release gives the job back.
       if (options.signal.aborted) return;
       const answer = await report(job, claimedOn, 'fail', { id: job.id, error: result.error });
-      const firstLine = result.error.split('\n', 1)[0];
-      if (typeof answer === 'string') log(`rebuild: ${job.outPath}: failed (${firstLine}); not reported, ${answer}`);
-      else log(`rebuild: ${job.outPath}: ${describeRebuildOutcome(answer.outcome)} (${firstLine}); the job is now ${answer.state}`);
+      // The error is a command and then its log's tail; the tail's last line says why (Nix ends with `error: …`).
+      const why = result.error.split('\n').filter((line) => line.trim() !== '').at(-1)?.trim() ?? 'no output';
+      if (typeof answer === 'string') log(`rebuild: ${job.outPath}: failed (${why}); not reported, ${answer}`);
+      else log(`rebuild: ${job.outPath}: ${describeRebuildOutcome(answer.outcome)} (${why}); the job is now ${answer.state}`);
       return;
     }
     const attestations = rebuildAttestations(job, result.outputs, options.secretKey, result.builtAt);
@@ -151,7 +152,7 @@ export async function runRebuildWorker(options: RebuildWorkerOptions): Promise<n
       return;
     }
     const delivered = await deliverRebuild(options.delivery, job, result.outputs, options.secretKey, result.builtAt);
-    log(`rebuild: ${job.outPath}: rebuilt, but complete was ${answer}; attestations ${delivered} instead`);
+    log(`rebuild: ${job.outPath}: rebuilt, but the job could not be completed (${answer}); attestations ${delivered} instead`);
   };
 
   let stopReason: string | null = null;

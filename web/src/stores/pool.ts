@@ -7,7 +7,8 @@ import { useMonitorSocket } from '../useMonitorSocket.ts';
 export interface PoolActivity {
   key: string;
   at: string;
-  kind: 'claimed' | 'done' | 'failed';
+  /** `retrying`: the rebuild failed and the job waits to be offered again; `failed`: it will not be. */
+  kind: 'claimed' | 'done' | 'retrying' | 'failed';
   job: JobView;
   builder: string | null;
   /** How the rebuild ended; null for a claim. */
@@ -19,7 +20,7 @@ const ACTIVITY_LIMIT = 30;
 /** A job the pool lists with the outcome of its last rebuild, as activity: a page opened later still sees why a job failed. */
 function lastOutcome(job: PoolJobView): PoolActivity | null {
   if (job.outcome === null) return null;
-  const kind = job.outcome.kind === 'failed' ? 'failed' : 'done';
+  const kind = job.outcome.kind !== 'failed' ? 'done' : job.state === 'failed' ? 'failed' : 'retrying';
   return { key: `${kind}:${job.id}:${job.since}`, at: job.since, kind, job, builder: null, outcome: job.outcome };
 }
 
@@ -57,7 +58,7 @@ export const usePoolStore = defineStore('pool', () => {
   });
   socket.on('job:claimed', ({ job, builder }) => record('claimed', job, builder));
   socket.on('job:done', ({ job, builder, outcome }) => record('done', job, builder, outcome));
-  socket.on('job:failed', ({ job, builder, outcome }) => record('failed', job, builder, outcome));
+  socket.on('job:failed', ({ job, builder, outcome, final }) => record(final ? 'failed' : 'retrying', job, builder, outcome));
   socket.onReconnect(() => void load());
 
   return { stats, activity, error, load };
