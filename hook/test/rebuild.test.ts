@@ -8,6 +8,7 @@ import { startTestServer, type TestServer } from '@lilac/server/testing';
 import { buildBundle, builderMachine, LILAC_BIN, type BuilderMachine } from './support/builderSetup.ts';
 import { derivationFile, nix, nixEnv, nonce, tempDir } from './support/nix.ts';
 import { run } from './support/run.ts';
+import { waitFor } from './support/waitFor.ts';
 
 let server: TestServer;
 let alice: BuilderMachine;
@@ -36,7 +37,8 @@ async function builtByAlice(name: string, script: string): Promise<{ drvPath: st
   const built = await run('nix-build', [file, '--no-out-link', '--option', 'post-build-hook', alice.postBuildHook], nixEnv());
   assert.equal(built.status, 0, built.stderr);
   const outPath = built.stdout.trim();
-  assert.equal(await verdict(outPath), 'one-build');
+  // The hook delivers in the background once the build is over.
+  await waitFor(`alice's attestation of ${outPath}`, async () => (await verdict(outPath)) === 'one-build');
   return { drvPath, outPath };
 }
 
