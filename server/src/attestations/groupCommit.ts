@@ -8,30 +8,32 @@ interface Waiting<T, R> {
  * Writes the work of concurrent callers together: while one group is being
  * written, whatever arrives waits and then goes as the next group, so a
  * store round trip serves every request that was waiting for it. No timer:
- * a lone caller is written at once, as a group of one. Groups are written
- * one at a time. Each caller is answered only once its group's write is
- * done; a failed write fails every caller in its group.
+ * a lone caller is written at once, as a group of one. Up to `inFlight`
+ * groups are written at once, so that one group's first round trips overlap
+ * the previous group's last. Each caller is answered only once its group's
+ * write is done; a failed write fails every caller in its group.
  */
 export class GroupCommit<T, R> {
   private readonly queue: Waiting<T, R>[] = [];
-  private writing = false;
+  private writing = 0;
 
   constructor(
     private readonly write: (group: readonly T[]) => Promise<R[]>,
     private readonly sizeOf: (work: T) => number,
     /** A group grows no larger than this (unless one caller's work alone is larger). */
     private readonly maxGroupSize: number,
+    private readonly inFlight: number,
   ) {}
 
   submit(work: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ work, resolve, reject });
-      if (!this.writing) void this.drain();
+      if (this.writing < this.inFlight) void this.drain();
     });
   }
 
   private async drain(): Promise<void> {
-    this.writing = true;
+    this.writing++;
     while (this.queue.length > 0) {
       const group = this.queue.splice(0, this.nextGroupLength());
       try {
@@ -41,7 +43,7 @@ export class GroupCommit<T, R> {
         for (const waiting of group) waiting.reject(error);
       }
     }
-    this.writing = false;
+    this.writing--;
   }
 
   private nextGroupLength(): number {

@@ -19,6 +19,8 @@ import { attestationView } from './views.ts';
 const CHUNK = 500;
 /** Attestations of concurrent requests written together (group commit). */
 const MAX_GROUP = 1_000;
+/** Groups written at once: the next group's attestations are inserted while the previous one's summaries are folded (which take turns). */
+const GROUPS_IN_FLIGHT = 2;
 const UNSIGNED_REASON = 'no signature submitted';
 
 interface StoredSignature {
@@ -57,6 +59,7 @@ export class AttestationIngest {
     (group) => this.writeGroup(group),
     (chunk) => chunk.inputs.length,
     MAX_GROUP,
+    GROUPS_IN_FLIGHT,
   );
   private readonly summaries: SummaryFolding;
 
