@@ -61,6 +61,19 @@ export class AttestationIngest {
     MAX_GROUP,
     GROUPS_IN_FLIGHT,
   );
+  /**
+   * Closing intents is not awaited by the requests, and closings that pile up go in one delete:
+   * an intent left open by a crash or a failed delete only gets its attestations settled again.
+   */
+  private readonly intentsToClose = new GroupCommit<Types.ObjectId[], void>(
+    async (group) => {
+      await this.models.IngestIntent.collection.deleteMany({ _id: { $in: group.flat() } });
+      return group.map(() => undefined);
+    },
+    (ids) => ids.length,
+    10_000,
+    1,
+  );
   private readonly summaries: SummaryFolding;
 
   constructor(
@@ -105,7 +118,7 @@ export class AttestationIngest {
     return { intents: intents.length, attestations };
   }
 
-  /** One group commit: the derivations and intents, then the attestations, then their summaries, then the intents are closed. */
+  /** One group commit: the derivations and intents, then the attestations, then their summaries; then the intents are closed. */
   private async writeGroup(group: readonly Chunk[]): Promise<AttestationResult[][]> {
     await this.recordDerivations(group.flatMap((chunk) => chunk.inputs));
     const now = new Date();
@@ -117,7 +130,9 @@ export class AttestationIngest {
     );
     const records = await this.store(documents);
     const verdicts = await this.settle(records);
-    await this.models.IngestIntent.collection.deleteMany({ _id: { $in: intents.map((intent) => intent._id) } });
+    this.intentsToClose
+      .submit(intents.map((intent) => intent._id))
+      .catch((error: unknown) => this.log.warn({ err: error }, 'closing ingest intents failed; the next sweep settles them again'));
     let next = 0;
     return group.map((chunk) =>
       chunk.inputs.map((input) => {
@@ -223,14 +238,9 @@ export class AttestationIngest {
       (path) => !this.knownDerivations.has(path),
     );
     if (fresh.length === 0) return;
-    await this.models.Derivation.bulkWrite(
-      // bulkWrite skips query middleware, so the `_id` the derivation is keyed by is named here.
-      fresh.map((drvPath) => ({ updateOne: { filter: { _id: drvPath }, update: { $setOnInsert: { drvPath } }, upsert: true } })),
-      { ordered: false },
-    ).catch((error: unknown) => {
-      // Another request recording the same derivation at the same moment is fine.
-      if (!isDuplicateKeyError(error)) throw error;
-    });
+    // One already recorded (by an earlier request or another process) is refused as taken, which is all it needs.
+    const now = new Date();
+    await insertNew(this.models.Derivation.collection, fresh.map((drvPath) => ({ _id: drvPath, drvPath, createdAt: now, updatedAt: now })));
     if (this.knownDerivations.size > 100_000) this.knownDerivations.clear();
     for (const path of fresh) this.knownDerivations.add(path);
   }
