@@ -159,7 +159,8 @@ test('16 concurrent submitters on one output lose no update', async () => {
   assert.equal(summary?.verifiedBuilderCount, 16);
   assert.equal(summary?.hashes.find((group) => group.narHash === narHash('majority'))?.verifiedBuilders.length, 12);
   assert.equal(summary?.hashes.length, 5);
-  assert.equal(summary?.revision, 16);
+  // Concurrent statements may be folded in together, in fewer writes than statements; none may be missing.
+  assert.deepEqual(summary?.attestedBy, builders.map((builder) => builder.name).sort());
 });
 
 test('bad submissions get a precise 400 and nothing is written', async () => {

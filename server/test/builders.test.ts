@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { formatKey, generateKeyPair } from '@lilac/common';
+import { BuilderService } from '../src/builders/builderService.ts';
 import { startTestServer, type TestServer } from './support/testServer.ts';
 
 let server: TestServer;
@@ -42,6 +43,18 @@ test('a revoked token stops working, other tokens of the builder go on', async (
   assert.equal((await server.request('/api/v1/whoami', { token: carol.token })).status, 401);
   assert.equal((await server.request('/api/v1/whoami', { token: second })).status, 200);
   assert.equal(await server.context.builders.revokeToken(carol.token), false);
+});
+
+test('a token revoked by another process (the admin CLI) stops working once the remembered check runs out', async () => {
+  const gina = await server.createBuilder('gina');
+  let now = Date.parse('2026-01-01T00:00:00Z');
+  const otherProcess = new BuilderService(server.context.models, () => now);
+  assert.equal((await otherProcess.authenticate(gina.token))?.name, 'gina');
+  assert.equal(await server.context.builders.revokeToken(gina.token), true);
+  now += 1_000;
+  assert.equal((await otherProcess.authenticate(gina.token))?.name, 'gina', 'remembered for 2 s, without a store read');
+  now += 1_000;
+  assert.equal(await otherProcess.authenticate(gina.token), null);
 });
 
 test('keys are validated as 32-byte ed25519 public keys', async () => {

@@ -1,26 +1,27 @@
-import type { AttestationResult, HashGroup, OutputSummaryView, SignatureStatus, Verdict } from '@lilac/common';
+import type { AttestationResult, OutputSummaryView, SignatureStatus, Verdict } from '@lilac/common';
+import { Types } from 'mongoose';
 import { publicKeysOf, type Builder, type BuilderService } from '../builders/builderService.ts';
 import type { EventBus } from '../events/eventBus.ts';
 import type { Logger } from '../log.ts';
+import { isDuplicateKeyError } from '../store/duplicateKey.ts';
+import { insertNew } from '../store/insertNew.ts';
 import type { Models } from '../store/models.ts';
 import { attestationId, type AttestationRecord } from './attestationModel.ts';
-import { chosenDerivation, withClaim, type DerivationClaim } from './derivationClaims.ts';
-import { allBuildersOf, verifiedBuildersOf, withStatement } from './hashGroups.ts';
-import { KeyedLock } from './keyedLock.ts';
+import { GroupCommit } from './groupCommit.ts';
 import { checkSignature } from './signatureCheck.ts';
 import type { SignatureVerifier } from './signatureVerifier.ts';
 import type { AttestationInput } from './submissions.ts';
-import { decideVerdict, verifiedHashCount } from './verdict.ts';
-import { attestationView, outputSummaryView } from './views.ts';
+import { SummaryFolding, type SummaryFold } from './summaryFolding.ts';
+import { verifiedHashCount } from './verdict.ts';
+import { attestationView } from './views.ts';
 
-const MAX_SUMMARY_ATTEMPTS = 200;
-/** Attestations of one request stored at once; bounds the store round trips in flight per request. */
-const PARALLELISM = 32;
+/** Attestations of one request written under one intent; a larger request is written as several such chunks. */
+const CHUNK = 500;
+/** Attestations of concurrent requests written together (group commit). */
+const MAX_GROUP = 1_000;
+/** Groups written at once: the next group's attestations are inserted while the previous one's summaries are folded (which take turns). */
+const GROUPS_IN_FLIGHT = 2;
 const UNSIGNED_REASON = 'no signature submitted';
-
-function isDuplicateKey(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: number }).code === 11000;
-}
 
 interface StoredSignature {
   readonly status: SignatureStatus;
@@ -28,18 +29,23 @@ interface StoredSignature {
   readonly key: string | null;
 }
 
-interface SummaryFold {
-  readonly before: HashGroup[];
-  readonly after: OutputSummaryView;
-  readonly previous: Verdict;
-  /** The hash groups changed (a statement new to the summary). */
-  readonly counted: boolean;
+interface Chunk {
+  readonly builder: string;
+  readonly inputs: readonly AttestationInput[];
+  readonly signatures: readonly StoredSignature[];
 }
+
+type Stored = AttestationRecord & { _id: string; createdAt: Date; updatedAt: Date };
 
 /**
  * Takes attestations from builders: verifies each signature, stores it once,
  * folds it into its output's summary and publishes what changed. The pool's
  * `complete` uses this too, so every attestation enters by one door.
+ *
+ * Concurrent requests are written together (`GroupCommit`): one round trip
+ * writes the intents of a group, one its attestations, one reads their
+ * summaries, and a couple more write those back, however many requests
+ * the group holds.
  *
  * Storing and counting are two writes, and a crash can fall between them.
  * Counting is therefore idempotent and done again whenever the statement
@@ -49,12 +55,26 @@ interface SummaryFold {
 export class AttestationIngest {
   /** Derivations known to be recorded, so most submissions skip that write. */
   private readonly knownDerivations = new Set<string>();
+  private readonly commits = new GroupCommit<Chunk, AttestationResult[]>(
+    (group) => this.writeGroup(group),
+    (chunk) => chunk.inputs.length,
+    MAX_GROUP,
+    GROUPS_IN_FLIGHT,
+  );
   /**
-   * FerretDB 1.24 runs findAndModify as a read then a write, so the revision
-   * check alone can lose an update there; within one process, writers of one
-   * output take turns. Across processes (MongoDB) the revision check holds.
+   * Closing intents is not awaited by the requests, and closings that pile up go in one delete:
+   * an intent left open by a crash or a failed delete only gets its attestations settled again.
    */
-  private readonly summaryLock = new KeyedLock();
+  private readonly intentsToClose = new GroupCommit<Types.ObjectId[], void>(
+    async (group) => {
+      await this.models.IngestIntent.collection.deleteMany({ _id: { $in: group.flat() } });
+      return group.map(() => undefined);
+    },
+    (ids) => ids.length,
+    10_000,
+    1,
+  );
+  private readonly summaries: SummaryFolding;
 
   constructor(
     private readonly models: Models,
@@ -62,27 +82,19 @@ export class AttestationIngest {
     private readonly events: EventBus,
     private readonly verifier: SignatureVerifier,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.summaries = new SummaryFolding(models);
+  }
 
   async submit(builder: Builder, inputs: readonly AttestationInput[]): Promise<AttestationResult[]> {
     const keys = publicKeysOf(builder);
     const touched = this.touchBuilder(builder.name);
-    await this.recordDerivations(inputs);
-    const intent = await this.models.IngestIntent.create({
-      builder: builder.name,
-      attestationIds: inputs.map((input) => attestationId(input.outPath, builder.name, input.narHash)),
-      openedAt: new Date(),
-    });
-    const results = new Array<AttestationResult>(inputs.length);
-    let next = 0;
-    const worker = async () => {
-      while (next < inputs.length) {
-        const index = next++;
-        results[index] = await this.submitOne(builder.name, keys, inputs[index] as AttestationInput);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(PARALLELISM, inputs.length) }, worker));
-    await this.models.IngestIntent.deleteOne({ _id: intent._id });
+    const signatures = inputs.map((input) => this.signatureOf(input, keys));
+    const chunks: Promise<AttestationResult[]>[] = [];
+    for (let start = 0; start < inputs.length; start += CHUNK) {
+      chunks.push(this.commits.submit({ builder: builder.name, inputs: inputs.slice(start, start + CHUNK), signatures: signatures.slice(start, start + CHUNK) }));
+    }
+    const results = (await Promise.all(chunks)).flat();
     await touched;
     return results;
   }
@@ -99,18 +111,39 @@ export class AttestationIngest {
     let attestations = 0;
     for (const intent of intents) {
       const records = await Attestation.find({ _id: { $in: intent.attestationIds } }).lean();
-      for (const record of records) await this.settle(record);
+      await this.settle(records);
       attestations += records.length;
       if (intent.openedAt < forgetOpenedBefore) await IngestIntent.deleteOne({ _id: intent._id });
     }
     return { intents: intents.length, attestations };
   }
 
-  private async submitOne(builder: string, keys: ReturnType<typeof publicKeysOf>, input: AttestationInput): Promise<AttestationResult> {
-    const stored = await this.store(builder, input, this.signatureOf(input, keys));
-    if (stored.changed) this.events.publish('attestation', attestationView(stored.record));
-    const verdict = await this.settle(stored.record);
-    return { outPath: input.outPath, verdict, signature: { status: stored.record.signatureStatus as SignatureStatus, reason: stored.record.signatureReason ?? null } };
+  /** One group commit: the derivations and intents, then the attestations, then their summaries; then the intents are closed. */
+  private async writeGroup(group: readonly Chunk[]): Promise<AttestationResult[][]> {
+    await this.recordDerivations(group.flatMap((chunk) => chunk.inputs));
+    const now = new Date();
+    const ids = group.map((chunk) => chunk.inputs.map((input) => attestationId(input.outPath, chunk.builder, input.narHash)));
+    const intents = group.map((chunk, index) => ({ _id: new Types.ObjectId(), builder: chunk.builder, attestationIds: ids[index] as string[], openedAt: now }));
+    await this.models.IngestIntent.collection.insertMany(intents);
+    const documents = group.flatMap((chunk, index) =>
+      chunk.inputs.map((input, item) => storedDocument((ids[index] as string[])[item] as string, chunk.builder, input, chunk.signatures[item] as StoredSignature, now)),
+    );
+    const records = await this.store(documents);
+    const verdicts = await this.settle(records);
+    this.intentsToClose
+      .submit(intents.map((intent) => intent._id))
+      .catch((error: unknown) => this.log.warn({ err: error }, 'closing ingest intents failed; the next sweep settles them again'));
+    let next = 0;
+    return group.map((chunk) =>
+      chunk.inputs.map((input) => {
+        const record = records[next++] as AttestationRecord;
+        return {
+          outPath: input.outPath,
+          verdict: verdicts.get(input.outPath) as Verdict,
+          signature: { status: record.signatureStatus as SignatureStatus, reason: record.signatureReason ?? null },
+        };
+      }),
+    );
   }
 
   private signatureOf(input: AttestationInput, keys: ReturnType<typeof publicKeysOf>): StoredSignature {
@@ -119,50 +152,47 @@ export class AttestationIngest {
     return check.valid ? { status: 'valid', reason: null, key: check.keyName } : { status: 'invalid', reason: check.reason, key: null };
   }
 
-  /** Inserts the attestation; a resubmission is the same document, upgraded when its signature now checks out. */
-  private async store(builder: string, input: AttestationInput, signature: StoredSignature): Promise<{ changed: boolean; record: AttestationRecord }> {
-    const fields = {
-      outPath: input.outPath,
-      drvPath: input.drvPath,
-      output: input.output,
-      builder,
-      narHash: input.narHash,
-      narSize: input.narSize,
-      references: input.references,
-      signature: input.signature,
-      signatureStatus: signature.status,
-      signatureReason: signature.reason,
-      signatureKey: signature.key,
-      source: input.source,
-      builtAt: input.builtAt,
-    };
-    try {
-      const created = await this.models.Attestation.create(fields);
-      return { changed: true, record: created.toObject() };
-    } catch (error) {
-      if (!isDuplicateKey(error)) throw error;
-    }
-    const key = { outPath: input.outPath, builder, narHash: input.narHash };
-    if (signature.status === 'valid') {
-      const upgraded = await this.models.Attestation.findOneAndUpdate({ ...key, signatureStatus: { $ne: 'valid' } }, { $set: fields }, { new: true }).lean();
+  /** Inserts the attestations in one round trip; a resubmission is the document already there, upgraded when its signature now checks out. */
+  private async store(documents: readonly Stored[]): Promise<AttestationRecord[]> {
+    const taken = await insertNew(this.models.Attestation.collection, documents);
+    return Promise.all(
+      documents.map(async (document, index) => {
+        const stored = taken.has(index) ? await this.storeAgain(document) : { changed: true, record: document };
+        if (stored.changed) this.events.publish('attestation', attestationView(stored.record));
+        return stored.record;
+      }),
+    );
+  }
+
+  private async storeAgain(document: Stored): Promise<{ changed: boolean; record: AttestationRecord }> {
+    const { _id, createdAt: _createdAt, updatedAt: _updatedAt, ...fields } = document;
+    if (document.signatureStatus === 'valid') {
+      const upgraded = await this.models.Attestation.findOneAndUpdate({ _id, signatureStatus: { $ne: 'valid' } }, { $set: fields }, { new: true }).lean();
       if (upgraded) return { changed: true, record: upgraded };
     }
-    const existing = await this.models.Attestation.findOne(key).lean();
-    if (!existing) throw new Error(`attestation of ${input.outPath} by ${builder} vanished while being resubmitted`);
+    const existing = await this.models.Attestation.findOne({ _id }).lean();
+    if (!existing) throw new Error(`attestation of ${document.outPath} by ${document.builder} vanished while being resubmitted`);
     return { changed: false, record: existing };
   }
 
   /**
-   * Makes a stored attestation count: folds it into its output's summary and
-   * keeps the divergence current. Doing it again changes nothing, which is
+   * Makes stored attestations count: folds them into their outputs' summaries
+   * and keeps divergences current. Doing it again changes nothing, which is
    * what lets a resubmission or start-up finish what a crash interrupted.
    */
-  private async settle(record: AttestationRecord): Promise<Verdict> {
-    const verified = record.signatureStatus === 'valid';
-    const claim = record.drvPath ? { drvPath: record.drvPath, output: record.output ?? null, builder: record.builder, verified } : null;
-    const fold = await this.summaryLock.run(record.outPath, () =>
-      this.foldIntoSummary(record.outPath, { builder: record.builder, narHash: record.narHash, verified }, claim),
+  private async settle(records: readonly AttestationRecord[]): Promise<Map<string, Verdict>> {
+    const folds = await this.summaries.fold(records);
+    const verdicts = new Map<string, Verdict>();
+    await Promise.all(
+      [...folds].map(async ([outPath, fold]) => {
+        verdicts.set(outPath, fold.after.verdict);
+        await this.publishChange(fold);
+      }),
     );
+    return verdicts;
+  }
+
+  private async publishChange(fold: SummaryFold): Promise<void> {
     if (fold.after.verdict !== fold.previous) {
       this.events.publish('verdict', { outPath: fold.after.outPath, drvPath: fold.after.drvPath, verdict: fold.after.verdict, previous: fold.previous });
     }
@@ -171,56 +201,6 @@ export class AttestationIngest {
       if (fold.counted) await this.recordDivergence(fold.after, hashesAfter > verifiedHashCount(fold.before));
       else await this.ensureDivergence(fold.after);
     }
-    return fold.after.verdict;
-  }
-
-  /**
-   * Optimistic concurrency on `revision`: read, compute, write only if nobody
-   * wrote since; on conflict read again. Concurrent submitters for one output
-   * thus never lose each other's statements.
-   */
-  private async foldIntoSummary(
-    outPath: string,
-    statement: { builder: string; narHash: string; verified: boolean },
-    claim: DerivationClaim | null,
-  ): Promise<SummaryFold> {
-    const { OutputSummary } = this.models;
-    for (let attempt = 0; attempt < MAX_SUMMARY_ATTEMPTS; attempt++) {
-      const current = await OutputSummary.findOne({ outPath }).lean();
-      const before: HashGroup[] = current ? outputSummaryView(current).hashes : [];
-      const hashes = withStatement(before, statement);
-      const claimsBefore: DerivationClaim[] = (current?.derivationClaims ?? []).map((stored) => ({ ...stored, output: stored.output ?? null }));
-      const claims = claim ? withClaim(claimsBefore, claim) : null;
-      if (current && hashes === null && claims === null) {
-        const after = outputSummaryView(current);
-        return { before, after, previous: after.verdict, counted: false };
-      }
-      const groups = hashes ?? before;
-      const verdict = decideVerdict(groups);
-      const derivation = chosenDerivation(claims ?? claimsBefore);
-      const fields = {
-        hashes: groups,
-        verdict,
-        verifiedBuilderCount: verifiedBuildersOf(groups).length,
-        attestedBy: allBuildersOf(groups),
-        derivationClaims: claims ?? claimsBefore,
-        drvPath: derivation?.drvPath ?? current?.drvPath ?? null,
-        output: derivation?.output ?? current?.output ?? null,
-      };
-      if (!current) {
-        try {
-          const created = await OutputSummary.create({ outPath, ...fields, revision: 1 });
-          return { before, after: outputSummaryView(created.toObject()), previous: 'no-builds', counted: true };
-        } catch (error) {
-          if (isDuplicateKey(error)) continue;
-          throw error;
-        }
-      }
-      const updated = await OutputSummary.findOneAndUpdate({ outPath, revision: current.revision }, { $set: fields, $inc: { revision: 1 } }, { new: true }).lean();
-      if (updated) return { before, after: outputSummaryView(updated), previous: current.verdict as Verdict, counted: hashes !== null };
-      if (attempt > 8) await new Promise((resolve) => setTimeout(resolve, Math.random() * attempt));
-    }
-    throw new Error(`summary of ${outPath} kept changing under ${MAX_SUMMARY_ATTEMPTS} attempts`);
   }
 
   /** A crash between counting and recording the divergence left none; a statement seen again records it. */
@@ -239,7 +219,7 @@ export class AttestationIngest {
     try {
       record = await this.models.Divergence.findOneAndUpdate({ outPath: summary.outPath }, update, { upsert: true, new: true }).lean();
     } catch (error) {
-      if (!isDuplicateKey(error)) throw error;
+      if (!isDuplicateKeyError(error)) throw error;
       record = await this.models.Divergence.findOneAndUpdate({ outPath: summary.outPath }, update, { new: true }).lean();
     }
     if (newHash && record) {
@@ -258,14 +238,9 @@ export class AttestationIngest {
       (path) => !this.knownDerivations.has(path),
     );
     if (fresh.length === 0) return;
-    await this.models.Derivation.bulkWrite(
-      // bulkWrite skips query middleware, so the `_id` the derivation is keyed by is named here.
-      fresh.map((drvPath) => ({ updateOne: { filter: { _id: drvPath }, update: { $setOnInsert: { drvPath } }, upsert: true } })),
-      { ordered: false },
-    ).catch((error: unknown) => {
-      // Another request recording the same derivation at the same moment is fine.
-      if (!isDuplicateKey(error)) throw error;
-    });
+    // One already recorded (by an earlier request or another process) is refused as taken, which is all it needs.
+    const now = new Date();
+    await insertNew(this.models.Derivation.collection, fresh.map((drvPath) => ({ _id: drvPath, drvPath, createdAt: now, updatedAt: now })));
     if (this.knownDerivations.size > 100_000) this.knownDerivations.clear();
     for (const path of fresh) this.knownDerivations.add(path);
   }
@@ -277,4 +252,26 @@ export class AttestationIngest {
       this.log.warn({ err: error, builder: name }, 'could not record when the builder was last seen');
     }
   }
+}
+
+/** The attestation as stored: every field the schema gives it, since it is inserted past mongoose. */
+function storedDocument(id: string, builder: string, input: AttestationInput, signature: StoredSignature, now: Date): Stored {
+  return {
+    _id: id,
+    outPath: input.outPath,
+    drvPath: input.drvPath,
+    output: input.output,
+    builder,
+    narHash: input.narHash,
+    narSize: input.narSize,
+    references: input.references,
+    signature: input.signature,
+    signatureStatus: signature.status,
+    signatureReason: signature.reason,
+    signatureKey: signature.key,
+    source: input.source,
+    builtAt: input.builtAt,
+    createdAt: now,
+    updatedAt: now,
+  };
 }

@@ -5,7 +5,6 @@ import {
   parseStorePath,
   type AttestationSource,
 } from '@lilac/common';
-import { badRequest } from '../http/errors.ts';
 
 /** An attestation as ingest takes it, whichever route it came through; every field already validated. */
 export interface AttestationInput {
@@ -23,6 +22,11 @@ export interface AttestationInput {
   readonly builtAt: Date | null;
 }
 
+/** A submission that cannot be taken as sent; nothing of it is stored. Its message says which item and why. */
+export class SubmissionError extends Error {
+  override name = 'SubmissionError';
+}
+
 const SOURCES: readonly AttestationSource[] = ['post-build-hook', 'diff-hook', 'rebuild', 'cache-import', 'api'];
 const OUTPUT_NAME = /^[A-Za-z0-9+\-._?=]{1,211}$/;
 export const MAX_BATCH = 10_000;
@@ -34,7 +38,7 @@ const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
 type Fields = Record<string, unknown>;
 
 function fail(where: string, message: string): never {
-  throw badRequest(`${where}: ${message}`);
+  throw new SubmissionError(`${where}: ${message}`);
 }
 
 function string(item: Fields, key: string, where: string): string {
@@ -97,11 +101,11 @@ function source(item: Fields, where: string): AttestationSource {
 }
 
 function items(body: unknown, what: string): Fields[] {
-  if (!Array.isArray(body)) throw badRequest(`${what} must be a JSON array of attestations`);
-  if (body.length === 0) throw badRequest(`${what} holds no attestation`);
-  if (body.length > MAX_BATCH) throw badRequest(`${what} holds ${body.length} attestations, at most ${MAX_BATCH} are taken at once`);
+  if (!Array.isArray(body)) throw new SubmissionError(`${what} must be a JSON array of attestations`);
+  if (body.length === 0) throw new SubmissionError(`${what} holds no attestation`);
+  if (body.length > MAX_BATCH) throw new SubmissionError(`${what} holds ${body.length} attestations, at most ${MAX_BATCH} are taken at once`);
   return body.map((item, index) => {
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw badRequest(`attestation ${index}: must be a JSON object`);
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw new SubmissionError(`attestation ${index}: must be a JSON object`);
     return item as Fields;
   });
 }

@@ -1,4 +1,5 @@
 import { formatKey, parsePublicKey, type NamedKey } from '@lilac/common';
+import { isDuplicateKeyError } from '../store/duplicateKey.ts';
 import type { Models } from '../store/models.ts';
 import { BUILDER_NAME_PATTERN, type BuilderRecord } from './builderModel.ts';
 import { generateToken, hashToken, tokenHashesMatch } from './tokens.ts';
@@ -49,17 +50,26 @@ function validatedKey(publicKey: string): { name: string; key: string } {
   }
 }
 
-function isDuplicateKeyError(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: number }).code === 11000;
-}
-
 /** "Last seen" is shown to the minute; builders submitting all the time need not write it with every request. */
 const LAST_SEEN_RESOLUTION_MS = 30_000;
+/**
+ * How long a token, once found, is taken without asking the store again: every submission and every
+ * pool message authenticates, and two reads each were most of what a one-attestation request cost.
+ * Changes made through this service take effect at once; a token revoked by another process (the
+ * admin CLI) stops working within this time.
+ */
+const AUTHENTICATED_FOR_MS = 2_000;
+const MAX_AUTHENTICATED = 10_000;
 
 export class BuilderService {
   private readonly lastSeenWritten = new Map<string, number>();
+  /** By token hash. */
+  private readonly authenticated = new Map<string, { builder: Builder; until: number }>();
 
-  constructor(private readonly models: Models) {}
+  constructor(
+    private readonly models: Models,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   async create(name: string, options: { token?: string; publicKeys?: readonly string[] } = {}): Promise<{ builder: Builder; token: string }> {
     if (!BUILDER_NAME_PATTERN.test(name)) {
@@ -115,6 +125,7 @@ export class BuilderService {
     }
     await this.refuseKeyHeldByAnother(name, key.key);
     await this.models.Builder.updateOne({ name }, { $addToSet: { keys: key } });
+    this.authenticated.clear();
     return this.get(name);
   }
 
@@ -125,20 +136,29 @@ export class BuilderService {
     }
     // $pull with a condition on array elements is not in FerretDB 1.24; keys change rarely and only by an operator.
     await this.models.Builder.updateOne({ name }, { $set: { keys: builder.keys.filter((key) => key.name !== keyName) } });
+    this.authenticated.clear();
     return this.get(name);
   }
 
   /** Returns whether a token was revoked. */
   async revokeToken(token: string): Promise<boolean> {
     const result = await this.models.BuilderToken.deleteOne({ hash: hashToken(token) });
+    this.authenticated.clear();
     return result.deletedCount === 1;
   }
 
   async authenticate(token: string): Promise<Builder | null> {
     const hash = hashToken(token);
+    const remembered = this.authenticated.get(hash);
+    if (remembered && remembered.until > this.now()) return remembered.builder;
     const record = await this.models.BuilderToken.findOne({ hash }).lean();
     if (!record || !tokenHashesMatch(record.hash, hash)) return null;
-    return this.find(record.builder);
+    const builder = await this.find(record.builder);
+    if (builder) {
+      if (this.authenticated.size >= MAX_AUTHENTICATED) this.authenticated.clear();
+      this.authenticated.set(hash, { builder, until: this.now() + AUTHENTICATED_FOR_MS });
+    }
+    return builder;
   }
 
   async touch(name: string, at = new Date()): Promise<void> {

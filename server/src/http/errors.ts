@@ -1,5 +1,6 @@
 import { InvalidKeyError, InvalidNarHashError, InvalidStorePathError } from '@lilac/common';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { SubmissionError } from '../attestations/submissions.ts';
 import { BuilderError } from '../builders/builderService.ts';
 import type { Logger } from '../log.ts';
 import { describeUnavailable, isStoreUnreachable, StoreUnavailableError } from '../store/storeAvailability.ts';
@@ -25,6 +26,7 @@ const builderErrorStatus = { invalid: 400, 'not-found': 404, conflict: 409 } as 
 function statusAndDetail(error: unknown): { status: number; detail: string } | null {
   if (error instanceof HttpError) return { status: error.status, detail: error.detail };
   if (error instanceof BuilderError) return { status: builderErrorStatus[error.kind], detail: error.message };
+  if (error instanceof SubmissionError) return { status: 400, detail: error.message };
   if (error instanceof InvalidStorePathError || error instanceof InvalidNarHashError || error instanceof InvalidKeyError) {
     return { status: 400, detail: error.message };
   }

@@ -1,9 +1,8 @@
 import type { ClaimAck, FailPayload, HeartbeatAck, JobOutcomeAck, PoolOutlook, RebuilderErrorAck } from '@lilac/common';
 import type { Namespace, Server, Socket } from 'socket.io';
 import type { Builder } from '../builders/builderService.ts';
-import { batchSubmissions, type AttestationInput } from '../attestations/submissions.ts';
+import { batchSubmissions, SubmissionError, type AttestationInput } from '../attestations/submissions.ts';
 import type { AppContext } from '../context.ts';
-import { HttpError } from '../http/errors.ts';
 import { PoolError } from '../pool/poolError.ts';
 
 type Ack<T> = (answer: T | RebuilderErrorAck) => void;
@@ -24,7 +23,7 @@ function rebuildAttestations(list: unknown): AttestationInput[] {
   try {
     return batchSubmissions({ attestations: list });
   } catch (error) {
-    if (error instanceof HttpError) throw new PoolError(error.detail);
+    if (error instanceof SubmissionError) throw new PoolError(error.message);
     throw error;
   }
 }

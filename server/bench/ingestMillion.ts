@@ -1,0 +1,57 @@
+/**
+ * A million signed attestations through the batch route (500 a request,
+ * 4 clients), to see that ingest neither slows down nor grows as the store
+ * fills: prints the rate of each tenth (of each 100,000 at full size) and
+ * the server process's RSS then, and the rate over the first 10,000.
+ * Not a `.bench.ts`: it takes minutes, and `npm run bench` stays quick.
+ *
+ *   node --import tsx server/bench/ingestMillion.ts
+ *   LILAC_BENCH_ATTESTATIONS=100000 node --import tsx server/bench/ingestMillion.ts
+ */
+import { drvPath, narHash, storePath } from '../test/support/attestationFixtures.ts';
+import { runRequests, signed, startBenchServer, type BenchRequest } from './ingestSupport.ts';
+
+const TOTAL = Number(process.env.LILAC_BENCH_ATTESTATIONS ?? '1000000');
+const BATCH = 500;
+const CLIENTS = 4;
+const FIRST = 10_000;
+const STEP = Math.max(FIRST, Math.round(TOTAL / 10 / BATCH) * BATCH);
+
+const server = await startBenchServer(CLIENTS);
+try {
+  let sent = 0;
+  /** Requests are built as they are sent: a million signed items held at once would measure the client's memory. */
+  const upTo = (limit: number) => (): BenchRequest | null => {
+    if (sent >= limit) return null;
+    const index = sent / BATCH;
+    const builder = server.builders[index % CLIENTS]!;
+    const drv = drvPath(`million-${index}`);
+    const size = Math.min(BATCH, limit - sent);
+    sent += size;
+    const attestations = Array.from({ length: size }, (_, item) => {
+      const { outPath, narHash: hash, narSize, references, signature } = signed(builder, storePath(`million-${index}-${item}`), narHash(`million-${index}-${item}`));
+      return { drvPath: drv, output: 'out', outPath, narHash: hash, narSize, references, signature };
+    });
+    return { builder, path: '/api/v1/attestations', body: JSON.stringify({ attestations }), count: size };
+  };
+  console.log(`${TOTAL} attestations, batches of ${BATCH}, ${CLIENTS} clients; server pid ${server.pid}, RSS at start ${server.rssMiB().toFixed(0)} MiB`);
+  console.log('   up to    att/s   p99 ms   server RSS MiB');
+  const started = performance.now();
+  let peak = 0;
+  const sampler = setInterval(() => (peak = Math.max(peak, server.rssMiB())), 1000);
+  try {
+    const limits = [...new Set([FIRST, ...Array.from({ length: Math.ceil(TOTAL / STEP) }, (_, index) => (index + 1) * STEP)].map((limit) => Math.min(limit, TOTAL)))];
+    for (const limit of limits) {
+      const result = await runRequests(server.url, CLIENTS, upTo(limit));
+      const rss = server.rssMiB();
+      peak = Math.max(peak, rss);
+      console.log(`${String(limit).padStart(8)}  ${result.rate.toFixed(0).padStart(7)}  ${result.p99.toFixed(0).padStart(7)}  ${rss.toFixed(0).padStart(15)}`);
+    }
+  } finally {
+    clearInterval(sampler);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  console.log(`all ${TOTAL}: ${(TOTAL / seconds).toFixed(0)} att/s over ${seconds.toFixed(0)} s; peak server RSS ${peak.toFixed(0)} MiB`);
+} finally {
+  await server.close();
+}

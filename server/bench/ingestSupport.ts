@@ -1,0 +1,133 @@
+/** What the ingest benchmarks share: a server process of their own, fast signing, and timed concurrent requests. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { narinfoFingerprint } from '@lilac/common';
+
+export interface BenchBuilder {
+  readonly name: string;
+  readonly token: string;
+  /** Signs as `nix store sign` does; Node's crypto, since tweetnacl would take minutes for a million. */
+  signFingerprint(fingerprint: string): string;
+}
+
+export interface BenchServer {
+  readonly url: string;
+  readonly pid: number;
+  readonly builders: BenchBuilder[];
+  /** The server process's resident set, in MiB (the embedded store is a process of its own, not counted). */
+  rssMiB(): number;
+  /** CPU seconds the server process and the embedded store spent so far. */
+  cpuSeconds(): { own: number; children: number };
+  close(): Promise<void>;
+}
+
+const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+function signerOf(keyName: string, seed: string): (fingerprint: string) => string {
+  const key: KeyObject = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, Buffer.from(seed, 'base64')]), format: 'der', type: 'pkcs8' });
+  return (fingerprint) => `${keyName}:${sign(null, Buffer.from(fingerprint), key).toString('base64')}`;
+}
+
+export function rssMiBOf(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((entry) => entry.startsWith('VmRSS:'));
+  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? 0) / 1024;
+}
+
+/** CPU seconds used so far by the process and by its child processes still running (the embedded store). */
+export function cpuSecondsOf(pid: number): { own: number; children: number } {
+  const ticks = (id: number) => {
+    const fields = readFileSync(`/proc/${id}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  };
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  return { own: ticks(pid), children: children.reduce((sum, child) => sum + ticks(child), 0) };
+}
+
+export async function startBenchServer(builders: number): Promise<BenchServer> {
+  // e.g. LILAC_BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the server.
+  const nodeArgs = (process.env.LILAC_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', fileURLToPath(new URL('./ingestServer.ts', import.meta.url))], {
+    env: { ...process.env, LILAC_BENCH_BUILDERS: String(builders) },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const lines = createInterface({ input: child.stdout! });
+  const first = await new Promise<string>((resolve, reject) => {
+    lines.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`bench server exited with ${code} before it was ready`)));
+  });
+  const ready = JSON.parse(first) as { url: string; pid: number; builders: { name: string; keyName: string; token: string; seed: string }[] };
+  return {
+    url: ready.url,
+    pid: ready.pid,
+    builders: ready.builders.map(({ name, keyName, token, seed }) => ({ name, token, signFingerprint: signerOf(keyName, seed) })),
+    rssMiB: () => rssMiBOf(ready.pid),
+    cpuSeconds: () => cpuSecondsOf(ready.pid),
+    async close() {
+      child.stdin!.end();
+      await exited;
+    },
+  };
+}
+
+export interface Signed {
+  readonly outPath: string;
+  readonly narHash: string;
+  readonly narSize: number;
+  readonly references: string[];
+  readonly signature: string;
+}
+
+export function signed(builder: BenchBuilder, outPath: string, narHash: string): Signed {
+  const narSize = 1024;
+  const references: string[] = [];
+  return { outPath, narHash, narSize, references, signature: builder.signFingerprint(narinfoFingerprint({ outPath, narHash, narSize, references })) };
+}
+
+export interface BenchRequest {
+  readonly builder: BenchBuilder;
+  readonly path: string;
+  readonly body: string;
+  readonly count: number;
+}
+
+export interface RunResult {
+  readonly attestations: number;
+  readonly seconds: number;
+  readonly rate: number;
+  readonly p50: number;
+  readonly p99: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
+}
+
+/** Sends the requests from `clients` concurrent clients, each taking the next request as its previous one is answered. */
+export async function runRequests(url: string, clients: number, next: () => BenchRequest | null): Promise<RunResult> {
+  const latencies: number[] = [];
+  let attestations = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      for (let request = next(); request !== null; request = next()) {
+        const sent = performance.now();
+        const response = await fetch(`${url}${request.path}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${request.builder.token}`, 'content-type': 'application/json' },
+          body: request.body,
+        });
+        const text = await response.text();
+        if (response.status !== 200) throw new Error(`${request.path}: ${response.status} ${text.slice(0, 500)}`);
+        latencies.push(performance.now() - sent);
+        attestations += request.count;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { attestations, seconds, rate: attestations / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
