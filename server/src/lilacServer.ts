@@ -54,7 +54,7 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
     models,
     builders,
     ingest,
-    reports: new ReportService(models, events),
+    reports: new ReportService(models, events, log),
     presence: new BuilderPresence(events),
     events,
     metrics: createMetrics(),
@@ -66,6 +66,7 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
     () => {
       ingestRepair.start();
       context.pool.start();
+      context.reports.start();
     },
     () => undefined,
   );
@@ -102,6 +103,7 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
         });
         // The rebuilders' claims go back to the pool while the store is still open: a restart leaves no lease to run out.
         await context.pool.close();
+        await context.reports.close();
         await store.close();
         await embedded?.stop();
         log.info('lilac stopped');
