@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { VERDICTS, type Verdict } from '@lilac/common';
 import { outPathsOf, type ReportGraph } from './reportGraph.ts';
 import { NO_BUILDS, verdictOfCode, type VerdictCode } from './reportStates.ts';
@@ -22,6 +23,9 @@ export class LiveReport {
   syncedAt = 0;
   /** Set once the verdicts come from the store; until then they are all `no-builds`. */
   ready = false;
+  /** Counts verdict changes, so views computed from the verdicts know when they are out of date; `id` tells this count from another instance's. */
+  changes = 0;
+  readonly id = randomUUID();
   private turn: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -48,6 +52,7 @@ export class LiveReport {
     this.counts[verdictOfCode(before)] -= 1;
     this.counts[verdictOfCode(code)] += 1;
     this.codes[index] = code;
+    this.changes += 1;
     return true;
   }
 

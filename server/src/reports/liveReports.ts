@@ -21,9 +21,11 @@ export interface ReportStateTiming {
    * process does it for every report it loads, so also at start-up).
    */
   readonly reconcileEveryMs: number;
+  /** How long after loading a report it is compared with the summaries: a server that just started answers first. */
+  readonly reconcileAfterLoadMs: number;
 }
 
-export const DEFAULT_REPORT_STATE_TIMING: ReportStateTiming = { storeEveryMs: 1_000, refreshEveryMs: 20_000, reconcileEveryMs: 10 * 60_000 };
+export const DEFAULT_REPORT_STATE_TIMING: ReportStateTiming = { storeEveryMs: 1_000, refreshEveryMs: 20_000, reconcileEveryMs: 10 * 60_000, reconcileAfterLoadMs: 15_000 };
 
 interface VersionRecord {
   readonly name: string;
@@ -43,8 +45,6 @@ export class LiveReports {
   /** Loaded or loading report versions; `following` the ones verdict changes are applied to. */
   private readonly versions = new Map<string, Promise<LiveReport>>();
   private readonly following = new Set<LiveReport>();
-  /** Versions being uploaded: not in `reports` yet, and not to be retired for that. */
-  private readonly preparing = new Set<string>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly inFlight = new Set<Promise<unknown>>();
   private reconciling: Promise<void> = Promise.resolve();
@@ -70,14 +70,14 @@ export class LiveReports {
     every(this.timing.storeEveryMs, () => this.storeAll());
     every(this.timing.refreshEveryMs, () => this.refreshAll());
     every(this.timing.reconcileEveryMs, async () => {
-      for (const live of this.following) if (!this.preparing.has(live.version)) this.scheduleReconcile(live);
+      for (const live of this.following) this.scheduleReconcile(live);
     });
   }
 
   /** Stops the timers, waits for work under way, and stores what this process changed, so the store is not closed under it. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const timer of this.timers) clearInterval(timer);
+    for (const timer of this.timers) clearTimeout(timer);
     await Promise.allSettled([...this.inFlight, this.reconciling]);
     await this.storeAll();
   }
@@ -90,34 +90,24 @@ export class LiveReports {
   }
 
   /**
-   * An upload's new version, with its state built from the summaries and
-   * stored before the report switches to it, so that no reader ever finds
-   * the current version without one.
+   * An upload switched report `name` to `version`: its state is built from
+   * the summaries in the background (a 50,000-path report takes seconds on
+   * the embedded store), and readers in this process wait for it; another
+   * process that reads it before it is stored builds one too.
    */
-  async prepare(name: string, version: string, graph: ReportGraph): Promise<LiveReport> {
-    const live = new LiveReport(name, version, graph);
-    this.preparing.add(version);
+  uploaded(record: VersionRecord, graph: ReportGraph): void {
+    const live = new LiveReport(record.name, record.version, graph);
+    for (const other of this.following) if (other.name === live.name) this.retire(other);
     this.following.add(live);
-    try {
-      await this.build(live);
-    } catch (error) {
-      this.discard(live);
-      throw error;
-    }
-    return live;
-  }
-
-  /** The upload switched the report to `live`'s version. */
-  activate(live: LiveReport): void {
-    this.preparing.delete(live.version);
-    this.versions.set(live.version, Promise.resolve(live));
-    for (const other of this.following) if (other.name === live.name && other !== live) this.retire(other);
-  }
-
-  /** The upload of `live`'s version failed. */
-  discard(live: LiveReport): void {
-    this.preparing.delete(live.version);
-    this.retire(live);
+    const building = live.inTurn(() => this.build(live)).then(
+      () => live,
+      (error: unknown) => {
+        this.retire(live);
+        throw error;
+      },
+    );
+    this.versions.set(live.version, building);
+    this.track(building);
   }
 
   private retire(live: LiveReport): void {
@@ -150,7 +140,9 @@ export class LiveReports {
       const stored = await readReportState(this.models, version, live.outPaths.length);
       if (stored) {
         live.adopt(stored, readAt);
-        this.scheduleReconcile(live);
+        const timer = setTimeout(() => this.scheduleReconcile(live), this.timing.reconcileAfterLoadMs);
+        timer.unref();
+        this.timers.push(timer);
       } else {
         await live.inTurn(() => this.build(live));
       }
@@ -211,7 +203,7 @@ export class LiveReports {
   private async refreshAll(): Promise<void> {
     const records = await this.models.Report.find({}, { name: 1, version: 1 }).lean();
     const current = new Set(records.map((record) => record.version));
-    for (const live of this.following) if (!current.has(live.version) && !this.preparing.has(live.version)) this.retire(live);
+    for (const live of this.following) if (!current.has(live.version)) this.retire(live);
     for (const record of records) {
       if (this.closed) return;
       const known = this.versions.get(record.version);

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   InvalidStorePathError,
   VERDICTS,
@@ -34,6 +34,12 @@ const SUGGESTION_BATCH = 500;
 
 export { zeroCounts };
 
+interface LinkPatternMatcher {
+  readonly pattern: string;
+  readonly link: string;
+  readonly regex: ReturnType<typeof compileLinkPattern>;
+}
+
 function shuffled<T>(items: T[]): T[] {
   for (let index = items.length - 1; index > 0; index--) {
     const other = Math.floor(Math.random() * (index + 1));
@@ -50,6 +56,7 @@ function shuffled<T>(items: T[]): T[] {
  */
 export class ReportService {
   private readonly live: LiveReports;
+  private readonly serialised = new WeakMap<LiveReport, { key: string; body: Buffer; etag: string }>();
 
   constructor(
     private readonly models: Models,
@@ -82,11 +89,9 @@ export class ReportService {
     const version = `${name}:${randomBytes(8).toString('hex')}`;
     const fields = { version, total: outPathsOf(graph).length, components: graph.nodes.length, sbomBytes: raw.length };
     let previous: { version: string } | null;
-    let live: LiveReport | null = null;
     try {
       await writeBlob(this.models, name, version, 'sbom', raw);
       await writeBlob(this.models, name, version, 'graph', Buffer.from(JSON.stringify(graph)));
-      live = await this.live.prepare(name, version, graph);
       previous = await withReportLock(this.models, name, async () => {
         const current = await this.models.Report.findOne({ name }).lean();
         this.assertOwner(current, name, owner);
@@ -95,12 +100,10 @@ export class ReportService {
         return current;
       });
     } catch (error) {
-      if (live) this.live.discard(live);
       await this.models.ReportBlob.deleteMany({ version });
-      await deleteReportState(this.models, version);
       throw error;
     }
-    this.live.activate(live);
+    this.live.uploaded({ name, version }, graph);
     if (previous) {
       await this.models.ReportBlob.deleteMany({ version: previous.version });
       await deleteReportState(this.models, previous.version);
@@ -146,6 +149,30 @@ export class ReportService {
 
   async detail(name: string): Promise<ReportDetail> {
     const report = await this.load(name);
+    return this.detailOf(report, await this.linkPatterns());
+  }
+
+  /**
+   * `detail` serialised, with an entity tag: a 50,000-path report's is 11 MB
+   * of JSON, so it is kept per report until a verdict or a link pattern changes.
+   */
+  async detailJson(name: string): Promise<{ body: Buffer; etag: string }> {
+    const report = await this.load(name);
+    const patterns = await this.linkPatterns();
+    const key = `${report.id}:${report.changes}:${JSON.stringify(patterns.map(({ pattern, link }) => [pattern, link]))}`;
+    const cached = this.serialised.get(report);
+    if (cached?.key === key) return cached;
+    const serialised = {
+      key,
+      body: Buffer.from(JSON.stringify(this.detailOf(report, patterns))),
+      etag: `W/"${createHash('sha256').update(key).digest('base64url')}"`,
+    };
+    this.serialised.set(report, serialised);
+    return serialised;
+  }
+
+  private detailOf(report: LiveReport, patterns: readonly LinkPatternMatcher[]): ReportDetail {
+    const name = report.name;
     const verdictOf = (outPath: string) => report.verdictOf(outPath);
     const counts = { ...report.counts };
     const total = report.outPaths.length;
@@ -157,7 +184,7 @@ export class ReportService {
       total,
       counts,
       percentages,
-      notReproduced: await this.groupByLinkPattern(report, verdictOf),
+      notReproduced: this.groupByLinkPattern(report, patterns, verdictOf),
       tree: {
         nodes: report.graph.nodes.map((node, id) => ({
           id,
@@ -250,11 +277,14 @@ export class ReportService {
     return suggestions;
   }
 
-  private async groupByLinkPattern(report: LiveReport, verdictOf: (outPath: string) => Verdict): Promise<ReportPathGroup[]> {
+  private async linkPatterns(): Promise<LinkPatternMatcher[]> {
     // A pattern stored before patterns were checked with RE2 may not compile: it links nothing.
-    const patterns = (await this.models.LinkPattern.find().sort({ createdAt: 1 }).lean()).flatMap((record) =>
+    return (await this.models.LinkPattern.find().sort({ createdAt: 1 }).lean()).flatMap((record) =>
       invalidPatternReason(record.pattern) === null ? [{ pattern: record.pattern, link: record.link, regex: compileLinkPattern(record.pattern) }] : [],
     );
+  }
+
+  private groupByLinkPattern(report: LiveReport, patterns: readonly LinkPatternMatcher[], verdictOf: (outPath: string) => Verdict): ReportPathGroup[] {
     const groups = new Map<string | null, ReportPathGroup>();
     const seen = new Set<string>();
     for (const node of report.graph.nodes) {
