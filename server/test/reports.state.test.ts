@@ -223,3 +223,19 @@ test('the monitor JSON carries an entity tag that changes with a verdict', async
   assert.notEqual(changed.headers.get('etag'), etag);
   assert.equal(((await changed.json()) as ReportDetail).counts['one-build'], 1);
 });
+
+test('blobs stored before they were keyed by _id still read', async () => {
+  const generated = generateSbom(7);
+  await upload('legacy-blobs', generated);
+  const version = (await storedState('legacy-blobs')).version;
+  const { ReportBlob } = server.context.models;
+  const chunks = await ReportBlob.find({ version }).lean();
+  assert.equal(chunks.length, 2);
+  await ReportBlob.deleteMany({ version });
+  // As the previous version wrote them: an ObjectId the driver assigns.
+  await ReportBlob.collection.insertMany(chunks.map(({ _id, ...fields }) => fields));
+  assert.equal(await ReportBlob.countDocuments({ version, _id: { $type: 'objectId' } }), 2);
+  assert.equal((await countsOf(otherProcess(new EventBus(), false), 'legacy-blobs'))['no-builds'], 7);
+  const sbom = await server.request('/reports/legacy-blobs', { headers: { accept: 'application/vnd.cyclonedx+json' } });
+  assert.deepEqual(await sbom.json(), generated.sbom);
+});

@@ -22,6 +22,11 @@ export const reportSchema = new Schema(
  */
 export const reportBlobSchema = new Schema(
   {
+    /**
+     * `version:kind:seq` (`blobChunkId`), so a read is served by the primary index, the only one
+     * the embedded FerretDB uses; chunks written before carry an ObjectId and are found by their fields.
+     */
+    _id: { type: Schema.Types.Mixed },
     report: { type: String, required: true },
     version: { type: String, required: true },
     kind: { type: String, enum: ['sbom', 'graph'], required: true },
