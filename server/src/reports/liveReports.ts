@@ -63,7 +63,13 @@ export class LiveReports {
   start(): void {
     this.track(this.refreshAll());
     const every = (ms: number, work: () => Promise<unknown>) => {
-      const timer = setInterval(() => this.track(work()), ms);
+      // A round still running (a store that is slow, a lock left by a dead process) is not joined by another.
+      let running = false;
+      const timer = setInterval(() => {
+        if (running) return;
+        running = true;
+        this.track(work().finally(() => (running = false)));
+      }, ms);
       timer.unref();
       this.timers.push(timer);
     };
