@@ -58,7 +58,7 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
     models,
     builders,
     ingest,
-    reports: new ReportService(models, events),
+    reports: new ReportService(models, events, log),
     catalog: new StoreCatalog(models, events, log),
     presence: new BuilderPresence(events),
     events,
@@ -71,6 +71,7 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
     () => {
       ingestRepair.start();
       context.pool.start();
+      context.reports.start();
     },
     () => undefined,
   );
@@ -111,6 +112,7 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
         });
         // The rebuilders' claims go back to the pool while the store is still open: a restart leaves no lease to run out.
         await context.pool.close();
+        await context.reports.close();
         await store.close();
         await embedded?.stop();
         log.info('lilac stopped');

@@ -1,6 +1,7 @@
 import { assertBuilderExists, MissingRecordError } from '../ownership/ownership.ts';
 import type { Models } from '../store/models.ts';
 import { withReportLock } from './reportLock.ts';
+import { deleteReportState } from './reportStates.ts';
 
 /** The admin CLI's: hands a report, ownerless or not, to a builder. */
 export async function giveReport(models: Models, name: string, builder: string): Promise<void> {
@@ -19,4 +20,5 @@ export async function removeReport(models: Models, name: string): Promise<void> 
   });
   if (!removed) throw new MissingRecordError(`no report named ${JSON.stringify(name)}`);
   await models.ReportBlob.deleteMany({ version: removed.version });
+  await deleteReportState(models, removed.version);
 }

@@ -13,7 +13,7 @@ export class ReportBusyError extends Error {
   override name = 'ReportBusyError';
 }
 
-/** Runs `critical` while holding report `name`'s lock (see `reportLockSchema`), waiting for it if another upload holds it. */
+/** Runs `critical` while holding the lock `name` (a report's name, or `state:` and a version; see `reportLockSchema`), waiting while another writer holds it. */
 export async function withReportLock<T>(models: Models, name: string, critical: () => Promise<T>): Promise<T> {
   const token = randomBytes(8).toString('hex');
   const deadline = Date.now() + MAX_WAIT_MS;

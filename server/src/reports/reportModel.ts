@@ -22,6 +22,11 @@ export const reportSchema = new Schema(
  */
 export const reportBlobSchema = new Schema(
   {
+    /**
+     * `version:kind:seq` (`blobChunkId`), so a read is served by the primary index, the only one
+     * the embedded FerretDB uses; chunks written before carry an ObjectId and are found by their fields.
+     */
+    _id: { type: Schema.Types.Mixed },
     report: { type: String, required: true },
     version: { type: String, required: true },
     kind: { type: String, enum: ['sbom', 'graph'], required: true },
@@ -50,4 +55,25 @@ export const reportLockSchema = new Schema(
     expiresAt: { type: Date, required: true },
   },
   { collection: 'report_locks', versionKey: false },
+);
+
+/**
+ * A report's verdicts in one document, so a server that just started answers
+ * a 50,000-path report with one read instead of 50,000 summaries. Derived
+ * from the output summaries, never the other way round: it is rebuilt from
+ * them when missing or unreadable, reconciled with them in the background,
+ * and every write re-reads the summaries of the paths it sets (see
+ * `reportStates.ts`). Keyed by report version, so a replaced report's state
+ * goes with its blobs.
+ */
+export const reportStateSchema = new Schema(
+  {
+    _id: { type: String },
+    report: { type: String, required: true },
+    /** The verdict names, in the order `verdicts` numbers them: a reordering of VERDICTS cannot misread a stored state. */
+    legend: { type: [String], required: true },
+    /** One character per distinct store path of the report, in `outPathsOf(graph)` order: `'0'` plus the verdict's index in `legend`. */
+    verdicts: { type: String, required: true },
+  },
+  { timestamps: true, collection: 'report_states', versionKey: false },
 );

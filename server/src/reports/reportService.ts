@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   InvalidStorePathError,
   VERDICTS,
@@ -10,7 +10,6 @@ import {
   type ReportSummary,
   type Suggestion,
   type Verdict,
-  type VerdictChange,
 } from '@lilac/common';
 import type { EventBus } from '../events/eventBus.ts';
 import { notFound } from '../http/errors.ts';
@@ -19,48 +18,26 @@ import { notOwner } from '../ownership/ownership.ts';
 import { parseJobRequests } from '../pool/jobRequests.ts';
 import type { Models } from '../store/models.ts';
 import { parseCycloneDx } from './cyclonedx.ts';
+import type { Logger } from '../log.ts';
+import { LiveReports, type ReportStateTiming } from './liveReports.ts';
+import { zeroCounts, type LiveReport } from './liveReport.ts';
 import { readBlob, writeBlob } from './reportBlobs.ts';
 import { withReportLock } from './reportLock.ts';
-import { outPathsOf, type ReportGraph } from './reportGraph.ts';
+import { outPathsOf } from './reportGraph.ts';
+import { deleteReportState } from './reportStates.ts';
 import { renderTextTree } from './textTree.ts';
 
 export const REPORT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
-/** Summaries read per `$in` query. */
-const LOOKUP_BATCH = 5_000;
-const LOOKUP_PARALLELISM = 2;
-/**
- * A report's verdicts follow this process's ingest as it happens; what another
- * server process ingested shows after at most this long, when they are read again.
- */
-const OTHER_PROCESSES_MAX_LAG_MS = 60_000;
 const SUGGESTIONS = 50;
+/** Candidates whose summaries `suggest` reads at a time, until it has enough. */
+const SUGGESTION_BATCH = 500;
 
-interface PathState {
-  verdict: Verdict;
-  attestedBy: string[];
-}
+export { zeroCounts };
 
-/** A report's verdicts and attesting builders per path, as read from the store and followed since. */
-interface ReportStates {
-  readonly byPath: Map<string, PathState>;
-  readonly counts: Record<Verdict, number>;
-  readonly readAt: number;
-}
-
-interface LoadedReport {
-  readonly name: string;
-  readonly version: string;
-  readonly graph: ReportGraph;
-  readonly outPaths: readonly string[];
-  readonly pathSet: ReadonlySet<string>;
-  states: ReportStates | null;
-  reading: Promise<ReportStates> | null;
-  /** Outputs that changed while `reading` was in flight, which its answer may predate. */
-  readonly changedWhileReading: Set<string>;
-}
-
-export function zeroCounts(): Record<Verdict, number> {
-  return Object.fromEntries(VERDICTS.map((verdict) => [verdict, 0])) as Record<Verdict, number>;
+interface LinkPatternMatcher {
+  readonly pattern: string;
+  readonly link: string;
+  readonly regex: ReturnType<typeof compileLinkPattern>;
 }
 
 function shuffled<T>(items: T[]): T[] {
@@ -73,20 +50,30 @@ function shuffled<T>(items: T[]): T[] {
 
 /**
  * Reports: an uploaded SBOM kept byte-exact, its normalised graph, and the
- * views over it. Verdicts come from the per-output summaries, read in large
- * `$in` batches once per report and then kept current from `verdict` and
- * `attestation` events (which also drive `report:progress`): reading 50,000
- * summaries out of the embedded FerretDB takes seconds, patching one is free.
+ * views over it. Verdicts come from each report's compact state (see
+ * `LiveReports`): reading 50,000 summaries out of the embedded FerretDB takes
+ * seconds, reading one state document a few milliseconds.
  */
 export class ReportService {
-  private readonly loaded = new Map<string, LoadedReport>();
+  private readonly live: LiveReports;
+  private readonly serialised = new WeakMap<LiveReport, { key: string; body: Buffer; etag: string }>();
 
   constructor(
     private readonly models: Models,
-    private readonly events: EventBus,
+    events: EventBus,
+    log: Logger,
+    timing?: ReportStateTiming,
   ) {
-    events.subscribe('verdict', (change) => this.followVerdict(change));
-    events.subscribe('attestation', (attestation) => this.followAttestation(attestation.output_path, attestation.builder));
+    this.live = new LiveReports(models, events, log, timing);
+  }
+
+  /** Loads every report and keeps their states current (timers); without it, states are re-read when a minute old. */
+  start(): void {
+    this.live.start();
+  }
+
+  close(): Promise<void> {
+    return this.live.close();
   }
 
   /**
@@ -116,8 +103,11 @@ export class ReportService {
       await this.models.ReportBlob.deleteMany({ version });
       throw error;
     }
-    if (previous) await this.models.ReportBlob.deleteMany({ version: previous.version });
-    this.loaded.delete(name);
+    this.live.uploaded({ name, version }, graph);
+    if (previous) {
+      await this.models.ReportBlob.deleteMany({ version: previous.version });
+      await deleteReportState(this.models, previous.version);
+    }
     return { created: previous === null, total: fields.total, components: fields.components };
   }
 
@@ -152,16 +142,39 @@ export class ReportService {
       name: record.name,
       owner: record.owner ?? null,
       total: report.outPaths.length,
-      counts: await this.counts(report),
+      counts: { ...report.counts },
       updatedAt: (record.updatedAt ?? new Date(0)).toISOString(),
     };
   }
 
   async detail(name: string): Promise<ReportDetail> {
     const report = await this.load(name);
-    const states = await this.statesOf(report);
-    const verdictOf = (outPath: string) => states.byPath.get(outPath)?.verdict ?? 'no-builds';
-    const counts = { ...states.counts };
+    return this.detailOf(report, await this.linkPatterns());
+  }
+
+  /**
+   * `detail` serialised, with an entity tag: a 50,000-path report's is 11 MB
+   * of JSON, so it is kept per report until a verdict or a link pattern changes.
+   */
+  async detailJson(name: string): Promise<{ body: Buffer; etag: string }> {
+    const report = await this.load(name);
+    const patterns = await this.linkPatterns();
+    const key = `${report.id}:${report.changes}:${JSON.stringify(patterns.map(({ pattern, link }) => [pattern, link]))}`;
+    const cached = this.serialised.get(report);
+    if (cached?.key === key) return cached;
+    const serialised = {
+      key,
+      body: Buffer.from(JSON.stringify(this.detailOf(report, patterns))),
+      etag: `W/"${createHash('sha256').update(key).digest('base64url')}"`,
+    };
+    this.serialised.set(report, serialised);
+    return serialised;
+  }
+
+  private detailOf(report: LiveReport, patterns: readonly LinkPatternMatcher[]): ReportDetail {
+    const name = report.name;
+    const verdictOf = (outPath: string) => report.verdictOf(outPath);
+    const counts = { ...report.counts };
     const total = report.outPaths.length;
     const percentages = zeroCounts();
     for (const verdict of VERDICTS) percentages[verdict] = total === 0 ? 0 : Math.round((counts[verdict] / total) * 10_000) / 100;
@@ -171,7 +184,7 @@ export class ReportService {
       total,
       counts,
       percentages,
-      notReproduced: await this.groupByLinkPattern(report, verdictOf),
+      notReproduced: this.groupByLinkPattern(report, patterns, verdictOf),
       tree: {
         nodes: report.graph.nodes.map((node, id) => ({
           id,
@@ -187,8 +200,7 @@ export class ReportService {
 
   async textTree(name: string): Promise<string> {
     const report = await this.load(name);
-    const { byPath } = await this.statesOf(report);
-    return renderTextTree(report.graph, (outPath) => byPath.get(outPath)?.verdict ?? 'no-builds');
+    return renderTextTree(report.graph, (outPath) => report.verdictOf(outPath));
   }
 
   /**
@@ -234,27 +246,45 @@ export class ReportService {
     return { outputs, skipped };
   }
 
-  /** Up to 50 outputs worth rebuilding, shuffled: not reproduced yet and not attested by `builder`. */
+  /**
+   * Up to 50 outputs worth rebuilding, shuffled: not reproduced yet and not
+   * attested by `builder`. Who attested what is read from the summaries of
+   * shuffled candidates, a batch at a time, until there are enough.
+   */
   async suggest(name: string, builder: string): Promise<Suggestion[]> {
     const report = await this.load(name);
-    const { byPath } = await this.statesOf(report);
     const seen = new Set<string>();
     const candidates: Suggestion[] = [];
     for (const node of report.graph.nodes) {
       if (node.outPath === null || node.drvPath === null || seen.has(node.outPath)) continue;
       seen.add(node.outPath);
-      const state = byPath.get(node.outPath);
-      if (state?.verdict === 'reproduced' || state?.attestedBy.includes(builder)) continue;
+      if (report.verdictOf(node.outPath) === 'reproduced') continue;
       candidates.push({ drv_path: node.drvPath, output: node.output ?? 'out', out_path: node.outPath });
     }
-    return shuffled(candidates).slice(0, SUGGESTIONS);
+    shuffled(candidates);
+    const suggestions: Suggestion[] = [];
+    for (let offset = 0; offset < candidates.length && suggestions.length < SUGGESTIONS; offset += SUGGESTION_BATCH) {
+      const batch = candidates.slice(offset, offset + SUGGESTION_BATCH);
+      const summaries = await this.models.OutputSummary.find({ outPath: { $in: batch.map((candidate) => candidate.out_path) } }, { _id: 0, outPath: 1, verdict: 1, attestedBy: 1 }).lean();
+      const known = new Map(summaries.map((summary) => [summary.outPath, summary]));
+      for (const candidate of batch) {
+        const summary = known.get(candidate.out_path);
+        if (summary && (summary.verdict === 'reproduced' || summary.attestedBy.includes(builder))) continue;
+        suggestions.push(candidate);
+        if (suggestions.length === SUGGESTIONS) break;
+      }
+    }
+    return suggestions;
   }
 
-  private async groupByLinkPattern(report: LoadedReport, verdictOf: (outPath: string) => Verdict): Promise<ReportPathGroup[]> {
+  private async linkPatterns(): Promise<LinkPatternMatcher[]> {
     // A pattern stored before patterns were checked with RE2 may not compile: it links nothing.
-    const patterns = (await this.models.LinkPattern.find().sort({ createdAt: 1 }).lean()).flatMap((record) =>
+    return (await this.models.LinkPattern.find().sort({ createdAt: 1 }).lean()).flatMap((record) =>
       invalidPatternReason(record.pattern) === null ? [{ pattern: record.pattern, link: record.link, regex: compileLinkPattern(record.pattern) }] : [],
     );
+  }
+
+  private groupByLinkPattern(report: LiveReport, patterns: readonly LinkPatternMatcher[], verdictOf: (outPath: string) => Verdict): ReportPathGroup[] {
     const groups = new Map<string | null, ReportPathGroup>();
     const seen = new Set<string>();
     for (const node of report.graph.nodes) {
@@ -276,97 +306,13 @@ export class ReportService {
     return [...groups.values()].sort((a, b) => (a.pattern === null ? 1 : b.pattern === null ? -1 : a.pattern.localeCompare(b.pattern)));
   }
 
-  private async counts(report: LoadedReport): Promise<Record<Verdict, number>> {
-    return { ...(await this.statesOf(report)).counts };
-  }
-
-  private statesOf(report: LoadedReport): Promise<ReportStates> {
-    if (report.states && Date.now() - report.states.readAt < OTHER_PROCESSES_MAX_LAG_MS) return Promise.resolve(report.states);
-    report.reading ??= this.readStates(report).finally(() => {
-      report.reading = null;
-    });
-    return report.reading;
-  }
-
-  private async readStates(report: LoadedReport): Promise<ReportStates> {
-    report.changedWhileReading.clear();
-    const readAt = Date.now();
-    const byPath = await this.lookUp(report.outPaths);
-    // Events only patch states already read, so what changed during the long read is read again, by key.
-    for (let round = 0; round < 10 && report.changedWhileReading.size > 0; round++) {
-      const changed = [...report.changedWhileReading];
-      report.changedWhileReading.clear();
-      for (const [outPath, state] of await this.lookUp(changed)) byPath.set(outPath, state);
-    }
-    const counts = zeroCounts();
-    for (const outPath of report.outPaths) counts[byPath.get(outPath)?.verdict ?? 'no-builds'] += 1;
-    report.states = { byPath, counts, readAt };
-    return report.states;
-  }
-
-  /** Verdicts and attesting builders of many paths: a few large indexed `$in` reads, never one per path. */
-  private async lookUp(outPaths: readonly string[]): Promise<Map<string, PathState>> {
-    const states = new Map<string, PathState>();
-    const batches: string[][] = [];
-    for (let offset = 0; offset < outPaths.length; offset += LOOKUP_BATCH) batches.push(outPaths.slice(offset, offset + LOOKUP_BATCH));
-    let next = 0;
-    const worker = async () => {
-      while (next < batches.length) {
-        const batch = batches[next++] as string[];
-        const summaries = await this.models.OutputSummary.find({ outPath: { $in: batch } }, { _id: 0, outPath: 1, verdict: 1, attestedBy: 1 }).lean();
-        for (const summary of summaries) states.set(summary.outPath, { verdict: summary.verdict as Verdict, attestedBy: [...summary.attestedBy] });
-      }
-    };
-    await Promise.all(Array.from({ length: LOOKUP_PARALLELISM }, worker));
-    return states;
-  }
-
   private async record(name: string) {
     const record = await this.models.Report.findOne({ name }).lean();
     if (!record) throw notFound(`no report named ${JSON.stringify(name)}`);
     return record;
   }
 
-  private async load(name: string): Promise<LoadedReport> {
-    const record = await this.record(name);
-    const cached = this.loaded.get(name);
-    if (cached?.version === record.version) return cached;
-    const graph = JSON.parse((await readBlob(this.models, record.version, 'graph')).toString('utf8')) as ReportGraph;
-    const outPaths = outPathsOf(graph);
-    const report: LoadedReport = { name, version: record.version, graph, outPaths, pathSet: new Set(outPaths), states: null, reading: null, changedWhileReading: new Set() };
-    this.loaded.set(name, report);
-    return report;
-  }
-
-  /** The state of `outPath` in each loaded report that holds it, created when the store had none. */
-  private *statesFollowing(outPath: string): Generator<{ report: LoadedReport; states: ReportStates; state: PathState }> {
-    for (const report of this.loaded.values()) {
-      if (!report.pathSet.has(outPath)) continue;
-      if (report.reading) report.changedWhileReading.add(outPath);
-      const { states } = report;
-      if (!states) continue;
-      let state = states.byPath.get(outPath);
-      if (!state) {
-        state = { verdict: 'no-builds', attestedBy: [] };
-        states.byPath.set(outPath, state);
-      }
-      yield { report, states, state };
-    }
-  }
-
-  private followAttestation(outPath: string, builder: string): void {
-    for (const { state } of this.statesFollowing(outPath)) {
-      if (!state.attestedBy.includes(builder)) state.attestedBy.push(builder);
-    }
-  }
-
-  private followVerdict(change: VerdictChange): void {
-    for (const { report, states, state } of this.statesFollowing(change.outPath)) {
-      if (state.verdict === change.verdict) continue;
-      states.counts[state.verdict] = Math.max(0, states.counts[state.verdict] - 1);
-      states.counts[change.verdict] += 1;
-      state.verdict = change.verdict;
-      this.events.publish('report:progress', { report: report.name, total: report.outPaths.length, counts: { ...states.counts } });
-    }
+  private async load(name: string): Promise<LiveReport> {
+    return this.live.get(await this.record(name));
   }
 }
