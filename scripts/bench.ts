@@ -9,7 +9,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 process.chdir(root);
 const only = process.argv.slice(2);
 const files = WORKSPACES.flatMap((workspace) => findFiles(path.join(root, workspace, 'bench'), '.bench.ts')).filter(
-  (file) => only.length === 0 || only.some((name) => file.includes(name)),
+  // Matched against the path inside the repository: a checkout's own folder name must not select every bench.
+  (file) => only.length === 0 || only.some((name) => path.relative(root, file).includes(name)),
 );
 
 let failed = 0;
