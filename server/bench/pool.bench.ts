@@ -31,7 +31,8 @@ async function firstClaim(socket: Socket, since: number): Promise<number> {
   }
 }
 
-const server = await startTestServer({ pool: testPoolConfig({ leaseMs: LEASE_MS, sweepIntervalMs: SWEEP_MS }) });
+// Workers here claim and never complete, so each builder's claim cap would end the run after 32 claims a builder.
+const server = await startTestServer({ pool: testPoolConfig({ leaseMs: LEASE_MS, sweepIntervalMs: SWEEP_MS, maxClaimsPerBuilder: JOBS }) });
 try {
   const enqueuer = await server.createBuilder('enqueuer');
   await enqueue(server, enqueuer.token, JOBS, 'bench');

@@ -2,21 +2,13 @@ import type { JobView } from '@lilac/common';
 import { ClaimWindow, type Candidate } from './claimWindow.ts';
 import { toJobView, unclaimed, type StoredJob } from './jobViews.ts';
 import { isDuplicateKey, later, type PoolContext } from './poolContext.ts';
-import { PoolError } from './poolError.ts';
+import { ClaimAllowance, claimsHeldBy, tooManyClaims } from './claimAllowance.ts';
 
 /** Jobs read per claim window, which all claims on one server share. */
 const CLAIM_WINDOW = 256;
 /** How long a server's claim window may miss queue changes another server made. */
 const CLAIM_WINDOW_MAX_AGE_MS = 10_000;
 
-/** Claims `builder` holds right now, on any connection to any server process. */
-export function claimsHeldBy(pool: PoolContext, builder: string): Promise<number> {
-  return pool.models.Lease.countDocuments({ builder, expiresAt: { $gte: pool.now() } });
-}
-
-function tooManyClaims(builder: string, max: number): PoolError {
-  return new PoolError(`builder ${builder} already holds ${max} claims, the most one builder may hold (LILAC_POOL_MAX_CLAIMS_PER_BUILDER)`);
-}
 
 /**
  * Hands out jobs: the most wanted one a builder may take. Inserting the job's
@@ -26,8 +18,10 @@ function tooManyClaims(builder: string, max: number): PoolError {
  */
 export class Claimer {
   private readonly window: ClaimWindow;
+  private readonly allowance: ClaimAllowance;
 
   constructor(private readonly pool: PoolContext) {
+    this.allowance = new ClaimAllowance(pool);
     this.window = new ClaimWindow(
       () => this.readQueue({}, []),
       CLAIM_WINDOW,
@@ -48,8 +42,18 @@ export class Claimer {
    * there is none. Refused once the builder holds `maxClaimsPerBuilder`.
    */
   async claim(builder: string, socketId: string): Promise<JobView | null> {
+    const reservation = await this.allowance.reserve(builder);
+    try {
+      const job = await this.claimReserved(builder, socketId, reservation.nearLimit);
+      if (job) reservation.confirm();
+      return job;
+    } finally {
+      reservation.cancel();
+    }
+  }
+
+  private async claimReserved(builder: string, socketId: string, nearLimit: boolean): Promise<JobView | null> {
     const { models, config } = this.pool;
-    if ((await claimsHeldBy(this.pool, builder)) >= config.maxClaimsPerBuilder) throw tooManyClaims(builder, config.maxClaimsPerBuilder);
     // Jobs another claimer won, or this builder may not take, are not looked at again: every round makes progress.
     const passed = new Set<string>();
     const since = this.pool.now().getTime();
@@ -66,8 +70,8 @@ export class Claimer {
         if (isDuplicateKey(error)) continue;
         throw error;
       }
-      // Counted after the insert: of claims racing past the check above, none that stays makes the builder hold more than the limit.
-      if ((await claimsHeldBy(this.pool, builder)) > config.maxClaimsPerBuilder) {
+      // Near the limit the store is asked after the insert: of claims racing there from several processes, none that stays passes it.
+      if (nearLimit && (await claimsHeldBy(this.pool, builder)) > config.maxClaimsPerBuilder) {
         await models.Lease.deleteOne({ _id: id, socketId });
         this.window.invalidate();
         throw tooManyClaims(builder, config.maxClaimsPerBuilder);

@@ -1,0 +1,81 @@
+import type { PoolContext } from './poolContext.ts';
+import { PoolError } from './poolError.ts';
+
+/** How long a builder's count of held claims is trusted before its leases are counted again. */
+const RECOUNT_AFTER_MS = 1000;
+
+/** Claims `builder` holds right now, on any connection to any server process. */
+export function claimsHeldBy(pool: PoolContext, builder: string): Promise<number> {
+  return pool.models.Lease.countDocuments({ builder, expiresAt: { $gte: pool.now() } });
+}
+
+export function tooManyClaims(builder: string, max: number): PoolError {
+  return new PoolError(`builder ${builder} already holds ${max} claims, the most one builder may hold (LILAC_POOL_MAX_CLAIMS_PER_BUILDER)`);
+}
+
+interface Held {
+  /** Leases counted in the store, plus this process's claims confirmed since. */
+  counted: number;
+  countedAt: number;
+  /** Claims this process is handing out right now, not yet confirmed or cancelled. */
+  reserved: number;
+  recount: Promise<void> | null;
+}
+
+export interface Reservation {
+  /** The claim holds: it counts until the next recount sees its lease. */
+  confirm(): void;
+  /** No claim came of it. */
+  cancel(): void;
+  /** Whether the builder is close enough to the limit that the store must be asked. */
+  readonly nearLimit: boolean;
+}
+
+/**
+ * Keeps each builder under `maxClaimsPerBuilder`. Counting a builder's leases
+ * on every claim scanned every lease on FerretDB (which serves no index but
+ * `_id`), and claims fell to ten a second once a thousand were held. Leases
+ * are counted at most once a second per builder instead; in between, this
+ * process's own claims are reserved before any await, so claims racing here
+ * never pass the limit together, and near the limit `claim` asks the store.
+ */
+export class ClaimAllowance {
+  private readonly held = new Map<string, Held>();
+
+  constructor(private readonly pool: PoolContext) {}
+
+  async reserve(builder: string): Promise<Reservation> {
+    const max = this.pool.config.maxClaimsPerBuilder;
+    const held = await this.current(builder);
+    if (held.counted + held.reserved >= max) throw tooManyClaims(builder, max);
+    held.reserved += 1;
+    const nearLimit = held.counted + held.reserved >= max - 1;
+    let settled = false;
+    const settle = (confirmed: boolean) => {
+      if (settled) return;
+      settled = true;
+      held.reserved -= 1;
+      if (confirmed) held.counted += 1;
+    };
+    return { confirm: () => settle(true), cancel: () => settle(false), nearLimit };
+  }
+
+  private async current(builder: string): Promise<Held> {
+    let held = this.held.get(builder);
+    if (!held) {
+      held = { counted: 0, countedAt: -Infinity, reserved: 0, recount: null };
+      this.held.set(builder, held);
+    }
+    const entry = held;
+    if (this.pool.now().getTime() - entry.countedAt >= RECOUNT_AFTER_MS) {
+      entry.recount ??= claimsHeldBy(this.pool, builder)
+        .then((count) => {
+          entry.counted = count;
+          entry.countedAt = this.pool.now().getTime();
+        })
+        .finally(() => (entry.recount = null));
+      await entry.recount;
+    }
+    return entry;
+  }
+}
