@@ -197,8 +197,9 @@ test('`lilac rebuild` releases its claims on SIGTERM', async () => {
   assert.match(stderr, /released 1 claims/);
   const pool = (await (await server.request('/api/v1/pool')).json()) as PoolView;
   assert.equal(pool.stats.claimed, 0);
+  // Only this test's job: an earlier test's job, satisfied by attestations delivered outside `complete`, may still be listed.
   assert.deepEqual(
-    pool.jobs.map((job) => [job.outPath, job.state]),
-    [[outPath, 'queued']],
+    pool.jobs.filter((job) => job.outPath === outPath).map((job) => job.state),
+    ['queued'],
   );
 });
