@@ -18,7 +18,7 @@ import { attachSocketServer } from './realtime/socketServer.ts';
 import { ReportService } from './reports/reportService.ts';
 import { connectWithRetry } from './store/connectWithRetry.ts';
 import { startOrJoinEmbeddedStore, type EmbeddedStore } from './store/embeddedStore.ts';
-import { migrateOnConnect } from './store/migrations/migrateOnConnect.ts';
+import { prepareOnConnect } from './store/migrations/prepareOnConnect.ts';
 import { createModels, ensureIndexes } from './store/models.ts';
 
 export interface LilacServer {
@@ -26,8 +26,8 @@ export interface LilacServer {
   readonly io: Server;
   readonly context: AppContext;
   readonly httpServer: HttpServer;
-  /** Settles once the store's schema is current; rejects when it cannot be (a newer lilac's store): the process must stop. */
-  readonly migrated: Promise<unknown>;
+  /** Settles once the store's schema and indexes are current; rejects when they cannot be (a newer lilac's store): the process must stop. */
+  readonly prepared: Promise<void>;
   /** Stops taking requests, lets those in flight finish, returns the rebuilders' claims to the pool, then closes the store. */
   close(): Promise<void>;
 }
@@ -44,8 +44,9 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
     embedded = await startOrJoinEmbeddedStore({ dataDir: config.dataDir, log });
     uri = embedded.uri;
   }
-  const { store, migrated } = migrateOnConnect(connectWithRetry(uri, config.dbName, log, embedded ?? undefined), log);
-  const models = createModels(store.connection);
+  const connected = connectWithRetry(uri, config.dbName, log, embedded ?? undefined);
+  const models = createModels(connected.connection);
+  const { store, prepared } = prepareOnConnect(connected, log, () => ensureIndexes(models));
   const events = new EventBus();
   const builders = new BuilderService(models);
   const verifier = new SignatureVerifier();
@@ -66,8 +67,7 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
     pool: new WorkPool(models, events, config.pool, log, ingest),
   };
   const ingestRepair = new IngestRepair(context.ingest, log);
-  const indexed = migrated.then(() => ensureIndexes(models));
-  void indexed.then(
+  void prepared.then(
     () => {
       ingestRepair.start();
       context.pool.start();
@@ -75,9 +75,8 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
     },
     () => undefined,
   );
-  indexed.catch((error: unknown) => log.error({ err: error }, 'preparing the store failed'));
   if (options.waitForStore) {
-    await indexed.catch(async (error: unknown) => {
+    await prepared.catch(async (error: unknown) => {
       await store.close();
       await embedded?.stop();
       throw error;
@@ -101,7 +100,7 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
     io,
     context,
     httpServer,
-    migrated,
+    prepared,
     close() {
       closing ??= (async () => {
         await ingestRepair.stop();

@@ -7,7 +7,9 @@ const log = createLogger(config.logLevel);
 
 try {
   const server = await startLilacServer(config, log);
+  let stopping = false;
   const shutdown = (signal: string) => {
+    stopping = true;
     log.info({ signal }, 'shutting down');
     // A second signal means the operator will not wait.
     process.once(signal, () => process.exit(1));
@@ -19,7 +21,9 @@ try {
       },
     );
   };
-  server.migrated.catch((error: unknown) => {
+  server.prepared.catch((error: unknown) => {
+    // A store still connecting when the operator stops lilac fails to prepare because it was closed: nothing to report.
+    if (stopping) return;
     log.fatal({ err: error }, `lilac cannot use this store: ${(error as Error).message}`);
     void server.close().finally(() => process.exit(1));
   });

@@ -9,6 +9,7 @@ import { EventBus } from '../src/events/eventBus.ts';
 import { createLogger } from '../src/log.ts';
 import { removeReport } from '../src/reports/reportAdmin.ts';
 import { ReportService } from '../src/reports/reportService.ts';
+import { storeBuiltState } from '../src/reports/reportStates.ts';
 import { batchItem, narHash } from './support/attestationFixtures.ts';
 import { generateSbom, type GeneratedPath, type GeneratedSbom } from './support/sbomFixtures.ts';
 import { startTestServer, type TestBuilder, type TestServer } from './support/testServer.ts';
@@ -205,6 +206,15 @@ test('replacing or removing a report deletes its state', async () => {
   assert.equal((await server.context.reports.detail('replaced')).total, 6);
   await removeReport(server.context.models, 'replaced');
   assert.equal(await server.context.models.ReportState.countDocuments({ _id: second.version }), 0);
+});
+
+test('a state built for a version that was replaced meanwhile is not stored', async () => {
+  await upload('outpaced', generateSbom(3));
+  const first = (await storedState('outpaced')).version;
+  await upload('outpaced', generateSbom(4));
+  // What a build that read the summaries before the replacement does once they are read.
+  await storeBuiltState(server.context.models, 'outpaced', first, new Uint8Array(3));
+  assert.equal(await server.context.models.ReportState.countDocuments({ _id: first }), 0);
 });
 
 test('the monitor JSON carries an entity tag that changes with a verdict', async () => {

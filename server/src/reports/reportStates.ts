@@ -48,18 +48,22 @@ export async function readReportState(models: Models, version: string, paths: nu
 /**
  * Stores a state built from the summaries, unless another process stored a
  * usable one first: answers the state stored now (`codes` itself when ours).
+ * A version replaced or removed while its state was being built gets none:
+ * its deletion took the same lock, so it cannot come back after it.
  */
 export async function storeBuiltState(models: Models, report: string, version: string, codes: Uint8Array): Promise<Uint8Array> {
   return withReportLock(models, `state:${version}`, async () => {
     const existing = await readReportState(models, version, codes.length);
     if (existing) return existing;
+    if (!(await models.Report.exists({ name: report, version }))) return codes;
     await models.ReportState.replaceOne({ _id: version }, { report, legend: [...VERDICTS], verdicts: encode(codes) }, { upsert: true });
     return codes;
   });
 }
 
+/** Call once `version` is no longer any report's: a build of its state that is under way then stores nothing. */
 export async function deleteReportState(models: Models, version: string): Promise<void> {
-  await models.ReportState.deleteOne({ _id: version });
+  await withReportLock(models, `state:${version}`, () => models.ReportState.deleteOne({ _id: version }));
 }
 
 /** The verdict of each of `outPaths` that has a summary: a few large indexed `$in` reads, never one per path. */
