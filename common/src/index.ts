@@ -7,3 +7,4 @@ export * from './keys.ts';
 export * from './narinfo.ts';
 export * from './derivation.ts';
 export * from './wire.ts';
+export * from './listings.ts';

@@ -1,0 +1,232 @@
+/**
+ * File listings of a store path: what a builder saw inside the output it
+ * attests, one entry per file in NAR order, bound to the NAR hash it was
+ * computed with. Two listings of one output with different hashes say which
+ * files differ. Builders compute them, the server checks and diffs them.
+ */
+
+export const LISTING_ENTRY_TYPES = ['directory', 'regular', 'executable', 'symlink'] as const;
+export type ListingEntryType = (typeof LISTING_ENTRY_TYPES)[number];
+
+export interface ListingEntry {
+  /** Inside the output, `/`-separated, no leading `/`; `''` is the output itself. */
+  readonly path: string;
+  readonly type: ListingEntryType;
+  /** Regular and executable files: their length in bytes. */
+  readonly size?: number;
+  /** Regular and executable files: SHA-256 of their contents, lowercase hex. */
+  readonly sha256?: string;
+  /** Symlinks: where they point, as stored. */
+  readonly target?: string;
+}
+
+/** What a builder uploads: the listing of its copy of an output, and the NAR hash and size that copy has. */
+export interface ListingUpload {
+  readonly narHash: string;
+  readonly narSize: number;
+  readonly entries: readonly ListingEntry[];
+}
+
+export const DEFAULT_MAX_LISTING_ENTRIES = 1_000_000;
+const MAX_PATH_BYTES = 4096;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+export class ListingError extends Error {
+  override name = 'ListingError';
+}
+
+const utf8 = new TextEncoder();
+
+function byteLength(text: string): number {
+  return utf8.encode(text).length;
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let index = 0; index < Math.min(a.length, b.length); index++) {
+    if (a[index] !== b[index]) return (a[index] as number) - (b[index] as number);
+  }
+  return a.length - b.length;
+}
+
+function isFile(type: ListingEntryType): boolean {
+  return type === 'regular' || type === 'executable';
+}
+
+function segmentsOf(entryPath: string): string[] {
+  return entryPath === '' ? [] : entryPath.split('/');
+}
+
+/** NAR order: a directory before what it holds, siblings by the bytes of their names (as Nix sorts them). */
+export function compareListingPaths(a: string, b: string): number {
+  const left = segmentsOf(a);
+  const right = segmentsOf(b);
+  for (let index = 0; index < Math.min(left.length, right.length); index++) {
+    const order = compareBytes(utf8.encode(left[index] as string), utf8.encode(right[index] as string));
+    if (order !== 0) return order;
+  }
+  return left.length - right.length;
+}
+
+function checkPath(entryPath: unknown, index: number): string {
+  if (typeof entryPath !== 'string') throw new ListingError(`entries[${index}].path must be a string`);
+  if (byteLength(entryPath) > MAX_PATH_BYTES) throw new ListingError(`entries[${index}].path is longer than ${MAX_PATH_BYTES} bytes`);
+  if (entryPath.includes('\0')) throw new ListingError(`entries[${index}].path contains NUL`);
+  if (entryPath.startsWith('/')) throw new ListingError(`entries[${index}].path must be relative to the output, not ${JSON.stringify(entryPath)}`);
+  for (const segment of segmentsOf(entryPath)) {
+    if (segment === '' || segment === '.' || segment === '..') {
+      throw new ListingError(`entries[${index}].path ${JSON.stringify(entryPath)} has an empty, "." or ".." component`);
+    }
+  }
+  return entryPath;
+}
+
+function checkEntry(value: unknown, index: number): ListingEntry {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ListingError(`entries[${index}] must be an object`);
+  const raw = value as Record<string, unknown>;
+  const entryPath = checkPath(raw.path, index);
+  const type = raw.type;
+  if (!LISTING_ENTRY_TYPES.includes(type as ListingEntryType)) {
+    throw new ListingError(`entries[${index}].type must be one of ${LISTING_ENTRY_TYPES.join(', ')}`);
+  }
+  const entryType = type as ListingEntryType;
+  if (isFile(entryType)) {
+    if (!Number.isSafeInteger(raw.size) || (raw.size as number) < 0) throw new ListingError(`entries[${index}].size must be a non-negative integer`);
+    if (typeof raw.sha256 !== 'string' || !SHA256_HEX.test(raw.sha256)) throw new ListingError(`entries[${index}].sha256 must be 64 lowercase hex digits`);
+    return { path: entryPath, type: entryType, size: raw.size as number, sha256: raw.sha256 };
+  }
+  if (entryType === 'symlink') {
+    if (typeof raw.target !== 'string' || raw.target === '' || raw.target.includes('\0') || byteLength(raw.target) > MAX_PATH_BYTES) {
+      throw new ListingError(`entries[${index}].target must be a non-empty string without NUL, at most ${MAX_PATH_BYTES} bytes`);
+    }
+    return { path: entryPath, type: entryType, target: raw.target };
+  }
+  return { path: entryPath, type: entryType };
+}
+
+/**
+ * Checks a listing as a whole: the output itself first, every other entry
+ * inside a directory listed before it, strictly in NAR order (so each path
+ * once). Throws ListingError saying what is wrong.
+ */
+export function checkListingEntries(values: unknown, maxEntries = DEFAULT_MAX_LISTING_ENTRIES): ListingEntry[] {
+  if (!Array.isArray(values)) throw new ListingError('entries must be an array');
+  if (values.length === 0) throw new ListingError('entries must hold at least the output itself');
+  if (values.length > maxEntries) throw new ListingError(`a listing holds at most ${maxEntries} entries, this one ${values.length}`);
+  const entries = values.map(checkEntry);
+  if (entries[0]?.path !== '') throw new ListingError('entries[0] must be the output itself (path "")');
+  const directories = new Set<string>();
+  entries.forEach((entry, index) => {
+    if (index > 0) {
+      const previous = entries[index - 1] as ListingEntry;
+      if (compareListingPaths(previous.path, entry.path) >= 0) {
+        throw new ListingError(`entries[${index}] ${JSON.stringify(entry.path)} is out of NAR order or repeated`);
+      }
+      const parent = entry.path.includes('/') ? entry.path.slice(0, entry.path.lastIndexOf('/')) : '';
+      if (!directories.has(parent)) throw new ListingError(`entries[${index}] ${JSON.stringify(entry.path)} is not inside a listed directory`);
+    }
+    if (entry.type === 'directory') directories.add(entry.path);
+  });
+  return entries;
+}
+
+/** Parses an upload's body; throws ListingError on anything a builder's listing cannot be. */
+export function parseListingUpload(value: unknown, maxEntries = DEFAULT_MAX_LISTING_ENTRIES): ListingUpload {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ListingError('a listing must be a JSON object');
+  const raw = value as Record<string, unknown>;
+  if (typeof raw.narHash !== 'string') throw new ListingError('narHash must be a string');
+  if (!Number.isSafeInteger(raw.narSize) || (raw.narSize as number) <= 0) throw new ListingError('narSize must be a positive integer');
+  return { narHash: raw.narHash, narSize: raw.narSize as number, entries: checkListingEntries(raw.entries, maxEntries) };
+}
+
+/** Bytes a NAR string takes: its u64 length, the bytes, and padding to 8. */
+function narStringSize(byteLength: number): number {
+  return 8 + byteLength + ((8 - (byteLength % 8)) % 8);
+}
+
+const NAR_TOKEN = (token: string): number => narStringSize(byteLength(token));
+
+/**
+ * The length of the NAR serialisation the listing describes. A listing that
+ * does not give the attested `narSize` is not a listing of that copy.
+ */
+export function narSizeOfListing(entries: readonly ListingEntry[]): number {
+  let size = NAR_TOKEN('nix-archive-1');
+  for (const entry of entries) {
+    if (entry.path !== '') {
+      const name = entry.path.slice(entry.path.lastIndexOf('/') + 1);
+      size += NAR_TOKEN('entry') + NAR_TOKEN('(') + NAR_TOKEN('name') + NAR_TOKEN(name) + NAR_TOKEN('node') + NAR_TOKEN(')');
+    }
+    size += NAR_TOKEN('(') + NAR_TOKEN('type') + NAR_TOKEN(')');
+    switch (entry.type) {
+      case 'directory':
+        size += NAR_TOKEN('directory');
+        break;
+      case 'symlink':
+        size += NAR_TOKEN('symlink') + NAR_TOKEN('target') + NAR_TOKEN(entry.target ?? '');
+        break;
+      case 'regular':
+      case 'executable':
+        // An executable is a regular file with a flag: `executable ""` before its contents.
+        size += NAR_TOKEN('regular') + NAR_TOKEN('contents') + narStringSize(entry.size ?? 0);
+        if (entry.type === 'executable') size += NAR_TOKEN('executable') + NAR_TOKEN('');
+        break;
+    }
+  }
+  return size;
+}
+
+export const FILE_CHANGES = ['added', 'removed', 'content', 'type', 'mode', 'target'] as const;
+/** `added`/`removed`: only in the second/first copy; `mode`: executable on one side only; `type`: file, directory or symlink differ. */
+export type FileChange = (typeof FILE_CHANGES)[number];
+
+export type ListingSide = Omit<ListingEntry, 'path'>;
+
+export interface FileDifference {
+  readonly path: string;
+  readonly change: FileChange;
+  readonly a?: ListingSide;
+  readonly b?: ListingSide;
+}
+
+function sideOf({ path: _path, ...side }: ListingEntry): ListingSide {
+  return side;
+}
+
+function changeBetween(a: ListingEntry, b: ListingEntry): FileChange | null {
+  if (a.type === b.type) {
+    if (isFile(a.type)) return a.sha256 === b.sha256 && a.size === b.size ? null : 'content';
+    if (a.type === 'symlink') return a.target === b.target ? null : 'target';
+    return null;
+  }
+  return isFile(a.type) && isFile(b.type) ? (a.sha256 === b.sha256 && a.size === b.size ? 'mode' : 'content') : 'type';
+}
+
+/**
+ * The files that differ between two listings, in NAR order, and only those.
+ * What lies beneath a path added or removed as a whole is reported too, so
+ * the count says how much differs; a file whose mode and contents both
+ * changed is reported as `content`.
+ */
+export function diffListings(a: readonly ListingEntry[], b: readonly ListingEntry[]): FileDifference[] {
+  const differences: FileDifference[] = [];
+  let left = 0;
+  let right = 0;
+  while (left < a.length || right < b.length) {
+    const fromA = a[left];
+    const fromB = b[right];
+    const order = fromA === undefined ? 1 : fromB === undefined ? -1 : compareListingPaths(fromA.path, fromB.path);
+    if (order < 0 && fromA) {
+      differences.push({ path: fromA.path, change: 'removed', a: sideOf(fromA) });
+      left++;
+    } else if (order > 0 && fromB) {
+      differences.push({ path: fromB.path, change: 'added', b: sideOf(fromB) });
+      right++;
+    } else if (fromA && fromB) {
+      const change = changeBetween(fromA, fromB);
+      if (change) differences.push({ path: fromA.path, change, a: sideOf(fromA), b: sideOf(fromB) });
+      left++;
+      right++;
+    }
+  }
+  return differences;
+}
