@@ -230,3 +230,24 @@ export function diffListings(a: readonly ListingEntry[], b: readonly ListingEntr
   }
   return differences;
 }
+
+export const DIFFOSCOPE_FORMATS = ['text', 'html'] as const;
+export type DiffoscopeFormat = (typeof DIFFOSCOPE_FORMATS)[number];
+/** diffoscope's output is cut at this many bytes by the builder that runs it (and refused above it by the server). */
+export const DEFAULT_DIFFOSCOPE_MAX_BYTES = 10 * 1024 * 1024;
+
+/** What a builder holding two copies of an output uploads after running diffoscope between them. */
+export interface DiffoscopeUpload {
+  /** NAR hash of the copy given to diffoscope first. */
+  readonly a: string;
+  /** NAR hash of the copy given second. */
+  readonly b: string;
+  readonly format: DiffoscopeFormat;
+  readonly content: string;
+  /** Cut at the size bound. */
+  readonly truncated: boolean;
+  /** Stopped at the time bound: `content` is what it printed until then. */
+  readonly timedOut: boolean;
+  /** `diffoscope --version`, e.g. `diffoscope 272`. */
+  readonly diffoscopeVersion?: string;
+}

@@ -299,6 +299,12 @@ export interface AttestationResult {
   verdict: Verdict;
   /** Status of the stored attestation (an earlier valid one stays valid). */
   signature: { status: SignatureStatus; reason: string | null };
+  /**
+   * The output has more than one NAR hash and the server has no file listing
+   * of this one: the builder should upload its copy's listing
+   * (`PUT /api/v1/outputs/{digest-name}/listing`).
+   */
+  listingWanted?: boolean;
 }
 
 export interface ReportSummary {
