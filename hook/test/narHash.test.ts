@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { encodeNixBase32, formatNarHash } from '@lilac/common';
-import { narDigestOfPath } from '../src/nar/narHash.ts';
+import { createHash } from 'node:crypto';
+import { checkListingEntries, encodeNixBase32, formatNarHash, narSizeOfListing } from '@lilac/common';
+import { narDigestAndListingOfPath, narDigestOfPath } from '../src/nar/narHash.ts';
 import { queryPathInfo } from '../src/store/pathInfo.ts';
 import { nix, nixEnv, nonce, tempDir } from './support/nix.ts';
 
@@ -71,4 +72,61 @@ test('the NAR hash of a real store path equals what the store registered', async
   assert.equal(ours.narSize, registered!.narSize);
   assert.match(ours.narHash, new RegExp(`^sha256:[${'0123456789abcdfghijklmnpqrsvwxyz'}]{52}$`));
   assert.equal(ours.narHash.length, 'sha256:'.length + encodeNixBase32(new Uint8Array(32)).length);
+});
+
+test('the listing of a crafted tree comes with the same NAR hash, in NAR order, and gives the NAR size', () => {
+  const root = craftedTree();
+  const theirs = nixDigest(root);
+  const walked = narDigestAndListingOfPath(root);
+  assert.equal(walked.narHash, theirs.narHash);
+  assert.equal(walked.narSize, theirs.narSize);
+  assert.equal(walked.problem, null);
+  const entries = checkListingEntries(walked.entries);
+  assert.equal(narSizeOfListing(entries), theirs.narSize);
+  const byPath = new Map(entries.map((entry) => [entry.path, entry]));
+  const sha256 = (file: string) => createHash('sha256').update(readFileSync(path.join(root, file))).digest('hex');
+  assert.deepEqual(byPath.get(''), { path: '', type: 'directory' });
+  assert.deepEqual(byPath.get('run.sh'), { path: 'run.sh', type: 'executable', size: 18, sha256: sha256('run.sh') });
+  assert.deepEqual(byPath.get('group-exec-only'), { path: 'group-exec-only', type: 'regular', size: 1, sha256: sha256('group-exec-only') });
+  assert.deepEqual(byPath.get('empty-file'), { path: 'empty-file', type: 'regular', size: 0, sha256: createHash('sha256').digest('hex') });
+  assert.deepEqual(byPath.get('nested/deeper/big.bin'), { path: 'nested/deeper/big.bin', type: 'regular', size: 3 * 1024 * 1024 + 5, sha256: sha256('nested/deeper/big.bin') });
+  assert.deepEqual(byPath.get('nested/link-up'), { path: 'nested/link-up', type: 'symlink', target: '../a' });
+  assert.deepEqual(byPath.get('empty-dir'), { path: 'empty-dir', type: 'directory' });
+  // Bytes, not the locale: upper case and digits before lower case, ä last.
+  const top = entries.filter((entry) => entry.path !== '' && !entry.path.includes('/')).map((entry) => entry.path);
+  assert.deepEqual(top, ['10', '9', 'B', 'Z', '_under', 'a', 'dangling', 'dir-link', 'eight-bytes', 'empty-dir', 'empty-file', 'group-exec-only', 'nested', 'nine-bytes', 'run.sh', 'ä']);
+});
+
+test('a single file, an executable and a symlink at the root list as the output itself', () => {
+  const dir = tempDir('listing-root');
+  writeFileSync(path.join(dir, 'exe'), 'exe');
+  chmodSync(path.join(dir, 'exe'), 0o700);
+  symlinkSync('exe', path.join(dir, 'link'));
+  const exe = narDigestAndListingOfPath(path.join(dir, 'exe'));
+  assert.deepEqual(exe.entries, [{ path: '', type: 'executable', size: 3, sha256: createHash('sha256').update('exe').digest('hex') }]);
+  assert.equal(narSizeOfListing(exe.entries!), nixDigest(path.join(dir, 'exe')).narSize);
+  const link = narDigestAndListingOfPath(path.join(dir, 'link'));
+  assert.deepEqual(link.entries, [{ path: '', type: 'symlink', target: 'exe' }]);
+  assert.equal(link.narHash, nixDigest(path.join(dir, 'link')).narHash);
+});
+
+test('a tree with a name that is not UTF-8 has no listing, and its NAR hash is still exact', () => {
+  const root = path.join(tempDir('listing-latin1'), 'tree');
+  mkdirSync(root);
+  writeFileSync(Buffer.concat([Buffer.from(`${root}/`), Buffer.from([0x63, 0x61, 0x66, 0xe9])]), 'latin-1 name\n');
+  writeFileSync(path.join(root, 'plain'), 'plain\n');
+  const walked = narDigestAndListingOfPath(root);
+  assert.equal(walked.entries, null);
+  assert.match(walked.problem ?? '', /is not UTF-8/);
+  assert.equal(walked.narHash, nixDigest(root).narHash);
+});
+
+test('the listing of a real store path is bound to the hash the store registered', async () => {
+  const root = craftedTree();
+  writeFileSync(path.join(root, 'nonce'), nonce());
+  const storePath = nix(['nix-store', '--add', root]).trim();
+  const [registered] = await queryPathInfo([storePath]);
+  const walked = narDigestAndListingOfPath(storePath);
+  assert.equal(walked.narHash, registered!.narHash);
+  assert.equal(narSizeOfListing(checkListingEntries(walked.entries)), registered!.narSize);
 });

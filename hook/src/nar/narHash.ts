@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
 import path from 'node:path';
-import { formatNarHash } from '@lilac/common';
+import { formatNarHash, type ListingEntry } from '@lilac/common';
 
 /** What Nix records for a store path: SHA-256 of its NAR serialisation and that serialisation's length. */
 export interface NarDigest {
@@ -10,21 +10,74 @@ export interface NarDigest {
   readonly narSize: number;
 }
 
+/**
+ * A NAR digest and the file listing seen in the same walk. A listing's paths
+ * are text, so a tree with a name or link target that is not UTF-8 has no
+ * listing (`entries` null, `problem` says which): the NAR hash stays exact.
+ */
+export interface NarDigestWithListing extends NarDigest {
+  readonly entries: ListingEntry[] | null;
+  readonly problem: string | null;
+}
+
 const READ_CHUNK = 1 << 20;
 const PADDING = Buffer.alloc(8);
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Raw bytes as text, or null when they are not UTF-8 (a listing cannot say them). */
+function utf8OrNull(bytes: Buffer): string | null {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+/** Collects the listing while the walk goes: what each node is, and each file's SHA-256 from the bytes the NAR hash reads. */
+class ListingCollector {
+  readonly entries: ListingEntry[] = [];
+  problem: string | null = null;
+
+  /** The path inside the output of `name` under `parent`; null once the listing is given up. */
+  child(parent: string | null, name: Buffer): string | null {
+    if (parent === null || this.problem !== null) return null;
+    const text = utf8OrNull(name);
+    if (text === null) {
+      this.problem = `the name ${JSON.stringify(name.toString('latin1'))} in ${JSON.stringify(parent)} is not UTF-8`;
+      return null;
+    }
+    return parent === '' ? text : `${parent}/${text}`;
+  }
+
+  add(entry: ListingEntry): void {
+    if (this.problem === null) this.entries.push(entry);
+  }
+
+  symlink(entryPath: string | null, target: Buffer): void {
+    if (entryPath === null || this.problem !== null) return;
+    const text = utf8OrNull(target);
+    if (text === null) this.problem = `the target of the symlink ${JSON.stringify(entryPath)} is not UTF-8`;
+    else this.add({ path: entryPath, type: 'symlink', target: text });
+  }
+}
 
 /**
  * Feeds the NAR serialisation of a file tree (Nix's `dumpPath`) into a sink
  * without ever holding more than one read chunk: every string is a
  * little-endian u64 length, the bytes, and zero padding to 8 bytes.
  * Names and link targets stay raw bytes so non-UTF-8 names hash as Nix does.
+ * With a listing collector, each file's contents also feed a SHA-256 of their
+ * own from the same read: the contents are read once.
  */
 class NarWriter {
   size = 0;
   private readonly lengthBuffer = Buffer.alloc(8);
   private readonly chunk = Buffer.allocUnsafe(READ_CHUNK);
 
-  constructor(private readonly hash: Hash) {}
+  constructor(
+    private readonly hash: Hash,
+    private readonly listing: ListingCollector | null,
+  ) {}
 
   private write(bytes: Uint8Array): void {
     this.hash.update(bytes);
@@ -48,27 +101,36 @@ class NarWriter {
     this.pad(bytes.length);
   }
 
-  dump(filePath: string | Buffer): void {
+  /** `entryPath`: where `filePath` is inside the output, for the listing; null without one. */
+  dump(filePath: string | Buffer, entryPath: string | null): void {
     const stat = lstatSync(filePath);
     this.str('(');
     if (stat.isSymbolicLink()) {
       this.str('type');
       this.str('symlink');
       this.str('target');
-      this.str(readlinkSync(filePath, { encoding: 'buffer' }));
+      const target = readlinkSync(filePath, { encoding: 'buffer' });
+      this.str(target);
+      this.listing?.symlink(entryPath, target);
     } else if (stat.isFile()) {
       this.str('type');
       this.str('regular');
       // Nix looks only at the owner's execute bit.
-      if ((stat.mode & 0o100) !== 0) {
+      const executable = (stat.mode & 0o100) !== 0;
+      if (executable) {
         this.str('executable');
         this.str('');
       }
       this.str('contents');
-      this.contents(filePath, stat.size);
+      const fileHash = this.listing !== null && entryPath !== null ? createHash('sha256') : null;
+      this.contents(filePath, stat.size, fileHash);
+      if (fileHash !== null && entryPath !== null) {
+        this.listing?.add({ path: entryPath, type: executable ? 'executable' : 'regular', size: stat.size, sha256: fileHash.digest('hex') });
+      }
     } else if (stat.isDirectory()) {
       this.str('type');
       this.str('directory');
+      if (entryPath !== null) this.listing?.add({ path: entryPath, type: 'directory' });
       // Nix sorts entries as std::string does: by bytes, never by locale.
       const names = readdirSync(filePath, { encoding: 'buffer' }).sort(Buffer.compare);
       for (const name of names) {
@@ -77,7 +139,7 @@ class NarWriter {
         this.str('name');
         this.str(name);
         this.str('node');
-        this.dump(Buffer.concat([Buffer.from(filePath), Buffer.from('/'), name]));
+        this.dump(Buffer.concat([Buffer.from(filePath), Buffer.from('/'), name]), this.listing?.child(entryPath, name) ?? null);
         this.str(')');
       }
     } else {
@@ -86,7 +148,7 @@ class NarWriter {
     this.str(')');
   }
 
-  private contents(filePath: string | Buffer, size: number): void {
+  private contents(filePath: string | Buffer, size: number, fileHash: Hash | null): void {
     this.writeLength(size);
     const fd = openSync(filePath, 'r');
     try {
@@ -94,7 +156,9 @@ class NarWriter {
       while (done < size) {
         const read = readSync(fd, this.chunk, 0, Math.min(READ_CHUNK, size - done), null);
         if (read === 0) throw new Error(`${String(filePath)} shrank while it was being hashed`);
-        this.write(this.chunk.subarray(0, read));
+        const bytes = this.chunk.subarray(0, read);
+        this.write(bytes);
+        fileHash?.update(bytes);
         done += read;
       }
     } finally {
@@ -104,11 +168,22 @@ class NarWriter {
   }
 }
 
+function walk(filePath: string, listing: ListingCollector | null): NarDigest {
+  const hash = createHash('sha256');
+  const writer = new NarWriter(hash, listing);
+  writer.str('nix-archive-1');
+  writer.dump(path.resolve(filePath), '');
+  return { narHash: formatNarHash(new Uint8Array(hash.digest())), narSize: writer.size };
+}
+
 /** NAR hash and size of any path, registered in the store or not (e.g. a `--check` rebuild's `<out>.check`). */
 export function narDigestOfPath(filePath: string): NarDigest {
-  const hash = createHash('sha256');
-  const writer = new NarWriter(hash);
-  writer.str('nix-archive-1');
-  writer.dump(path.resolve(filePath));
-  return { narHash: formatNarHash(new Uint8Array(hash.digest())), narSize: writer.size };
+  return walk(filePath, null);
+}
+
+/** NAR hash, size and file listing (in NAR order) of a path, in one walk that reads every file once. */
+export function narDigestAndListingOfPath(filePath: string): NarDigestWithListing {
+  const listing = new ListingCollector();
+  const digest = walk(filePath, listing);
+  return { ...digest, entries: listing.problem === null ? listing.entries : null, problem: listing.problem };
 }
