@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { parseSecretKey, type NamedKey } from '@lilac/common';
 import { DEFAULT_ENV_FILE, parseEnvFile } from './envFile.ts';
+import { readDiffoscopeSettings, type DiffoscopeSettings } from './listings/diffoscopeSettings.ts';
 
 /** Everything the builder-side commands need to sign and deliver. */
 export interface HookConfig {
@@ -15,6 +16,8 @@ export interface HookConfig {
   readonly timeoutMs: number;
   /** The env file the settings were read from; null when there was none to read. */
   readonly envFile: string | null;
+  /** How diffoscope runs between two differing copies (`lilac rebuild`, the diff hook). */
+  readonly diffoscope: DiffoscopeSettings;
 }
 
 /** Command-line flags every command accepts; they win over the environment. */
@@ -143,6 +146,7 @@ export function readHookConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}):
     spoolDir: flags['spool-dir'] ?? settings.LILAC_SPOOL_DIR ?? defaultSpoolDir(settings),
     timeoutMs,
     envFile,
+    diffoscope: readDiffoscopeSettings(settings, problems),
   };
   return { config, problems, missingEnvFile };
 }

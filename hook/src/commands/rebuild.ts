@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { CONFIG_FLAGS, ConfigError, loadHookConfig } from '../config.ts';
+import { CONFIG_FLAGS, ConfigError, loadHookConfig, type HookConfig } from '../config.ts';
+import { withDiffoscopeFlags } from '../listings/diffoscopeSettings.ts';
 import { runRebuildWorker } from '../rebuild/rebuildWorker.ts';
 import type { Command } from './command.ts';
 
@@ -14,18 +15,34 @@ function positiveInteger(text: string | undefined, fallback: number, what: strin
  * Joins the server's work pool and rebuilds what it hands out until stopped
  * (SIGINT/SIGTERM release the claims held). A rebuild whose claim was lost is
  * delivered or spooled like a post-build-hook's (`--spool-dir`, `--timeout-ms`).
+ * A rebuild that differs uploads the listings of both copies and, when
+ * diffoscope is installed, its output between them.
  */
 export const rebuild: Command = {
   summary: 'join the rebuild pool: claim derivations, rebuild them with Nix, attest the results',
-  usage: 'lilac rebuild [--jobs N] [--poll-ms MS] [--until-empty] [--server URL] [--token T | --token-file F] [--secret-key-file F] [--spool-dir D] [--timeout-ms N]',
+  usage:
+    'lilac rebuild [--jobs N] [--poll-ms MS] [--until-empty] [--diffoscope-timeout SECONDS] [--diffoscope-html] [--server URL] [--token T | --token-file F] [--secret-key-file F] [--spool-dir D] [--timeout-ms N]',
   async run(args, env) {
     const { values } = parseArgs({
       args,
-      options: { ...CONFIG_FLAGS, jobs: { type: 'string' }, 'poll-ms': { type: 'string' }, 'until-empty': { type: 'boolean' } },
+      options: {
+        ...CONFIG_FLAGS,
+        jobs: { type: 'string' },
+        'poll-ms': { type: 'string' },
+        'until-empty': { type: 'boolean' },
+        'diffoscope-timeout': { type: 'string' },
+        'diffoscope-html': { type: 'boolean' },
+      },
       strict: true,
     });
-    const { jobs, 'poll-ms': pollMs, 'until-empty': untilEmpty, ...flags } = values;
-    const config = loadHookConfig(env, flags);
+    const { jobs, 'poll-ms': pollMs, 'until-empty': untilEmpty, 'diffoscope-timeout': diffoscopeTimeout, 'diffoscope-html': diffoscopeHtml, ...flags } = values;
+    const loaded = loadHookConfig(env, flags);
+    let config: HookConfig;
+    try {
+      config = { ...loaded, diffoscope: withDiffoscopeFlags(loaded.diffoscope, { timeoutSeconds: diffoscopeTimeout, html: diffoscopeHtml }) };
+    } catch (error) {
+      throw new ConfigError((error as Error).message);
+    }
     if (config.server === null) throw new ConfigError('no server configured (--server or LILAC_SERVER)');
     if (config.token === null) throw new ConfigError('no token configured (--token, --token-file or LILAC_TOKEN)');
     if (config.secretKey === null) throw new ConfigError('no secret key configured (--secret-key-file or LILAC_SECRET_KEY_FILE)');

@@ -1,7 +1,8 @@
-import type { AttestationSubmission } from '@lilac/common';
+import type { AttestationResult, AttestationSubmission } from '@lilac/common';
 
 export type DeliveryResult =
-  | { readonly kind: 'delivered' }
+  /** `results`: lilac's answer per output (lila answers nothing a builder reads: empty). */
+  | { readonly kind: 'delivered'; readonly results: readonly AttestationResult[] }
   /** The server refused the content (4xx): sending it again would not help. */
   | { readonly kind: 'rejected'; readonly reason: string }
   /** Unreachable, too slow, or 5xx: keep it for later. */
@@ -31,10 +32,21 @@ export async function postAttestations(
     return { kind: 'unavailable', reason: cause?.message ?? (error as Error).message };
   }
   const text = await response.text().catch(() => '');
-  if (response.ok) return { kind: 'delivered' };
+  if (response.ok) return { kind: 'delivered', results: resultsOf(text) };
   const reason = `${response.status} ${detailOf(text)}`;
   if (response.status >= 500 || RETRYABLE_CLIENT_STATUSES.has(response.status)) return { kind: 'unavailable', reason };
   return { kind: 'rejected', reason };
+}
+
+/** lilac answers lila's route with an array of results, and its batch route with `{results}`. */
+function resultsOf(body: string): AttestationResult[] {
+  try {
+    const parsed = JSON.parse(body) as unknown;
+    const results = Array.isArray(parsed) ? parsed : (parsed as { results?: unknown } | null)?.results;
+    return Array.isArray(results) ? results.filter((result): result is AttestationResult => typeof result?.outPath === 'string') : [];
+  } catch {
+    return [];
+  }
 }
 
 function detailOf(body: string): string {

@@ -1,6 +1,7 @@
 import type { AttestationSubmission } from '@lilac/common';
 import { isSigned, signSubmission } from '../attest/submission.ts';
 import type { HookConfig } from '../config.ts';
+import { runFollowUps, saveWantedListings } from '../listings/followUps.ts';
 import { log } from '../log.ts';
 import { postAttestations } from './attestationClient.ts';
 import { Spool } from './spool.ts';
@@ -19,13 +20,24 @@ function remaining(deadline: number): number {
 }
 
 /**
+ * Sends the spool (see sendSpooled); a flush without a deadline (the
+ * background sender, `lilac flush`) then uploads the listings and diffoscope
+ * output waiting for their attestations to be delivered.
+ */
+export async function flushSpool(config: HookConfig, deadline: number): Promise<FlushResult> {
+  const result = await sendSpooled(config, deadline);
+  if (result.left === 0 && deadline === Number.POSITIVE_INFINITY) await runFollowUps(config);
+  return result;
+}
+
+/**
  * Sends spooled submissions oldest first until the spool is empty, the
  * deadline passes, or the server proves unavailable (then the rest waits:
  * hammering a down server would only spend the build's time). No request
  * waits longer than the configured timeout. Submissions spooled unsigned
  * (the hook had no usable key) are signed now, or wait for a key.
  */
-export async function flushSpool(config: HookConfig, deadline: number): Promise<FlushResult> {
+async function sendSpooled(config: HookConfig, deadline: number): Promise<FlushResult> {
   const requestBudget = (): number => Math.min(remaining(deadline), config.timeoutMs);
   const spool = new Spool(config.spoolDir);
   const result: FlushResult = { delivered: 0, rejected: 0, left: 0, stopped: null };
@@ -58,6 +70,7 @@ export async function flushSpool(config: HookConfig, deadline: number): Promise<
     if (outcome.kind === 'delivered') {
       spool.done(claimed);
       result.delivered += 1;
+      saveWantedListings(config.spoolDir, submissions, outcome.results);
     } else if (outcome.kind === 'rejected') {
       spool.reject(claimed, outcome.reason);
       log(`server refused spooled attestations for ${drvHash} (${outcome.reason}); moved to ${spool.rejectedDir}`);
@@ -103,7 +116,10 @@ export async function deliverWithSpool(
   if (flushed.stopped !== null && flushed.left > 0) return keep(flushed.stopped);
   if (remaining(deadline) <= 0) return keep('out of time');
   const outcome = await postAttestations(config.server, config.token, drvHash, submissions, remaining(deadline));
-  if (outcome.kind === 'delivered') return 'delivered';
+  if (outcome.kind === 'delivered') {
+    saveWantedListings(config.spoolDir, submissions, outcome.results);
+    return 'delivered';
+  }
   if (outcome.kind === 'unavailable') return keep(outcome.reason);
   spool.addRejected({ drvHash, submissions, spooledAt: new Date().toISOString(), reason: outcome.reason });
   log(`server refused attestations for ${drvHash} (${outcome.reason}); kept in ${spool.rejectedDir}`);

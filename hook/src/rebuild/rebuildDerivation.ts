@@ -1,14 +1,24 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import type { JobView, PathInfo } from '@lilac/common';
-import { narDigestOfPath } from '../nar/narHash.ts';
+import { narDigestAndListingOfPath, type NarDigestWithListing } from '../nar/narHash.ts';
 import { outputsOfDerivation, queryPathInfo } from '../store/pathInfo.ts';
 
 /** How much of a failed build's log goes back to the server. */
 const LOG_TAIL_BYTES = 8 * 1024;
 
-/** Every output of the derivation as the rebuild produced it, or why it did not. */
-export type RebuildResult = { ok: true; outputs: PathInfo[]; builtAt: string } | { ok: false; error: string };
+/** A rebuilt copy that differs from the registered output, kept at `<out>.check` until `removeCheckCopies`. */
+export interface CheckCopy {
+  readonly outPath: string;
+  /** The registered output's NAR hash. */
+  readonly registeredNarHash: string;
+  readonly path: string;
+  /** The copy's NAR hash, size and listing, from one walk. */
+  readonly walked: NarDigestWithListing;
+}
+
+/** Every output of the derivation as the rebuild produced it (and the copies that differ), or why it did not. */
+export type RebuildResult = { ok: true; outputs: PathInfo[]; builtAt: string; checkCopies: CheckCopy[] } | { ok: false; error: string };
 
 /** The Nix processes a worker runs right now, so a shutdown can stop them. */
 export const runningBuilds = new Set<ChildProcess>();
@@ -44,7 +54,7 @@ function nixStore(args: readonly string[]): Promise<{ code: number; log: string 
  * with `--check`, the rebuild Nix 2.8 offers: a check that reproduces leaves
  * the registered output, whose hash is then the rebuilt one; a check that
  * differs leaves the rebuilt copy at `<out>.check` (`--keep-failed`), hashed
- * here. The rebuilt copy has its self-references rewritten to the output
+ * and listed here in one walk, and kept for its uploads. The rebuilt copy has its self-references rewritten to the output
  * path, so the registered references describe it too.
  */
 export async function rebuildDerivation(job: JobView): Promise<RebuildResult> {
@@ -59,10 +69,23 @@ export async function rebuildDerivation(job: JobView): Promise<RebuildResult> {
   if (checked.code !== 0 && differing.length === 0) {
     return { ok: false, error: `nix-store --realise --check ${job.drvPath} failed:\n${checked.log}` };
   }
+  let checkCopies: CheckCopy[];
+  try {
+    checkCopies = differing.map((info) => {
+      const copy = `${info.outPath}.check`;
+      return { outPath: info.outPath, registeredNarHash: info.narHash, path: copy, walked: narDigestAndListingOfPath(copy) };
+    });
+  } catch (error) {
+    removeCheckCopies(differing.map((info) => ({ path: `${info.outPath}.check` })));
+    throw error;
+  }
   const outputs = registered.map((info) => {
-    const copy = `${info.outPath}.check`;
-    return existsSync(copy) ? { ...info, ...narDigestOfPath(copy) } : info;
+    const copy = checkCopies.find((candidate) => candidate.outPath === info.outPath);
+    return copy === undefined ? info : { ...info, narHash: copy.walked.narHash, narSize: copy.walked.narSize };
   });
-  for (const info of differing) rmSync(`${info.outPath}.check`, { recursive: true, force: true });
-  return { ok: true, outputs, builtAt };
+  return { ok: true, outputs, builtAt, checkCopies };
+}
+
+export function removeCheckCopies(copies: readonly { path: string }[]): void {
+  for (const copy of copies) rmSync(copy.path, { recursive: true, force: true });
 }

@@ -11,8 +11,10 @@ import {
 import { io, type Socket } from 'socket.io-client';
 import type { HookConfig } from '../config.ts';
 import { log } from '../log.ts';
+import { runFollowUps } from '../listings/followUps.ts';
+import { uploadOutputFiles } from '../listings/uploads.ts';
 import { deliverRebuild, rebuildAttestations } from './rebuildAttestations.ts';
-import { rebuildDerivation, runningBuilds, type RebuildResult } from './rebuildDerivation.ts';
+import { rebuildDerivation, removeCheckCopies, runningBuilds, type CheckCopy, type RebuildResult } from './rebuildDerivation.ts';
 
 export interface RebuildWorkerOptions {
   readonly server: string;
@@ -127,6 +129,32 @@ export async function runRebuildWorker(options: RebuildWorkerOptions): Promise<n
     }
   };
 
+  /**
+   * After attesting: the listings of both copies of each output that differs
+   * (each under its own NAR hash) and diffoscope's output between them, then
+   * the `.check` copies go. A listing of the registered copy is refused
+   * unless this builder attested that hash too (built it, with the hook).
+   */
+  const uploadDifferences = async (copies: readonly CheckCopy[]) => {
+    try {
+      // A worker asked to stop does not start diffoscope runs of minutes.
+      for (const copy of options.signal.aborted ? [] : copies) {
+        const uploads = {
+          outPath: copy.outPath,
+          copies: [
+            { path: copy.outPath, narHash: copy.registeredNarHash },
+            { path: copy.path, narHash: copy.walked.narHash },
+          ],
+          diffoscope: true,
+        };
+        await uploadOutputFiles(options.delivery, uploads, new Map([[copy.path, copy.walked]]));
+      }
+      if (!options.signal.aborted) await runFollowUps(options.delivery);
+    } finally {
+      removeCheckCopies(copies);
+    }
+  };
+
   const settle = async (job: JobView, claimedOn: string) => {
     let result: RebuildResult;
     try {
@@ -145,14 +173,18 @@ export async function runRebuildWorker(options: RebuildWorkerOptions): Promise<n
       else log(`rebuild: ${job.outPath}: ${describeRebuildOutcome(answer.outcome)} (${why}); the job is now ${answer.state}`);
       return;
     }
-    const attestations = rebuildAttestations(job, result.outputs, options.secretKey, result.builtAt);
-    const answer = await report(job, claimedOn, 'complete', { id: job.id, attestations });
-    if (typeof answer !== 'string') {
-      log(`rebuild: ${job.outPath}: ${describeRebuildOutcome(answer.outcome)}; the job is now ${answer.state}`);
-      return;
+    try {
+      const attestations = rebuildAttestations(job, result.outputs, options.secretKey, result.builtAt);
+      const answer = await report(job, claimedOn, 'complete', { id: job.id, attestations });
+      if (typeof answer !== 'string') {
+        log(`rebuild: ${job.outPath}: ${describeRebuildOutcome(answer.outcome)}; the job is now ${answer.state}`);
+      } else {
+        const delivered = await deliverRebuild(options.delivery, job, result.outputs, options.secretKey, result.builtAt);
+        log(`rebuild: ${job.outPath}: rebuilt, but the job could not be completed (${answer}); attestations ${delivered} instead`);
+      }
+    } finally {
+      await uploadDifferences(result.checkCopies);
     }
-    const delivered = await deliverRebuild(options.delivery, job, result.outputs, options.secretKey, result.builtAt);
-    log(`rebuild: ${job.outPath}: rebuilt, but the job could not be completed (${answer}); attestations ${delivered} instead`);
   };
 
   let stopReason: string | null = null;
