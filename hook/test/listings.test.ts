@@ -66,7 +66,8 @@ function diffoscopeMentions(answer: unknown, found: unknown[] = []): unknown[] {
     for (const item of answer) diffoscopeMentions(item, found);
   } else if (typeof answer === 'object' && answer !== null) {
     for (const [key, value] of Object.entries(answer)) {
-      if (/diffoscope/i.test(key) && value !== null && value !== undefined && value !== false) found.push(value);
+      const empty = value === null || value === undefined || value === false || (Array.isArray(value) && value.length === 0);
+      if (/diffoscope/i.test(key) && !empty) found.push(value);
       diffoscopeMentions(value, found);
     }
   }

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { AttestationResult, AttestationSubmission } from '@lilac/common';
-import { STORE_DIR } from '@lilac/common';
+import { STORE_DIR, type AttestationResult, type AttestationSubmission } from '@lilac/common';
 import type { HookConfig } from '../config.ts';
 import { log } from '../log.ts';
 import { uploadOutputFiles, type OutputUploads } from './uploads.ts';
