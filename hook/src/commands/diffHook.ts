@@ -1,7 +1,7 @@
 import { drvHashOf, parseStorePath } from '@lilac/common';
 import { signSubmission, unsignedSubmission } from '../attest/submission.ts';
 import { spoolAndSendInBackground } from '../delivery/background.ts';
-import { saveFollowUp } from '../listings/followUps.ts';
+import { trySaveFollowUp } from '../listings/followUps.ts';
 import { log } from '../log.ts';
 import { narDigestOfPath } from '../nar/narHash.ts';
 import { queryPathInfo } from '../store/pathInfo.ts';
@@ -42,7 +42,7 @@ export const diffHook: Command = {
         { path: outPath, narHash: registered!.narHash },
         { path: rebuilt, narHash: digest.narHash },
       ];
-      saveFollowUp(config.spoolDir, { outPath, copies, diffoscope: true });
+      trySaveFollowUp(config.spoolDir, { outPath, copies, diffoscope: true });
       spoolAndSendInBackground(config, flags, drvHashOf(drvPath), [config.secretKey === null ? submission : signSubmission(submission, config.secretKey)]);
     } catch (error) {
       log(`diff-hook: ${(error as Error).message}`);

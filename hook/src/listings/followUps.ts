@@ -35,11 +35,22 @@ export function saveFollowUp(spoolDir: string, uploads: OutputUploads, tries = 0
   renameSync(path.join(dir, 'tmp', name), path.join(dir, name));
 }
 
+/** Like saveFollowUp, but a follow-up that cannot be kept is only said: it must never stop an attestation. */
+export function trySaveFollowUp(spoolDir: string, uploads: OutputUploads): boolean {
+  try {
+    saveFollowUp(spoolDir, uploads);
+    return true;
+  } catch (error) {
+    log(`cannot keep the uploads for ${uploads.outPath} for later: ${(error as Error).message}`);
+    return false;
+  }
+}
+
 /**
  * The listings an attestation's answer asks for (`listingWanted`): each is of
  * the store's copy of the output, which must still hash to what was attested
  * (the diff hook attests a `.check` copy under the output's path: that one
- * it uploads itself).
+ * it uploads itself). Never throws.
  */
 export function saveWantedListings(spoolDir: string, submissions: readonly AttestationSubmission[], results: readonly AttestationResult[]): number {
   let saved = 0;
@@ -47,8 +58,7 @@ export function saveWantedListings(spoolDir: string, submissions: readonly Attes
     if (result.listingWanted !== true) continue;
     const submission = submissions.find((candidate) => `${STORE_DIR}/${candidate.output_digest}-${candidate.output_name}` === result.outPath);
     if (submission === undefined) continue;
-    saveFollowUp(spoolDir, { outPath: result.outPath, copies: [{ path: result.outPath, narHash: submission.output_hash }], diffoscope: false });
-    saved += 1;
+    if (trySaveFollowUp(spoolDir, { outPath: result.outPath, copies: [{ path: result.outPath, narHash: submission.output_hash }], diffoscope: false })) saved += 1;
   }
   return saved;
 }

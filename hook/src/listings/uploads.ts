@@ -1,4 +1,4 @@
-import type { DiffoscopeUpload } from '@lilac/common';
+import { DEFAULT_MAX_LISTING_ENTRIES, type DiffoscopeUpload } from '@lilac/common';
 import type { HookConfig } from '../config.ts';
 import { log } from '../log.ts';
 import { narDigestAndListingOfPath, type NarDigestWithListing } from '../nar/narHash.ts';
@@ -63,6 +63,11 @@ function walkCopy(copy: CopyOfOutput, known: ReadonlyMap<string, NarDigestWithLi
   }
   if (walked.entries === null) {
     log(`no listing of ${copy.path}: ${walked.problem}`);
+    return null;
+  }
+  // The server refuses larger listings: do not send hundreds of megabytes to hear it.
+  if (walked.entries.length > DEFAULT_MAX_LISTING_ENTRIES) {
+    log(`no listing of ${copy.path}: ${walked.entries.length} entries, more than the ${DEFAULT_MAX_LISTING_ENTRIES} a server takes by default`);
     return null;
   }
   return walked;

@@ -150,6 +150,8 @@ export async function runRebuildWorker(options: RebuildWorkerOptions): Promise<n
         await uploadOutputFiles(options.delivery, uploads, new Map([[copy.path, copy.walked]]));
       }
       if (!options.signal.aborted) await runFollowUps(options.delivery);
+    } catch (error) {
+      log(`rebuild: uploading what differs failed: ${(error as Error).message}`);
     } finally {
       removeCheckCopies(copies);
     }
