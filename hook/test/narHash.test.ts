@@ -130,3 +130,12 @@ test('the listing of a real store path is bound to the hash the store registered
   assert.equal(walked.narHash, registered!.narHash);
   assert.equal(narSizeOfListing(checkListingEntries(walked.entries)), registered!.narSize);
 });
+
+test('a walk that fails half-way (a FIFO in the tree) throws, and the listing walk stops its hashing thread', () => {
+  const root = path.join(tempDir('listing-fifo'), 'tree');
+  mkdirSync(root);
+  writeFileSync(path.join(root, 'a-file'), 'before the fifo\n');
+  execFileSync('mkfifo', [path.join(root, 'b-fifo')]);
+  assert.throws(() => narDigestAndListingOfPath(root), /not a regular file, directory or symlink/);
+  assert.throws(() => narDigestOfPath(root), /not a regular file, directory or symlink/);
+});

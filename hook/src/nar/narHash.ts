@@ -2,6 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { formatNarHash, type ListingEntry } from '@lilac/common';
+import { ParallelFileHasher, SLOT_BYTES } from './parallelFileHasher.ts';
 
 /** What Nix records for a store path: SHA-256 of its NAR serialisation and that serialisation's length. */
 export interface NarDigest {
@@ -20,7 +21,7 @@ export interface NarDigestWithListing extends NarDigest {
   readonly problem: string | null;
 }
 
-const READ_CHUNK = 1 << 20;
+const READ_CHUNK = SLOT_BYTES;
 const PADDING = Buffer.alloc(8);
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -37,6 +38,10 @@ function utf8OrNull(bytes: Buffer): string | null {
 class ListingCollector {
   readonly entries: ListingEntry[] = [];
   problem: string | null = null;
+  /** Each file's contents go to a second thread to be hashed while the walk goes on. */
+  readonly hasher = new ParallelFileHasher();
+  /** Indexes in `entries` of the files, in the order their contents went to the hasher. */
+  private readonly files: number[] = [];
 
   /** The path inside the output of `name` under `parent`; null once the listing is given up. */
   child(parent: string | null, name: Buffer): string | null {
@@ -51,6 +56,23 @@ class ListingCollector {
 
   add(entry: ListingEntry): void {
     if (this.problem === null) this.entries.push(entry);
+  }
+
+  /** A file whose contents the walk is about to give the hasher; its digest comes with `finish`. */
+  addFile(entryPath: string, type: 'regular' | 'executable', size: number): void {
+    this.hasher.startFile();
+    this.files.push(this.entries.length);
+    this.entries.push({ path: entryPath, type, size, sha256: '' });
+  }
+
+  /** The listing with every file's digest, or null when it was given up. */
+  finish(): ListingEntry[] | null {
+    const digests = this.hasher.finish();
+    if (this.problem !== null) return null;
+    this.files.forEach((index, file) => {
+      this.entries[index] = { ...(this.entries[index] as ListingEntry), sha256: digests[file] as string };
+    });
+    return this.entries;
   }
 
   symlink(entryPath: string | null, target: Buffer): void {
@@ -122,10 +144,11 @@ class NarWriter {
         this.str('');
       }
       this.str('contents');
-      const fileHash = this.listing !== null && entryPath !== null ? createHash('sha256') : null;
-      this.contents(filePath, stat.size, fileHash);
-      if (fileHash !== null && entryPath !== null) {
-        this.listing?.add({ path: entryPath, type: executable ? 'executable' : 'regular', size: stat.size, sha256: fileHash.digest('hex') });
+      if (this.listing !== null && entryPath !== null) {
+        this.listing.addFile(entryPath, executable ? 'executable' : 'regular', stat.size);
+        this.contents(filePath, stat.size, this.listing.hasher);
+      } else {
+        this.contents(filePath, stat.size, null);
       }
     } else if (stat.isDirectory()) {
       this.str('type');
@@ -148,19 +171,20 @@ class NarWriter {
     this.str(')');
   }
 
-  private contents(filePath: string | Buffer, size: number, fileHash: Hash | null): void {
+  /** Streams a file's contents into the NAR hash; with a hasher, each chunk is read into its ring and handed to it too. */
+  private contents(filePath: string | Buffer, size: number, hasher: ParallelFileHasher | null): void {
     this.writeLength(size);
     const fd = openSync(filePath, 'r');
     try {
       let done = 0;
-      while (done < size) {
-        const read = readSync(fd, this.chunk, 0, Math.min(READ_CHUNK, size - done), null);
-        if (read === 0) throw new Error(`${String(filePath)} shrank while it was being hashed`);
-        const bytes = this.chunk.subarray(0, read);
-        this.write(bytes);
-        fileHash?.update(bytes);
+      do {
+        const chunk = hasher === null ? this.chunk : hasher.nextChunk();
+        const read = size === done ? 0 : readSync(fd, chunk, 0, Math.min(READ_CHUNK, size - done), null);
+        if (read === 0 && done < size) throw new Error(`${String(filePath)} shrank while it was being hashed`);
+        this.write(chunk.subarray(0, read));
         done += read;
-      }
+        hasher?.commit(read, done === size);
+      } while (done < size);
     } finally {
       closeSync(fd);
     }
@@ -184,6 +208,13 @@ export function narDigestOfPath(filePath: string): NarDigest {
 /** NAR hash, size and file listing (in NAR order) of a path, in one walk that reads every file once. */
 export function narDigestAndListingOfPath(filePath: string): NarDigestWithListing {
   const listing = new ListingCollector();
-  const digest = walk(filePath, listing);
-  return { ...digest, entries: listing.problem === null ? listing.entries : null, problem: listing.problem };
+  let digest: NarDigest;
+  try {
+    digest = walk(filePath, listing);
+  } catch (error) {
+    listing.hasher.abandon();
+    throw error;
+  }
+  const entries = listing.finish();
+  return { ...digest, entries, problem: listing.problem };
 }
