@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import type { AttestationView } from '@lilac/common';
 import { startTestServer, type TestServer } from '@lilac/server/testing';
 import type { SpooledSubmission } from '../src/delivery/spool.ts';
+import { backgroundIdle } from './support/background.ts';
 import { buildBundle, builderMachine, hookCheckout, hookScripts, LILAC_BIN } from './support/builderSetup.ts';
 import { derivationFile, nixBuild, nonce, tempDir } from './support/nix.ts';
 import { run } from './support/run.ts';
@@ -101,6 +102,8 @@ test('bad settings are named in one line of the following builds\' logs and left
   assert.match(second.log, /lilac: settings: .*line 7 is not KEY=value: this is not an assignment; timeout must be a positive number of milliseconds, not "soon"/);
   assert.deepEqual(await attestedEventually(second.outPath), [['bad-settings', 'valid', 'post-build-hook']]);
 
+  // A running background flush serves later builds of the same spool with its own settings: let it end first.
+  await waitFor('the background flush to end', () => backgroundIdle(machine.spoolDir));
   const garbageKey = path.join(dir, 'garbage.secret');
   writeFileSync(garbageKey, 'not a key\n');
   const badServerAndKey = path.join(dir, 'bad-server-and-key.env');

@@ -6,6 +6,7 @@ import type { AttestationView } from '@lilac/common';
 import { startTestServer, type TestServer } from '@lilac/server/testing';
 import { loadHookConfig } from '../src/config.ts';
 import { attestRecordedBuilds, type RecordedBuild } from '../src/delivery/recordedBuilds.ts';
+import { backgroundIdle } from './support/background.ts';
 import { buildBundle, builderMachine, hookCheckout, hookScripts, LILAC_BIN, type BuilderMachine } from './support/builderSetup.ts';
 import { derivationFile, nix, nixBuild, nixEnv, nonce, tempDir } from './support/nix.ts';
 import { run } from './support/run.ts';
@@ -88,11 +89,8 @@ test('a recorded build whose output was garbage-collected first is named in the 
   for (const [index, { drvPath, outPath }] of builds.entries()) {
     await runWrapper(machine, path.dirname(LILAC_BIN), { DRV_PATH: drvPath, OUT_PATHS: index === 0 ? outPath : '' });
   }
-  const log = path.join(machine.spoolDir, 'delivery.log');
-  const lines = await waitFor('both background flushes', () => {
-    const text = readFileSync(log, 'utf8');
-    return (text.match(/background flush:/g) ?? []).length === 2 && text;
-  });
+  await waitFor('the background flush', () => backgroundIdle(machine.spoolDir));
+  const lines = readFileSync(path.join(machine.spoolDir, 'delivery.log'), 'utf8');
   for (const { outPath } of builds) assert.match(lines, new RegExp(`${outPath} \\(built by .*\\) was garbage-collected before it was attested: dropped`));
   assert.match(lines, /garbage-collected first/);
   assert.deepEqual([built(machine.spoolDir), spooled(machine.spoolDir)], [[], []]);

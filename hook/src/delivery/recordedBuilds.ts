@@ -1,10 +1,10 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { drvHashOf, parseDerivationPath, parseStorePath } from '@lilac/common';
-import { signSubmission, unsignedSubmission } from '../attest/submission.ts';
+import { builtOutputSubmissions } from '../attest/builtOutputs.ts';
 import type { HookConfig } from '../config.ts';
 import { log } from '../log.ts';
-import { outputsOfDerivation, queryPathInfo } from '../store/pathInfo.ts';
+import { outputsOfDerivation } from '../store/pathInfo.ts';
 import { Spool } from './spool.ts';
 
 /**
@@ -76,10 +76,7 @@ export async function attestRecordedBuilds(config: HookConfig): Promise<AttestRe
       const present = outPaths.filter((outPath) => existsSync(outPath));
       for (const outPath of outPaths) if (!present.includes(outPath)) log(`${outPath} (built by ${drvPath}) was garbage-collected before it was attested: dropped`);
       if (present.length > 0) {
-        const submissions = (await queryPathInfo(present)).map((info) => {
-          const submission = unsignedSubmission(info, 'post-build-hook', builtAt);
-          return config.secretKey === null ? submission : signSubmission(submission, config.secretKey);
-        });
+        const submissions = await builtOutputSubmissions(present, config.secretKey, builtAt);
         spool.add({ drvHash: drvHashOf(drvPath), submissions, spooledAt: new Date().toISOString(), reason: waitingFor(config) });
       }
       records.done(claimed);
