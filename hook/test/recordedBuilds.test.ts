@@ -82,6 +82,18 @@ test('the wrapper records builds where lilac reads the env file to look; two flu
   }
 });
 
+test('back to back, the wrapper stays silent and the background flushes, one at a time, send every record once', async () => {
+  const machine = builderMachine(await server.createBuilder('back-to-back'), server.url);
+  const [{ drvPath, outPath }] = (await builtWithoutHook('back-to-back', 1)) as [{ drvPath: string; outPath: string }];
+  for (let run = 0; run < 20; run++) {
+    assert.equal(await runWrapper(machine, path.dirname(LILAC_BIN), { DRV_PATH: drvPath, OUT_PATHS: outPath }), '', `run ${run}`);
+  }
+  await waitFor('the background flush', () => spooled(machine.spoolDir).length === 0 && backgroundIdle(machine.spoolDir));
+  const runs = readFileSync(path.join(machine.spoolDir, 'delivery.log'), 'utf8').split('\n').filter((line) => line.includes('background flush:'));
+  assert.equal(runs.map((line) => Number(/delivered (\d+)/.exec(line)![1])).reduce((sum, each) => sum + each, 0), 20, runs.join('\n'));
+  assert.deepEqual((await attested(outPath)).map((view) => view.builder), ['back-to-back']);
+});
+
 test('a recorded build whose output was garbage-collected first is named in the delivery log and dropped', async () => {
   const machine = builderMachine(await server.createBuilder('collected'), server.url);
   const builds = await builtWithoutHook('collected', 2);
