@@ -7,7 +7,10 @@
  * hook's output from to close, so "Nix waits" is measured two ways:
  * - inside real `nix-build`s (Nix 2.8, which leaves OUT_PATHS empty): the
  *   median build with the hook minus the median build without it, fresh
- *   derivations, the two kinds interleaved;
+ *   derivations, the kinds interleaved; next to the wrapper (sh: records
+ *   the build, attests in the background), `lilac post-build-hook` run by
+ *   `lilac-run-hook` (Node attests before Nix goes on), as the wrapper did
+ *   before;
  * - the nix.conf script run exactly as Nix runs it (output on a pipe, stderr
  *   merged, done when the pipe closes and the process has exited), with
  *   OUT_PATHS given (newer Nix) and empty (Nix 2.8).
@@ -15,12 +18,12 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatNarHash } from '@lilac/common';
 import { startTestServer, type TestServer } from '@lilac/server/testing';
 import { narDigestOfPath } from '../src/nar/narHash.ts';
-import { buildBundle, builderMachine, type BuilderMachine } from '../test/support/builderSetup.ts';
+import { buildBundle, builderMachine, HOOK_BIN_DIR, type BuilderMachine } from '../test/support/builderSetup.ts';
 import { derivationFile, nix, nixBuild, nixEnv, nonce, tempDir } from '../test/support/nix.ts';
 
 const BUILDS = 30;
@@ -71,28 +74,38 @@ async function waitForDelivery(server: TestServer, machine: BuilderMachine, buil
   if (count !== expected) throw new Error(`expected ${expected} attestation(s) from ${builder}, found ${count}`);
 }
 
+/** A nix.conf script running the Node post-build-hook (`lilac post-build-hook`) before Nix goes on. */
+function nodeHookScript(machine: BuilderMachine): string {
+  const file = path.join(tempDir('bench-node-hook'), 'post-build-hook');
+  writeFileSync(file, `#!/bin/sh\nLILAC_ENV_FILE=${machine.envFile} exec ${path.join(HOOK_BIN_DIR, 'lilac-run-hook')} post-build-hook "$@"\n`);
+  chmodSync(file, 0o755);
+  return file;
+}
+
 async function insideNixBuild(server: TestServer): Promise<void> {
   const machine = builderMachine(await server.createBuilder('bench-nix-build'), server.url);
   const dir = tempDir('bench-nix-build');
-  const withHook: number[] = [];
-  const without: number[] = [];
+  const kinds = [
+    { label: 'plain', options: [] as string[][], times: [] as number[] },
+    { label: 'wrapper', options: [['post-build-hook', machine.postBuildHook]], times: [] as number[] },
+    { label: 'node', options: [['post-build-hook', nodeHookScript(machine)]], times: [] as number[] },
+  ];
   for (let i = 0; i < BUILDS; i++) {
-    for (const [times, options] of [
-      [without, []],
-      [withHook, [['post-build-hook', machine.postBuildHook]]],
-    ] as const) {
-      const file = derivationFile(dir, `lilac-bench-${times === withHook ? 'hook' : 'plain'}-${i}`, `echo ${nonce()} > $out`);
+    for (const { label, options, times } of kinds) {
+      const file = derivationFile(dir, `lilac-bench-${label}-${i}`, `echo ${nonce()} > $out`);
       const start = process.hrtime.bigint();
-      const build = await nixBuild(file, options.map((option) => [...option]));
+      const build = await nixBuild(file, options);
       times.push(milliseconds(start));
       if (build.status !== 0 || /^lilac: /m.test(build.log)) throw new Error(`build failed or the hook spoke: ${build.log}`);
     }
   }
+  const [plain, wrapper, node] = kinds.map(({ times }) => median(times)) as [number, number, number];
   console.log(
-    `post-build-hook inside nix-build (Nix 2.8, OUT_PATHS empty), one output, server local: adds ${(median(withHook) - median(without)).toFixed(1)} ms ` +
-      `(median build ${median(withHook).toFixed(1)} ms with the hook, ${median(without).toFixed(1)} ms without; ${BUILDS} builds each)`,
+    `post-build-hook inside nix-build (Nix 2.8, OUT_PATHS empty), one output, server local: the wrapper adds ${(wrapper - plain).toFixed(1)} ms, ` +
+      `lilac post-build-hook (Node, before Nix goes on) ${(node - plain).toFixed(1)} ms ` +
+      `(median build ${wrapper.toFixed(1)} ms with the wrapper, ${node.toFixed(1)} ms with the Node hook, ${plain.toFixed(1)} ms without; ${BUILDS} builds each)`,
   );
-  await waitForDelivery(server, machine, 'bench-nix-build', BUILDS);
+  await waitForDelivery(server, machine, 'bench-nix-build', 2 * BUILDS);
 }
 
 async function asNixRunsIt(server: TestServer): Promise<void> {

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { AttestationView } from '@lilac/common';
 import { startTestServer, type TestServer } from '@lilac/server/testing';
 import type { SpooledSubmission } from '../src/delivery/spool.ts';
+import { backgroundIdle } from './support/background.ts';
 import { buildBundle, builderMachine, hookCheckout, hookScripts, LILAC_BIN } from './support/builderSetup.ts';
 import { derivationFile, nixBuild, nonce, tempDir } from './support/nix.ts';
 import { run } from './support/run.ts';
@@ -42,6 +43,18 @@ function spooledEntries(spoolDir: string): SpooledSubmission[] {
     .map((name) => JSON.parse(readFileSync(path.join(spoolDir, name), 'utf8')) as SpooledSubmission);
 }
 
+/** The line the background flush left for the wrapper to print in the next builds' logs, once it says `what`. */
+function attentionSays(spoolDir: string, what: RegExp): Promise<string> {
+  return waitFor(`${spoolDir}/attention to match ${what}`, () => {
+    try {
+      const line = readFileSync(path.join(spoolDir, 'attention'), 'utf8');
+      return what.test(line) && line;
+    } catch {
+      return null;
+    }
+  });
+}
+
 function linesOf(log: string, pattern: RegExp): string[] {
   return log.split('\n').filter((line) => pattern.test(line));
 }
@@ -55,37 +68,56 @@ test('with no env file the build succeeds, the hook says so in one line and spoo
   assert.equal(build.status, 0, build.log);
   assert.equal(linesOf(build.log, /lilac: settings:/).length, 1, build.log);
   assert.match(build.log, new RegExp(`lilac: settings: no env file at ${missing}`));
-  const [entry] = spooledEntries(machine.spoolDir);
+  const [entry] = await waitFor('the background flush to spool the build', () => {
+    const entries = spooledEntries(machine.spoolDir);
+    return entries.length > 0 && entries;
+  });
   assert.deepEqual(entry?.submissions.map((submission) => submission.output_sig), ['']);
+  await attentionSays(machine.spoolDir, /spooled attestations wait in .* \(no server or token configured\)/);
+  const next = await nixBuild(derivation('lilac-no-env-file-again'), [['post-build-hook', scripts.postBuildHook]]);
+  assert.match(next.log, /lilac: spooled attestations wait in .* \(no server or token configured\); `lilac flush` sends them/);
 
   const flush = await run(LILAC_BIN, ['flush'], { ...process.env, LILAC_ENV_FILE: machine.envFile });
   assert.equal(flush.status, 0, flush.stderr);
   assert.deepEqual(await attested(build.outPath), [['no-env-file', 'valid', 'post-build-hook']]);
+  assert.deepEqual(await attested(next.outPath), [['no-env-file', 'valid', 'post-build-hook']]);
+  assert.ok(!existsSync(path.join(machine.spoolDir, 'attention')), 'a flush that sent everything clears the line');
 });
 
-test('bad settings are named in one line and left out: the rest still attests, or spools when nothing can be sent', async () => {
+test('bad settings are named in one line of the following builds\' logs and left out: the rest still attests, or spools when nothing can be sent', async () => {
   const machine = builderMachine(await server.createBuilder('bad-settings'), server.url);
   const goodLines = readFileSync(machine.envFile, 'utf8');
   const dir = tempDir('bad-settings');
 
   const badTimeout = path.join(dir, 'bad-timeout.env');
   writeFileSync(badTimeout, `${goodLines}LILAC_TIMEOUT_MS=soon\nthis is not an assignment\n`);
-  const first = await nixBuild(derivation('lilac-bad-timeout'), [['post-build-hook', hookScripts(dir, { LILAC_ENV_FILE: badTimeout }).postBuildHook]]);
+  const hook = hookScripts(dir, { LILAC_ENV_FILE: badTimeout }).postBuildHook;
+  const first = await nixBuild(derivation('lilac-bad-timeout'), [['post-build-hook', hook]]);
   assert.equal(first.status, 0, first.log);
-  assert.equal(linesOf(first.log, /lilac: settings:/).length, 1, first.log);
-  assert.match(first.log, /line 7 is not KEY=value: this is not an assignment; timeout must be a positive number of milliseconds, not "soon"/);
   assert.deepEqual(await attestedEventually(first.outPath), [['bad-settings', 'valid', 'post-build-hook']]);
+  await attentionSays(machine.spoolDir, /timeout/);
+  const second = await nixBuild(derivation('lilac-bad-timeout-again'), [['post-build-hook', hook]]);
+  assert.equal(second.status, 0, second.log);
+  assert.equal(linesOf(second.log, /lilac: /).length, 1, second.log);
+  assert.match(second.log, /lilac: settings: .*line 7 is not KEY=value: this is not an assignment; timeout must be a positive number of milliseconds, not "soon"/);
+  assert.deepEqual(await attestedEventually(second.outPath), [['bad-settings', 'valid', 'post-build-hook']]);
 
+  // A running background flush serves later builds of the same spool with its own settings: let it end first.
+  await waitFor('the background flush to end', () => backgroundIdle(machine.spoolDir));
   const garbageKey = path.join(dir, 'garbage.secret');
   writeFileSync(garbageKey, 'not a key\n');
   const badServerAndKey = path.join(dir, 'bad-server-and-key.env');
   writeFileSync(badServerAndKey, `${goodLines}LILAC_SERVER=not a url\nLILAC_SECRET_KEY_FILE=${garbageKey}\n`);
-  const second = await nixBuild(derivation('lilac-bad-server'), [['post-build-hook', hookScripts(dir, { LILAC_ENV_FILE: badServerAndKey }).postBuildHook]]);
-  assert.equal(second.status, 0, second.log);
-  assert.equal(linesOf(second.log, /lilac: settings:/).length, 1, second.log);
-  assert.match(second.log, /server is not a URL: not a url; the secret key is not a Nix secret key/);
-  assert.match(second.log, /spooled attestations/);
-  assert.equal(spooledEntries(machine.spoolDir).length, 1);
+  const badServerHook = hookScripts(dir, { LILAC_ENV_FILE: badServerAndKey }).postBuildHook;
+  const third = await nixBuild(derivation('lilac-bad-server'), [['post-build-hook', badServerHook]]);
+  assert.equal(third.status, 0, third.log);
+  await attentionSays(machine.spoolDir, /server is not a URL/);
+  const fourth = await nixBuild(derivation('lilac-bad-server-again'), [['post-build-hook', badServerHook]]);
+  assert.equal(fourth.status, 0, fourth.log);
+  assert.equal(linesOf(fourth.log, /lilac: /).length, 1, fourth.log);
+  assert.match(fourth.log, /lilac: settings: server is not a URL: not a url; the secret key is not a Nix secret key.*; spooled attestations wait in /);
+  await waitFor('both builds spooled unsigned', () => spooledEntries(machine.spoolDir).length === 2);
+  assert.ok(spooledEntries(machine.spoolDir).every((entry) => entry.submissions.every((submission) => submission.output_sig === '')));
 });
 
 test('without the bundle the hook runs the sources, says so, and attests', async () => {
@@ -98,7 +130,7 @@ test('without the bundle the hook runs the sources, says so, and attests', async
   assert.deepEqual(await attestedEventually(build.outPath), [['no-bundle', 'valid', 'post-build-hook']]);
 });
 
-test('a hook that crashes, or cannot start at all, leaves the build successful with one line saying why', async () => {
+test('a hook that crashes, or cannot start at all, leaves the build successful, keeps the build, and says why in one line of the next build\'s log', async () => {
   const machine = builderMachine(await server.createBuilder('crash'), server.url);
   const crashing = hookCheckout({ bundle: "throw new Error('simulated crash at start-up');\n", nodeModules: true });
   const unusable = hookCheckout({ bundle: null, nodeModules: false });
@@ -106,13 +138,19 @@ test('a hook that crashes, or cannot start at all, leaves the build successful w
     [crashing, /Error: simulated crash at start-up/],
     [unusable, /Cannot find package 'tsx'/],
   ] as const) {
-    const scripts = hookScripts(tempDir('scripts'), { LILAC_ENV_FILE: machine.envFile }, binDir);
-    const build = await nixBuild(derivation('lilac-crash'), [['post-build-hook', scripts.postBuildHook]]);
+    const spoolDir = path.join(tempDir('crash'), 'spool');
+    const scripts = hookScripts(tempDir('scripts'), { LILAC_ENV_FILE: machine.envFile, LILAC_SPOOL_DIR: spoolDir }, binDir);
+    const first = await nixBuild(derivation('lilac-crash'), [['post-build-hook', scripts.postBuildHook]]);
+    assert.equal(first.status, 0, first.log);
+    await attentionSays(spoolDir, cause);
+    const build = await nixBuild(derivation('lilac-crash-again'), [['post-build-hook', scripts.postBuildHook]]);
     assert.equal(build.status, 0, build.log);
-    const said = linesOf(build.log, /lilac: post-build-hook failed/);
+    const said = linesOf(build.log, /lilac: the background flush failed/);
     assert.equal(said.length, 1, build.log);
     assert.match(said[0]!, cause);
     assert.deepEqual(linesOf(build.log, /^\s+at /), [], 'no stack trace in the build log');
+    await waitFor('the second background flush to fail too', () => (readFileSync(path.join(spoolDir, 'delivery.log'), 'utf8').match(/lilac: the background flush failed/g) ?? []).length === 2);
+    assert.equal(readdirSync(path.join(spoolDir, 'built')).filter((name) => name.endsWith('.json')).length, 2, 'both builds wait for a flush that works');
 
     const outPath = build.outPath;
     const diff = await run(scripts.diffHook, [outPath, outPath, '/nix/store/00000000000000000000000000000000-x.drv', '/tmp'], process.env);

@@ -1,16 +1,17 @@
 import { drvHashOf } from '@lilac/common';
-import { signSubmission, unsignedSubmission } from '../attest/submission.ts';
+import { builtOutputSubmissions } from '../attest/builtOutputs.ts';
 import { spoolAndSendInBackground } from '../delivery/background.ts';
 import { log } from '../log.ts';
-import { outputsOfDerivation, queryPathInfo } from '../store/pathInfo.ts';
+import { outputsOfDerivation } from '../store/pathInfo.ts';
 import type { Command } from './command.ts';
 import { hookConfig } from './hookConfig.ts';
 
 /**
- * Nix's `post-build-hook`: attests every output of the derivation just built.
- * Nix waits for it, so it only signs and spools (unsigned when there is no
- * usable key); a background process sends. Always exits 0, since Nix stops
- * building when the hook fails.
+ * Attests every output of the derivation just built before returning: signs
+ * and spools (unsigned when there is no usable key); a background process
+ * sends. The nix.conf wrapper no longer runs it (Node starts too slowly for
+ * Nix to wait on): it records the build and `lilac flush` attests it (see
+ * recordedBuilds.ts). Always exits 0, since Nix stops building when a hook fails.
  */
 export const postBuildHook: Command = {
   summary: 'attest the outputs Nix just built (run by Nix with DRV_PATH and OUT_PATHS set)',
@@ -26,11 +27,7 @@ export const postBuildHook: Command = {
       }
       const drvHash = drvHashOf(drvPath);
       const given = (env.OUT_PATHS ?? '').split(/\s+/).filter((outPath) => outPath !== '');
-      const infos = await queryPathInfo(given.length > 0 ? given : await outputsOfDerivation(drvPath));
-      const submissions = infos.map((info) => {
-        const submission = unsignedSubmission(info, 'post-build-hook', builtAt);
-        return config.secretKey === null ? submission : signSubmission(submission, config.secretKey);
-      });
+      const submissions = await builtOutputSubmissions(given.length > 0 ? given : await outputsOfDerivation(drvPath), config.secretKey, builtAt);
       spoolAndSendInBackground(config, flags, drvHash, submissions);
     } catch (error) {
       log(`post-build-hook: ${(error as Error).message}`);

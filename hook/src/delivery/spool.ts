@@ -12,9 +12,9 @@ export interface SpooledSubmission {
   readonly reason: string;
 }
 
-export interface ClaimedSubmission {
+export interface ClaimedSubmission<Entry = SpooledSubmission> {
   readonly file: string;
-  readonly entry: SpooledSubmission;
+  readonly entry: Entry;
 }
 
 const CLAIM_MARK = '.claimed-';
@@ -62,7 +62,7 @@ function pidIsAlive(pid: number): boolean {
  * builds never send the same one twice. Claims of processes that died go back
  * to the queue. Refused submissions move to `rejected/` to be looked at.
  */
-export class Spool {
+export class Spool<Entry extends object = SpooledSubmission> {
   readonly rejectedDir: string;
   private readonly tmpDir: string;
 
@@ -72,7 +72,7 @@ export class Spool {
   }
 
   /** Keeps `entry`; once this returns, it survives a crash or a power cut. */
-  add(entry: SpooledSubmission): string {
+  add(entry: Entry): string {
     mkdirSync(this.tmpDir, { recursive: true, mode: 0o700 });
     const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}-${randomBytes(4).toString('hex')}.json`;
     const tmp = path.join(this.tmpDir, name);
@@ -83,7 +83,7 @@ export class Spool {
   }
 
   /** Keeps a refused submission where a person can look at it, never to be retried by itself. */
-  addRejected(entry: SpooledSubmission): void {
+  addRejected(entry: Entry): void {
     const name = this.add(entry);
     mkdirSync(this.rejectedDir, { recursive: true, mode: 0o700 });
     renameSync(path.join(this.dir, name), path.join(this.rejectedDir, name));
@@ -132,29 +132,29 @@ export class Spool {
   }
 
   /** Takes a pending file for this process; null when another sender took it first. */
-  claim(name: string): ClaimedSubmission | null {
+  claim(name: string): ClaimedSubmission<Entry> | null {
     const claimed = `${name}${CLAIM_MARK}${process.pid}`;
     if (!this.tryRename(name, claimed)) return null;
     const file = path.join(this.dir, claimed);
     try {
-      return { file: claimed, entry: JSON.parse(readFileSync(file, 'utf8')) as SpooledSubmission };
+      return { file: claimed, entry: JSON.parse(readFileSync(file, 'utf8')) as Entry };
     } catch (error) {
-      this.reject({ file: claimed, entry: { drvHash: '', submissions: [], spooledAt: '', reason: '' } }, `unreadable: ${(error as Error).message}`);
+      this.reject({ file: claimed, entry: {} as Entry }, `unreadable: ${(error as Error).message}`);
       return null;
     }
   }
 
   /** Sent: the file goes away. */
-  done(claimed: ClaimedSubmission): void {
+  done(claimed: ClaimedSubmission<Entry>): void {
     unlinkSync(path.join(this.dir, claimed.file));
   }
 
   /** Not sent this time: back in the queue. */
-  release(claimed: ClaimedSubmission): void {
+  release(claimed: ClaimedSubmission<Entry>): void {
     this.tryRename(claimed.file, claimed.file.slice(0, claimed.file.indexOf(CLAIM_MARK)));
   }
 
-  reject(claimed: ClaimedSubmission, reason: string): void {
+  reject(claimed: ClaimedSubmission<Entry>, reason: string): void {
     mkdirSync(this.rejectedDir, { recursive: true, mode: 0o700 });
     const name = claimed.file.slice(0, claimed.file.indexOf(CLAIM_MARK));
     const entry = { ...claimed.entry, reason };
