@@ -95,6 +95,12 @@ export class LiveReports {
     return live;
   }
 
+  /** The counts of a version this process holds with its verdicts read, without loading it. */
+  async countsIfLoaded(version: string): Promise<LiveReport['counts'] | null> {
+    const live = await this.versions.get(version)?.catch(() => null);
+    return live?.ready ? { ...live.counts } : null;
+  }
+
   /**
    * An upload switched report `name` to `version`: its state is built from
    * the summaries in the background (a 50,000-path report takes seconds on

@@ -5,6 +5,7 @@ import {
   type EnqueueSkip,
   type JobRequest,
   type ReportDetail,
+  type ReportHistory,
   type ReportPath,
   type ReportPathGroup,
   type ReportSummary,
@@ -17,11 +18,12 @@ import { compileLinkPattern, invalidPatternReason } from '../linkPatterns/linkPa
 import { notOwner } from '../ownership/ownership.ts';
 import { parseJobRequests } from '../pool/jobRequests.ts';
 import type { Models } from '../store/models.ts';
-import { parseCycloneDx } from './cyclonedx.ts';
+import { parseCycloneDx, rootAttrPath } from './cyclonedx.ts';
 import type { Logger } from '../log.ts';
 import { LiveReports, type ReportStateTiming } from './liveReports.ts';
 import { zeroCounts, type LiveReport } from './liveReport.ts';
 import { readBlob, writeBlob } from './reportBlobs.ts';
+import { attrPathOf, readHistory, recordReplaced, recordSnapshot, recordUpload } from './reportHistory.ts';
 import { withReportLock } from './reportLock.ts';
 import { outPathsOf } from './reportGraph.ts';
 import { deleteReportState } from './reportStates.ts';
@@ -29,6 +31,8 @@ import { renderTextTree } from './textTree.ts';
 
 export const REPORT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
 const SUGGESTIONS = 50;
+/** Report figures change as attestations arrive; an hourly point is plenty for a chart by day. */
+const HISTORY_EVERY_MS = 60 * 60_000;
 /** Candidates whose summaries `suggest` reads at a time, until it has enough. */
 const SUGGESTION_BATCH = 500;
 
@@ -57,12 +61,18 @@ function shuffled<T>(items: T[]): T[] {
 export class ReportService {
   private readonly live: LiveReports;
   private readonly serialised = new WeakMap<LiveReport, { key: string; body: Buffer; etag: string }>();
+  /** The figures this process last recorded per version (`<day> <counts>`), so an unchanged report is not written again that day. */
+  private readonly recorded = new Map<string, string>();
+  private historyTimer: NodeJS.Timeout | null = null;
+  private snapshotting: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly models: Models,
     events: EventBus,
-    log: Logger,
+    private readonly log: Logger,
     timing?: ReportStateTiming,
+    /** How often the current figures of every report are recorded for its history (when changed, and once a day). */
+    private readonly historyEveryMs = HISTORY_EVERY_MS,
   ) {
     this.live = new LiveReports(models, events, log, timing);
   }
@@ -70,10 +80,40 @@ export class ReportService {
   /** Loads every report and keeps their states current (timers); without it, states are re-read when a minute old. */
   start(): void {
     this.live.start();
+    this.historyTimer = setInterval(() => {
+      this.snapshotting = this.snapshotting.then(() => this.recordHistory()).catch((error: unknown) => this.log.warn({ err: error }, 'recording report history failed; retrying at the next round'));
+    }, this.historyEveryMs);
+    this.historyTimer.unref();
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    if (this.historyTimer !== null) clearInterval(this.historyTimer);
+    await this.snapshotting;
     return this.live.close();
+  }
+
+  /**
+   * Records each report's current counts as today's point of its history,
+   * where they changed since this process last recorded them (or the day
+   * did). The timer calls it every hour.
+   */
+  async recordHistory(now: () => Date = () => new Date()): Promise<void> {
+    const records = await this.models.Report.find({}, { name: 1, version: 1, total: 1, updatedAt: 1 }).lean();
+    for (const record of records) {
+      const live = await this.live.get(record);
+      if (!live.ready) continue;
+      const at = now();
+      const key = `${at.toISOString().slice(0, 10)} ${JSON.stringify(live.counts)}`;
+      if (this.recorded.get(record.version) === key) continue;
+      await recordSnapshot(this.models, { report: record.name, version: record.version, total: live.outPaths.length, counts: { ...live.counts } }, at, record.updatedAt ?? at);
+      this.recorded.set(record.version, key);
+    }
+  }
+
+  /** The report's figures over the last `days` days: a point per upload and per day. */
+  async history(name: string, days: number): Promise<ReportHistory> {
+    await this.record(name);
+    return readHistory(this.models, name, days, new Date());
   }
 
   /**
@@ -103,12 +143,31 @@ export class ReportService {
       await this.models.ReportBlob.deleteMany({ version });
       throw error;
     }
+    const replacedCounts = previous ? await this.live.countsIfLoaded(previous.version) : null;
     this.live.uploaded({ name, version }, graph);
     if (previous) {
       await this.models.ReportBlob.deleteMany({ version: previous.version });
       await deleteReportState(this.models, previous.version);
     }
+    await this.recordUploadHistory(name, version, rootAttrPath(document), previous?.version ?? null, replacedCounts);
     return { created: previous === null, total: fields.total, components: fields.components };
+  }
+
+  /**
+   * The new version's figures once its state is built (the answer to the
+   * upload waits for that), and the end of the one it replaced. The upload
+   * has taken effect by then: a history that cannot be written is logged.
+   */
+  private async recordUploadHistory(name: string, version: string, attrPath: string | null, previous: string | null, replacedCounts: Record<Verdict, number> | null): Promise<void> {
+    try {
+      const at = new Date();
+      const live = await this.live.get({ name, version });
+      await recordUpload(this.models, { report: name, version, total: live.outPaths.length, counts: { ...live.counts } }, attrPath, at);
+      this.recorded.set(version, `${at.toISOString().slice(0, 10)} ${JSON.stringify(live.counts)}`);
+      if (previous !== null) await recordReplaced(this.models, previous, at, replacedCounts);
+    } catch (error) {
+      this.log.warn({ err: error, report: name }, 'recording the history of an upload failed');
+    }
   }
 
   private assertOwner(record: { owner?: string | null } | null, name: string, owner: string): void {
@@ -149,7 +208,7 @@ export class ReportService {
 
   async detail(name: string): Promise<ReportDetail> {
     const report = await this.load(name);
-    return this.detailOf(report, await this.linkPatterns());
+    return this.detailOf(report, await this.linkPatterns(), await attrPathOf(this.models, report.version));
   }
 
   /**
@@ -164,14 +223,14 @@ export class ReportService {
     if (cached?.key === key) return cached;
     const serialised = {
       key,
-      body: Buffer.from(JSON.stringify(this.detailOf(report, patterns))),
+      body: Buffer.from(JSON.stringify(this.detailOf(report, patterns, await attrPathOf(this.models, report.version)))),
       etag: `W/"${createHash('sha256').update(key).digest('base64url')}"`,
     };
     this.serialised.set(report, serialised);
     return serialised;
   }
 
-  private detailOf(report: LiveReport, patterns: readonly LinkPatternMatcher[]): ReportDetail {
+  private detailOf(report: LiveReport, patterns: readonly LinkPatternMatcher[], attrPath: string | null): ReportDetail {
     const name = report.name;
     const verdictOf = (outPath: string) => report.verdictOf(outPath);
     const counts = { ...report.counts };
@@ -195,6 +254,7 @@ export class ReportService {
         })),
         roots: [report.graph.root],
       },
+      attrPath,
     };
   }
 
