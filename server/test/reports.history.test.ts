@@ -95,6 +95,16 @@ test("a day's point follows the counts as attestations arrive, one point per day
   assert.deepEqual(days.map((day) => day.at.toISOString()).sort(), [(await todays())[0]!.at, tomorrow.toISOString()].sort(), 'today and tomorrow, each once');
 });
 
+test('concurrent uploads each leave a version, and only the one in force is current', async () => {
+  assert.equal((await put('race', generateSbom(3, 2).sbom)).status, 201);
+  const answers = await Promise.all([0, 1, 2].map(() => put('race', generateSbom(3, 2).sbom)));
+  assert.deepEqual(answers.map((answer) => answer.status), [200, 200, 200]);
+  const { versions } = await history('race');
+  assert.equal(versions.length, 4);
+  assert.deepEqual(versions.filter((version) => version.replacedAt === null).map((version) => version.version), [await versionOf('race')]);
+  assert.ok(versions.every((version) => version.total === 3));
+});
+
 test('the attribute path an SBOM gives its root is shown with the report', async () => {
   const sbom = generateSbom(2, 1);
   (sbom.sbom as unknown as Sbom).metadata.component.properties.push({ name: 'nix:attr_path', value: 'nixos.iso_gnome' });

@@ -105,9 +105,10 @@ export class LiveReports {
    * An upload switched report `name` to `version`: its state is built from
    * the summaries in the background (a 50,000-path report takes seconds on
    * the embedded store), and readers in this process wait for it; another
-   * process that reads it before it is stored builds one too.
+   * process that reads it before it is stored builds one too. Resolves once
+   * built, even if another upload replaced it meanwhile.
    */
-  uploaded(record: VersionRecord, graph: ReportGraph): void {
+  uploaded(record: VersionRecord, graph: ReportGraph): Promise<LiveReport> {
     const live = new LiveReport(record.name, record.version, graph);
     for (const other of this.following) if (other.name === live.name) this.retire(other);
     this.following.add(live);
@@ -120,6 +121,7 @@ export class LiveReports {
     );
     this.versions.set(live.version, building);
     this.track(building);
+    return building;
   }
 
   private retire(live: LiveReport): void {

@@ -32,19 +32,34 @@ export interface VersionFigures {
   readonly counts: Counts;
 }
 
-/** A new version was uploaded and its state built: its record, and the day's figures. */
-export async function recordUpload(models: Models, figures: VersionFigures, attrPath: string | null, at: Date): Promise<void> {
+/**
+ * A new version was uploaded: its record, and with its counts (null when it
+ * was replaced before its state was built) the day's figures.
+ */
+export async function recordUpload(models: Models, version: { report: string; version: string; total: number }, counts: Counts | null, attrPath: string | null, at: Date): Promise<void> {
   await models.ReportVersion.updateOne(
-    { _id: figures.version },
-    { $set: { report: figures.report, uploadedAt: at, total: figures.total, attrPath, countsAtUpload: figures.counts, latestCounts: figures.counts, countedAt: at } },
+    { _id: version.version },
+    { $set: { report: version.report, uploadedAt: at, total: version.total, attrPath, countsAtUpload: counts, ...(counts !== null && { latestCounts: counts, countedAt: at }) } },
     { upsert: true },
   );
-  await recordDay(models, figures, at);
+  if (counts !== null) await recordDay(models, { ...version, counts }, at);
 }
 
-/** The version the upload at `at` replaced: kept, with the figures it last had when this process knows them. */
-export async function recordReplaced(models: Models, version: string, at: Date, lastCounts: Counts | null): Promise<void> {
-  await models.ReportVersion.updateOne({ _id: version }, { $set: { replacedAt: at, ...(lastCounts !== null && { latestCounts: lastCounts, countedAt: at }) } });
+/**
+ * The version the upload at `at` replaced: kept, with the figures it last had
+ * when this process knows them. Concurrent uploads may get here before the
+ * replaced one recorded itself: its record is then begun here, and its upload
+ * fills in the rest.
+ */
+export async function recordReplaced(models: Models, report: string, version: string, at: Date, lastCounts: Counts | null): Promise<void> {
+  await models.ReportVersion.updateOne(
+    { _id: version },
+    {
+      $set: { replacedAt: at, ...(lastCounts !== null && { latestCounts: lastCounts, countedAt: at }) },
+      $setOnInsert: { report, uploadedAt: at, total: 0, attrPath: null, countsAtUpload: null },
+    },
+    { upsert: true },
+  );
 }
 
 /**

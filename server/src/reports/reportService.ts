@@ -144,29 +144,38 @@ export class ReportService {
       throw error;
     }
     const replacedCounts = previous ? await this.live.countsIfLoaded(previous.version) : null;
-    this.live.uploaded({ name, version }, graph);
+    const built = this.live.uploaded({ name, version }, graph);
     if (previous) {
       await this.models.ReportBlob.deleteMany({ version: previous.version });
       await deleteReportState(this.models, previous.version);
     }
-    await this.recordUploadHistory(name, version, rootAttrPath(document), previous?.version ?? null, replacedCounts);
+    await this.recordUploadHistory({ name, version, total: fields.total, attrPath: rootAttrPath(document) }, built, previous?.version ?? null, replacedCounts);
     return { created: previous === null, total: fields.total, components: fields.components };
   }
 
   /**
-   * The new version's figures once its state is built (the answer to the
-   * upload waits for that), and the end of the one it replaced. The upload
-   * has taken effect by then: a history that cannot be written is logged.
+   * The end of the version an upload replaced, and the new version with its
+   * figures once its state is built (the answer to the upload waits for
+   * that). A version replaced before its state was stored has no figures.
+   * The upload has taken effect by then: a history that cannot be written is logged.
    */
-  private async recordUploadHistory(name: string, version: string, attrPath: string | null, previous: string | null, replacedCounts: Record<Verdict, number> | null): Promise<void> {
+  private async recordUploadHistory(
+    upload: { name: string; version: string; total: number; attrPath: string | null },
+    built: Promise<LiveReport>,
+    previous: string | null,
+    replacedCounts: Record<Verdict, number> | null,
+  ): Promise<void> {
+    const at = new Date();
     try {
-      const at = new Date();
-      const live = await this.live.get({ name, version });
-      await recordUpload(this.models, { report: name, version, total: live.outPaths.length, counts: { ...live.counts } }, attrPath, at);
-      this.recorded.set(version, `${at.toISOString().slice(0, 10)} ${JSON.stringify(live.counts)}`);
-      if (previous !== null) await recordReplaced(this.models, previous, at, replacedCounts);
+      if (previous !== null) await recordReplaced(this.models, upload.name, previous, at, replacedCounts);
+      const counts = await built.then(
+        (live) => ({ ...live.counts }),
+        () => null,
+      );
+      await recordUpload(this.models, { report: upload.name, version: upload.version, total: upload.total }, counts, upload.attrPath, at);
+      if (counts !== null) this.recorded.set(upload.version, `${at.toISOString().slice(0, 10)} ${JSON.stringify(counts)}`);
     } catch (error) {
-      this.log.warn({ err: error, report: name }, 'recording the history of an upload failed');
+      this.log.warn({ err: error, report: upload.name }, 'recording the history of an upload failed');
     }
   }
 
