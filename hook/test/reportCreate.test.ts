@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { ReportDetail, ReportSummary } from '@lilac/common';
@@ -88,6 +88,17 @@ test('report create --build-closure lists the outputs of every derivation in the
   // The server takes what was written, as it takes lila's tools' SBOMs.
   const uploaded = await server.request('/reports/app-build', { method: 'PUT', token: (await server.createBuilder('bob')).token, body: readFileSync(sbomFile), headers: { 'content-type': 'application/json' } });
   assert.equal(uploaded.status, 201, await uploaded.text());
+});
+
+test('a ./result link names its store path, and --output - writes the SBOM to stdout', async () => {
+  const link = path.join(tempDir('result'), 'result');
+  const built = await nixBuild(file, [], ['-o', link]);
+  assert.equal(built.status, 0, built.log);
+  const written = await lilac(['report', 'create', 'linked', '--runtime', link, '--output', '-'], { ...process.env, LILAC_ENV_FILE: '' });
+  assert.equal(written.status, 0, written.stderr);
+  const sbom = JSON.parse(written.stdout) as Sbom;
+  assert.equal(sbom.metadata.component['bom-ref'], realpathSync(link));
+  assert.equal(sbom.components.length + 1, lines(nix(['nix-store', '-qR', link])).length);
 });
 
 test('a path not in the store is refused with Nix\'s own message, and nothing is uploaded', async () => {
