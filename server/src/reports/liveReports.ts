@@ -95,10 +95,14 @@ export class LiveReports {
     return live;
   }
 
-  /** The counts of a version this process holds with its verdicts read, without loading it. */
-  async countsIfLoaded(version: string): Promise<LiveReport['counts'] | null> {
-    const live = await this.versions.get(version)?.catch(() => null);
-    return live?.ready ? { ...live.counts } : null;
+  /**
+   * The counts of a version this process follows with its verdicts read, without
+   * loading it; synchronous, so an upload asks between its switch and `uploaded`
+   * without letting another upload's `uploaded` come first.
+   */
+  countsIfLoaded(version: string): LiveReport['counts'] | null {
+    for (const live of this.following) if (live.version === version && live.ready) return { ...live.counts };
+    return null;
   }
 
   /**

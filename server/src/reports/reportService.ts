@@ -98,15 +98,22 @@ export class ReportService {
    * did). The timer calls it every hour.
    */
   async recordHistory(now: () => Date = () => new Date()): Promise<void> {
-    const records = await this.models.Report.find({}, { name: 1, version: 1, total: 1, updatedAt: 1 }).lean();
+    const records = await this.models.Report.find({}, { name: 1, version: 1, updatedAt: 1 }).lean();
+    const current = new Set(records.map((record) => record.version));
+    for (const version of this.recorded.keys()) if (!current.has(version)) this.recorded.delete(version);
     for (const record of records) {
-      const live = await this.live.get(record);
-      if (!live.ready) continue;
-      const at = now();
-      const key = `${at.toISOString().slice(0, 10)} ${JSON.stringify(live.counts)}`;
-      if (this.recorded.get(record.version) === key) continue;
-      await recordSnapshot(this.models, { report: record.name, version: record.version, total: live.outPaths.length, counts: { ...live.counts } }, at, record.updatedAt ?? at);
-      this.recorded.set(record.version, key);
+      try {
+        const live = await this.live.get(record);
+        if (!live.ready) continue;
+        const at = now();
+        const key = `${at.toISOString().slice(0, 10)} ${JSON.stringify(live.counts)}`;
+        if (this.recorded.get(record.version) === key) continue;
+        await recordSnapshot(this.models, { report: record.name, version: record.version, total: live.outPaths.length, counts: { ...live.counts } }, at, record.updatedAt ?? at);
+        this.recorded.set(record.version, key);
+      } catch (error) {
+        // One report that cannot be read (replaced meanwhile, its blobs gone) does not hold up the others.
+        this.log.warn({ err: error, report: record.name }, 'recording the history of a report failed; retrying at the next round');
+      }
     }
   }
 
@@ -143,7 +150,7 @@ export class ReportService {
       await this.models.ReportBlob.deleteMany({ version });
       throw error;
     }
-    const replacedCounts = previous ? await this.live.countsIfLoaded(previous.version) : null;
+    const replacedCounts = previous ? this.live.countsIfLoaded(previous.version) : null;
     const built = this.live.uploaded({ name, version }, graph);
     if (previous) {
       await this.models.ReportBlob.deleteMany({ version: previous.version });
