@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import type { ReportHistory } from '@lilac/common';
 import { drvHash, drvPath, lilaItem, narHash, storePath } from '@lilac/server/testing/attestations';
 import { startTestServer, type TestBuilder, type TestServer } from '@lilac/server/testing';
 import type { Browser } from 'playwright-core';
@@ -27,16 +28,27 @@ async function upload(paths: string[]): Promise<void> {
   assert.ok(response.ok, await response.text());
 }
 
+/** Each upload's counts are recorded once its verdicts are read, after the answer; the page reads the history once. */
+async function uploadPoints(count: number): Promise<void> {
+  for (;;) {
+    const history = (await (await server.request('/api/v1/reports/minimal-iso/history')).json()) as ReportHistory;
+    if (history.points.filter((point) => point.kind === 'upload').length === count) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 before(async () => {
   ensureWebBuilt();
   [server, browser] = await Promise.all([startTestServer(), launchChromium()]);
   [alice, bob] = await Promise.all([server.createBuilder('alice'), server.createBuilder('bob')]);
   // Two versions: the second uploaded after the library reproduced and the docs did not.
   await upload([lib]);
+  await uploadPoints(1);
   for (const builder of [alice, bob]) await attest(builder, lib, 'glibc');
   await attest(alice, docs, 'docs-a');
   await attest(bob, docs, 'docs-b');
   await upload([lib, docs]);
+  await uploadPoints(2);
 });
 after(async () => {
   await browser?.close();

@@ -29,6 +29,15 @@ async function history(name: string, query = ''): Promise<ReportHistory> {
   return (await response.json()) as ReportHistory;
 }
 
+/** An upload's history is written once its verdicts are read, after the answer: the history once it has `versions` versions, all settled. */
+async function settledHistory(name: string, versions: number, query = ''): Promise<ReportHistory> {
+  for (;;) {
+    const answer = await history(name, query);
+    if (answer.versions.length === versions && answer.versions.every((version) => version.total > 0 && (version.countsAtUpload !== null || version.replacedAt !== null))) return answer;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 interface Sbom {
   metadata: { component: { properties: { name: string; value: string }[] } };
   components: { properties: { name: string; value: string }[] }[];
@@ -40,6 +49,7 @@ test('each upload is a version in the history, with its counts; the replaced ver
   const first = generateSbom(4, 2);
   assert.equal((await put('iso', first.sbom)).status, 201);
   const firstVersion = await versionOf('iso');
+  await settledHistory('iso', 1);
   const [, reproduced, oneBuild] = first.paths as [GeneratedPath, GeneratedPath, GeneratedPath];
   await attest(alice, reproduced, 'same');
   await attest(bob, reproduced, 'same');
@@ -54,7 +64,7 @@ test('each upload is a version in the history, with its counts; the replaced ver
   assert.equal((await put('iso', second.sbom)).status, 200);
   const secondVersion = await versionOf('iso');
 
-  const { points, versions } = await history('iso');
+  const { points, versions } = await settledHistory('iso', 2);
   assert.deepEqual(
     versions.map((version) => [version.version, version.total, version.replacedAt === null]),
     [
@@ -81,7 +91,7 @@ test("a day's point follows the counts as attestations arrive, one point per day
   const sbom = generateSbom(3, 2);
   assert.equal((await put('daily', sbom.sbom)).status, 201);
   const [root] = sbom.paths as [GeneratedPath];
-  const todays = async () => (await history('daily', '?days=30')).points.filter((point) => point.kind === 'snapshot');
+  const todays = async () => (await settledHistory('daily', 1, '?days=30')).points.filter((point) => point.kind === 'snapshot');
   assert.deepEqual((await todays()).map((point) => point.counts.reproduced), [0], 'the upload gives the day its point');
   await attest(alice, root, 'x');
   await attest(bob, root, 'x');
@@ -99,8 +109,7 @@ test('concurrent uploads each leave a version, and only the one in force is curr
   assert.equal((await put('race', generateSbom(3, 2).sbom)).status, 201);
   const answers = await Promise.all([0, 1, 2].map(() => put('race', generateSbom(3, 2).sbom)));
   assert.deepEqual(answers.map((answer) => answer.status), [200, 200, 200]);
-  const { versions } = await history('race');
-  assert.equal(versions.length, 4);
+  const { versions } = await settledHistory('race', 4);
   assert.deepEqual(versions.filter((version) => version.replacedAt === null).map((version) => version.version), [await versionOf('race')]);
   assert.ok(versions.every((version) => version.total === 3));
 });
@@ -111,7 +120,7 @@ test('the attribute path an SBOM gives its root is shown with the report', async
   assert.equal((await put('with-attr', sbom.sbom)).status, 201);
   const detail = (await (await server.request('/api/v1/reports/with-attr')).json()) as ReportDetail;
   assert.equal(detail.attrPath, 'nixos.iso_gnome');
-  assert.equal((await history('with-attr')).versions[0]!.attrPath, 'nixos.iso_gnome');
+  assert.equal((await settledHistory('with-attr', 1)).versions[0]!.attrPath, 'nixos.iso_gnome');
 });
 
 test('history of an unknown report is 404; a bad window is 400', async () => {

@@ -32,17 +32,19 @@ export interface VersionFigures {
   readonly counts: Counts;
 }
 
-/**
- * A new version was uploaded: its record, and with its counts (null when it
- * was replaced before its state was built) the day's figures.
- */
-export async function recordUpload(models: Models, version: { report: string; version: string; total: number }, counts: Counts | null, attrPath: string | null, at: Date): Promise<void> {
+/** A new version is in force: its record, written before the upload is answered so its attribute path shows at once. */
+export async function recordVersion(models: Models, version: { report: string; version: string; total: number; attrPath: string | null }, at: Date): Promise<void> {
   await models.ReportVersion.updateOne(
     { _id: version.version },
-    { $set: { report: version.report, uploadedAt: at, total: version.total, attrPath, countsAtUpload: counts, ...(counts !== null && { latestCounts: counts, countedAt: at }) } },
+    { $set: { report: version.report, uploadedAt: at, total: version.total, attrPath: version.attrPath }, $setOnInsert: { countsAtUpload: null, replacedAt: null } },
     { upsert: true },
   );
-  if (counts !== null) await recordDay(models, { ...version, counts }, at);
+}
+
+/** The new version's counts once its state was built: its upload figures, and the day's. */
+export async function recordUploadCounts(models: Models, figures: VersionFigures, at: Date): Promise<void> {
+  await models.ReportVersion.updateOne({ _id: figures.version }, { $set: { countsAtUpload: figures.counts, latestCounts: figures.counts, countedAt: at } });
+  await recordDay(models, figures, at);
 }
 
 /**

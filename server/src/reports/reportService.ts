@@ -23,7 +23,7 @@ import type { Logger } from '../log.ts';
 import { LiveReports, type ReportStateTiming } from './liveReports.ts';
 import { zeroCounts, type LiveReport } from './liveReport.ts';
 import { readBlob, writeBlob } from './reportBlobs.ts';
-import { attrPathOf, readHistory, recordReplaced, recordSnapshot, recordUpload } from './reportHistory.ts';
+import { attrPathOf, readHistory, recordReplaced, recordSnapshot, recordUploadCounts, recordVersion } from './reportHistory.ts';
 import { withReportLock } from './reportLock.ts';
 import { outPathsOf } from './reportGraph.ts';
 import { deleteReportState } from './reportStates.ts';
@@ -64,6 +64,8 @@ export class ReportService {
   /** The figures this process last recorded per version (`<day> <counts>`), so an unchanged report is not written again that day. */
   private readonly recorded = new Map<string, string>();
   private historyTimer: NodeJS.Timeout | null = null;
+  /** Uploads' history records being written; closing waits for them. */
+  private readonly historyWrites = new Set<Promise<void>>();
   private snapshotting: Promise<void> = Promise.resolve();
 
   constructor(
@@ -88,7 +90,7 @@ export class ReportService {
 
   async close(): Promise<void> {
     if (this.historyTimer !== null) clearInterval(this.historyTimer);
-    await this.snapshotting;
+    await Promise.all([this.snapshotting, ...this.historyWrites]);
     return this.live.close();
   }
 
@@ -156,33 +158,35 @@ export class ReportService {
       await this.models.ReportBlob.deleteMany({ version: previous.version });
       await deleteReportState(this.models, previous.version);
     }
-    await this.recordUploadHistory({ name, version, total: fields.total, attrPath: rootAttrPath(document) }, built, previous?.version ?? null, replacedCounts);
+    const at = new Date();
+    try {
+      if (previous) await recordReplaced(this.models, name, previous.version, at, replacedCounts);
+      await recordVersion(this.models, { report: name, version, total: fields.total, attrPath: rootAttrPath(document) }, at);
+    } catch (error) {
+      // The upload has taken effect: a history that cannot be written is no reason to say it failed.
+      this.log.warn({ err: error, report: name }, 'recording the history of an upload failed');
+    }
+    const writing = this.recordUploadCounts(name, version, built, at);
+    this.historyWrites.add(writing);
+    void writing.finally(() => this.historyWrites.delete(writing));
     return { created: previous === null, total: fields.total, components: fields.components };
   }
 
   /**
-   * The end of the version an upload replaced, and the new version with its
-   * figures once its state is built (the answer to the upload waits for
-   * that). A version replaced before its state was stored has no figures.
-   * The upload has taken effect by then: a history that cannot be written is logged.
+   * The new version's counts once its state is built: in the background,
+   * since building takes seconds for 50,000 paths on the embedded store and
+   * the upload's answer did not wait for it before history existed. A version
+   * replaced before its state was stored has none. Never throws.
    */
-  private async recordUploadHistory(
-    upload: { name: string; version: string; total: number; attrPath: string | null },
-    built: Promise<LiveReport>,
-    previous: string | null,
-    replacedCounts: Record<Verdict, number> | null,
-  ): Promise<void> {
-    const at = new Date();
+  private async recordUploadCounts(name: string, version: string, built: Promise<LiveReport>, at: Date): Promise<void> {
     try {
-      if (previous !== null) await recordReplaced(this.models, upload.name, previous, at, replacedCounts);
-      const counts = await built.then(
-        (live) => ({ ...live.counts }),
-        () => null,
-      );
-      await recordUpload(this.models, { report: upload.name, version: upload.version, total: upload.total }, counts, upload.attrPath, at);
-      if (counts !== null) this.recorded.set(upload.version, `${at.toISOString().slice(0, 10)} ${JSON.stringify(counts)}`);
+      const live = await built.catch(() => null);
+      if (live === null) return;
+      const counts = { ...live.counts };
+      await recordUploadCounts(this.models, { report: name, version, total: live.outPaths.length, counts }, at);
+      this.recorded.set(version, `${at.toISOString().slice(0, 10)} ${JSON.stringify(counts)}`);
     } catch (error) {
-      this.log.warn({ err: error, report: upload.name }, 'recording the history of an upload failed');
+      this.log.warn({ err: error, report: name }, 'recording the counts of an upload failed');
     }
   }
 
@@ -234,12 +238,13 @@ export class ReportService {
   async detailJson(name: string): Promise<{ body: Buffer; etag: string }> {
     const report = await this.load(name);
     const patterns = await this.linkPatterns();
-    const key = `${report.id}:${report.changes}:${JSON.stringify(patterns.map(({ pattern, link }) => [pattern, link]))}`;
+    const attrPath = await attrPathOf(this.models, report.version);
+    const key = `${report.id}:${report.changes}:${JSON.stringify([attrPath, patterns.map(({ pattern, link }) => [pattern, link])])}`;
     const cached = this.serialised.get(report);
     if (cached?.key === key) return cached;
     const serialised = {
       key,
-      body: Buffer.from(JSON.stringify(this.detailOf(report, patterns, await attrPathOf(this.models, report.version)))),
+      body: Buffer.from(JSON.stringify(this.detailOf(report, patterns, attrPath))),
       etag: `W/"${createHash('sha256').update(key).digest('base64url')}"`,
     };
     this.serialised.set(report, serialised);
