@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { ReportDetail, ReportHistory } from '@lilac/common';
+import { removeReport } from '../src/reports/reportAdmin.ts';
 import { drvHash, lilaItem, narHash } from './support/attestationFixtures.ts';
 import { generateSbom, type GeneratedPath } from './support/sbomFixtures.ts';
 import { startTestServer, type TestBuilder, type TestServer } from './support/testServer.ts';
@@ -126,4 +127,12 @@ test('the attribute path an SBOM gives its root is shown with the report', async
 test('history of an unknown report is 404; a bad window is 400', async () => {
   assert.equal((await server.request('/api/v1/reports/nothing-here/history')).status, 404);
   for (const days of ['0', '3651', 'many', '1.5']) assert.equal((await server.request(`/api/v1/reports/iso/history?days=${days}`)).status, 400, days);
+});
+
+test("removing a report removes its history", async () => {
+  assert.equal((await put('short-lived', generateSbom(2, 1).sbom)).status, 201);
+  await settledHistory('short-lived', 1);
+  await removeReport(server.context.models, 'short-lived');
+  assert.equal(await server.context.models.ReportVersion.countDocuments({ report: 'short-lived' }), 0);
+  assert.equal(await server.context.models.ReportDay.countDocuments({ report: 'short-lived' }), 0);
 });
