@@ -1,4 +1,4 @@
-import { parseStorePath } from './storePath.ts';
+import { parseDerivationPath, parseStorePath } from './storePath.ts';
 
 export class DerivationFormatError extends Error {
   override name = 'DerivationFormatError';
@@ -36,11 +36,8 @@ function expect(text: string, index: number, literal: string): number {
   return index + literal.length;
 }
 
-/**
- * The outputs a `.drv` file (Nix's ATerm `Derive([(name,path,hashAlgo,hash),...],...)`)
- * declares, in its order, so a hook learns them without asking Nix.
- */
-export function derivationOutputs(text: string): DerivationOutput[] {
+/** Reads the outputs list at the start of a `.drv`; returns them and the index after its closing `]`. */
+function readOutputs(text: string): [DerivationOutput[], number] {
   let index = expect(text, 0, 'Derive([');
   const outputs: DerivationOutput[] = [];
   while (text[index] !== ']') {
@@ -58,5 +55,57 @@ export function derivationOutputs(text: string): DerivationOutput[] {
     outputs.push({ name, path: path === '' ? null : parseStorePath(path).path });
   }
   if (outputs.length === 0) throw new DerivationFormatError('a derivation without outputs');
-  return outputs;
+  return [outputs, index + 1];
+}
+
+/**
+ * The outputs a `.drv` file (Nix's ATerm `Derive([(name,path,hashAlgo,hash),...],...)`)
+ * declares, in its order, so a hook learns them without asking Nix.
+ */
+export function derivationOutputs(text: string): DerivationOutput[] {
+  return readOutputs(text)[0];
+}
+
+/** An input derivation of a `.drv` and which of its outputs the build uses. */
+export interface DerivationInput {
+  readonly drvPath: string;
+  readonly outputs: readonly string[];
+}
+
+/**
+ * A `.drv` file's outputs and its input derivations (the second field,
+ * `[(drvPath,[outputName,...]),...]`): what a build closure's graph is made of.
+ */
+export function derivationInputs(text: string): { outputs: DerivationOutput[]; inputDrvs: DerivationInput[] } {
+  const [outputs, afterOutputs] = readOutputs(text);
+  let index = expect(text, afterOutputs, ',[');
+  const inputDrvs: DerivationInput[] = [];
+  while (text[index] !== ']') {
+    if (inputDrvs.length > 0) index = expect(text, index, ',');
+    index = expect(text, index, '(');
+    const [drvPath, next] = readString(text, index);
+    index = expect(text, next, ',[');
+    const names: string[] = [];
+    while (text[index] !== ']') {
+      if (names.length > 0) index = expect(text, index, ',');
+      const [name, after] = readString(text, index);
+      names.push(name);
+      index = after;
+    }
+    index = expect(text, index, '])');
+    inputDrvs.push({ drvPath: parseStorePath(drvPath).path, outputs: names });
+  }
+  return { outputs, inputDrvs };
+}
+
+/**
+ * Which output of `drvPath` the path `outPath` is, from the names alone: Nix
+ * names output `out` of derivation `hello` `hello` and any other output
+ * `hello-<output>`. Null when the names do not fit.
+ */
+export function outputNameOf(drvPath: string, outPath: string): string | null {
+  const drvName = parseDerivationPath(drvPath).name.replace(/\.drv$/, '');
+  const outName = parseStorePath(outPath).name;
+  if (outName === drvName) return 'out';
+  return outName.startsWith(`${drvName}-`) && outName.length > drvName.length + 1 ? outName.slice(drvName.length + 1) : null;
 }

@@ -351,6 +351,42 @@ export interface ReportDetail {
   notReproduced: ReportPathGroup[];
   /** Flat node list with child ids: shared subtrees and cycles appear once. */
   tree: { nodes: ReportTreeNode[]; roots: number[] };
+  /** The attribute the closure was built from (the root's `nix:attr_path`), when the SBOM says. */
+  attrPath: string | null;
+}
+
+/**
+ * A report's counts per verdict at one moment: `upload` when a version was
+ * uploaded, `snapshot` the last figures of a version on a day.
+ */
+export interface ReportHistoryPoint {
+  at: string;
+  version: string;
+  kind: 'upload' | 'snapshot';
+  total: number;
+  counts: Record<Verdict, number>;
+}
+
+/** One upload of a report, kept after its SBOM is replaced. */
+export interface ReportVersionView {
+  version: string;
+  uploadedAt: string;
+  /** When the next upload replaced it; null for the current version. */
+  replacedAt: string | null;
+  total: number;
+  attrPath: string | null;
+  /** The counts when it was uploaded; null for versions uploaded before lilac kept history. */
+  countsAtUpload: Record<Verdict, number> | null;
+  /** The last counts recorded for it, and when. */
+  latestCounts: Record<Verdict, number> | null;
+  countedAt: string | null;
+}
+
+/** `GET /api/v1/reports/{name}/history`: points oldest first, versions newest first. */
+export interface ReportHistory {
+  name: string;
+  points: ReportHistoryPoint[];
+  versions: ReportVersionView[];
 }
 
 export type OutputDetail = OutputSummaryView & { attestations: AttestationView[] };

@@ -12,4 +12,5 @@ export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   flush: async () => (await import('./commands/flush.ts')).flush,
   'import-cache': async () => (await import('./commands/importCache.ts')).importCache,
   rebuild: async () => (await import('./commands/rebuild.ts')).rebuild,
+  report: async () => (await import('./commands/report.ts')).report,
 };

@@ -62,6 +62,34 @@ export const openApiDocument = {
         properties: { outPath: { type: 'string' }, drvPath: { type: ['string', 'null'] }, hashes: { type: 'array', items: hashGroup }, firstSeen: { type: 'string' }, lastChanged: { type: 'string' } },
       },
       ReportSummary: { type: 'object', properties: { name: { type: 'string' }, owner: { type: ['string', 'null'] }, total: { type: 'integer' }, counts: verdictCounts, updatedAt: { type: 'string' } } },
+      ReportHistory: {
+        type: 'object',
+        properties: {
+          name: { type: 'string' },
+          points: {
+            type: 'array',
+            description: 'oldest first',
+            items: { type: 'object', properties: { at: { type: 'string' }, version: { type: 'string' }, kind: { type: 'string', enum: ['upload', 'snapshot'] }, total: { type: 'integer' }, counts: verdictCounts } },
+          },
+          versions: {
+            type: 'array',
+            description: 'newest first',
+            items: {
+              type: 'object',
+              properties: {
+                version: { type: 'string' },
+                uploadedAt: { type: 'string' },
+                replacedAt: { type: ['string', 'null'] },
+                total: { type: 'integer' },
+                attrPath: { type: ['string', 'null'] },
+                countsAtUpload: { oneOf: [verdictCounts, { type: 'null' }] },
+                latestCounts: { oneOf: [verdictCounts, { type: 'null' }] },
+                countedAt: { type: ['string', 'null'] },
+              },
+            },
+          },
+        },
+      },
       ReportDetail: {
         type: 'object',
         properties: {
@@ -72,6 +100,7 @@ export const openApiDocument = {
           percentages: verdictCounts,
           notReproduced: { type: 'array', items: { type: 'object', properties: { pattern: { type: ['string', 'null'] }, link: { type: ['string', 'null'] }, paths: { type: 'array' } } } },
           tree: { type: 'object', properties: { nodes: { type: 'array', description: '{id, outPath, name, verdict, children: node ids}' }, roots: { type: 'array', items: { type: 'integer' } } } },
+          attrPath: { type: ['string', 'null'], description: "the root's nix:attr_path" },
         },
       },
       Stats: { type: 'object', properties: { counts: verdictCounts, attestations: { type: 'integer' }, builders: { type: 'integer' }, outputs: { type: 'integer' } } },
@@ -135,6 +164,13 @@ export const openApiDocument = {
     },
     '/api/v1/reports': { get: { summary: 'Reports with counts per verdict', responses: { 200: jsonArray('ReportSummary') } } },
     '/api/v1/reports/{name}': { get: { summary: 'Counts, percentages, not-reproduced paths by link pattern, and the tree', parameters: [pathParam('name', 'report name')], responses: { 200: json('ReportDetail'), 404: detail } } },
+    '/api/v1/reports/{name}/history': {
+      get: {
+        summary: 'Counts per verdict over time: a point per upload and per day, and every version kept',
+        parameters: [pathParam('name', 'report name'), { name: 'days', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 3650, default: 365 } }],
+        responses: { 200: json('ReportHistory'), 400: detail, 404: detail },
+      },
+    },
     '/api/v1/outputs/{digest-name}': { get: { summary: 'One output: verdict, hash groups, attestations', parameters: [pathParam('digest-name', 'store path base name')], responses: { 200: json('OutputDetail'), 404: detail } } },
     '/api/v1/derivations/{drv_hash}': { get: { summary: "A derivation's output summaries", parameters: [pathParam('drv_hash', 'derivation path without /nix/store/ and .drv')], responses: { 200: { description: '{ drvPath, outputs: OutputSummaryView[] }' }, 404: detail } } },
     '/api/v1/divergences': { get: { summary: 'Divergences, most recently changed first', parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000 } }], responses: { 200: jsonArray('DivergenceView'), 400: detail } } },

@@ -1,4 +1,4 @@
-import { parseDerivationPath, parseStorePath } from '@lilac/common';
+import { parseDerivationPath, parseStorePath, SBOM_PROPERTY } from '@lilac/common';
 import type { ReportGraph, ReportNode } from './reportGraph.ts';
 
 export class InvalidSbomError extends Error {
@@ -23,7 +23,7 @@ function property(component: Component, ...names: string[]): string | null {
 function node(component: Component, ref: string): ReportNode {
   const where = `component ${JSON.stringify(ref)}`;
   // Some generators use the output path as bom-ref; a derivation path is no output.
-  const declared = property(component, 'nix:out_path', 'nix:output_path') ?? (ref.startsWith('/nix/store/') && !ref.endsWith('.drv') ? ref : null);
+  const declared = property(component, SBOM_PROPERTY.outPath, SBOM_PROPERTY.outputPath) ?? (ref.startsWith('/nix/store/') && !ref.endsWith('.drv') ? ref : null);
   let outPath: string | null = null;
   let name = typeof component.name === 'string' && component.name !== '' ? component.name : ref;
   if (declared !== null) {
@@ -35,7 +35,7 @@ function node(component: Component, ref: string): ReportNode {
       throw new InvalidSbomError(`${where}: ${(error as Error).message}`);
     }
   }
-  const drv = property(component, 'nix:drv_path');
+  const drv = property(component, SBOM_PROPERTY.drvPath);
   let drvPath: string | null = null;
   if (drv !== null) {
     try {
@@ -44,7 +44,7 @@ function node(component: Component, ref: string): ReportNode {
       throw new InvalidSbomError(`${where}: ${(error as Error).message}`);
     }
   }
-  return { outPath, drvPath, output: property(component, 'nix:output'), name };
+  return { outPath, drvPath, output: property(component, SBOM_PROPERTY.output), name };
 }
 
 /** The root as listed in `components`, with what only `metadata.component` says filling its gaps. */
@@ -101,4 +101,13 @@ export function parseCycloneDx(document: unknown): ReportGraph {
     }
   });
   return { root: 0, nodes, children };
+}
+
+/** The attribute the closure was built from: `nix:attr_path` on the root (in `metadata.component`, or where the root is listed). */
+export function rootAttrPath(document: unknown): string | null {
+  const sbom = document as { metadata?: { component?: Component }; components?: unknown };
+  const root = sbom.metadata?.component;
+  if (!root) return null;
+  const listed = Array.isArray(sbom.components) ? (sbom.components as Component[]).find((component) => component?.['bom-ref'] === root['bom-ref']) : undefined;
+  return property(root, SBOM_PROPERTY.attrPath) ?? (listed ? property(listed, SBOM_PROPERTY.attrPath) : null);
 }

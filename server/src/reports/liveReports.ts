@@ -96,12 +96,23 @@ export class LiveReports {
   }
 
   /**
+   * The counts of a version this process follows with its verdicts read, without
+   * loading it; synchronous, so an upload asks between its switch and `uploaded`
+   * without letting another upload's `uploaded` come first.
+   */
+  countsIfLoaded(version: string): LiveReport['counts'] | null {
+    for (const live of this.following) if (live.version === version && live.ready) return { ...live.counts };
+    return null;
+  }
+
+  /**
    * An upload switched report `name` to `version`: its state is built from
    * the summaries in the background (a 50,000-path report takes seconds on
    * the embedded store), and readers in this process wait for it; another
-   * process that reads it before it is stored builds one too.
+   * process that reads it before it is stored builds one too. Resolves once
+   * built, even if another upload replaced it meanwhile.
    */
-  uploaded(record: VersionRecord, graph: ReportGraph): void {
+  uploaded(record: VersionRecord, graph: ReportGraph): Promise<LiveReport> {
     const live = new LiveReport(record.name, record.version, graph);
     for (const other of this.following) if (other.name === live.name) this.retire(other);
     this.following.add(live);
@@ -114,6 +125,7 @@ export class LiveReports {
     );
     this.versions.set(live.version, building);
     this.track(building);
+    return building;
   }
 
   private retire(live: LiveReport): void {

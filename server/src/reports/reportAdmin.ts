@@ -1,5 +1,6 @@
 import { assertBuilderExists, MissingRecordError } from '../ownership/ownership.ts';
 import type { Models } from '../store/models.ts';
+import { deleteHistory } from './reportHistory.ts';
 import { withReportLock } from './reportLock.ts';
 import { deleteReportState } from './reportStates.ts';
 
@@ -10,7 +11,7 @@ export async function giveReport(models: Models, name: string, builder: string):
   if (matchedCount === 0) throw new MissingRecordError(`no report named ${JSON.stringify(name)}`);
 }
 
-/** The admin CLI's: removes a report and its blobs, whoever owns it. */
+/** The admin CLI's: removes a report, its blobs and its history, whoever owns it. */
 export async function removeReport(models: Models, name: string): Promise<void> {
   // Under the upload lock: an upload switching the report at the same moment would otherwise outlive it.
   const removed = await withReportLock(models, name, async () => {
@@ -21,4 +22,5 @@ export async function removeReport(models: Models, name: string): Promise<void> 
   if (!removed) throw new MissingRecordError(`no report named ${JSON.stringify(name)}`);
   await models.ReportBlob.deleteMany({ version: removed.version });
   await deleteReportState(models, removed.version);
+  await deleteHistory(models, name);
 }

@@ -77,3 +77,43 @@ export const reportStateSchema = new Schema(
   },
   { timestamps: true, collection: 'report_states', versionKey: false },
 );
+
+/**
+ * One upload of a report, kept when the next one replaces it (whose blobs
+ * and state are deleted): the figures a history needs and nothing large.
+ * `_id` is the version, the name `report_blobs` and `report_states` use.
+ */
+export const reportVersionSchema = new Schema(
+  {
+    _id: { type: String },
+    report: { type: String, required: true },
+    uploadedAt: { type: Date, required: true },
+    replacedAt: { type: Date, default: null },
+    total: { type: Number, required: true },
+    attrPath: { type: String, default: null },
+    /** Counts per verdict once the upload's state was built; absent for versions uploaded before lilac kept history. */
+    countsAtUpload: { type: Schema.Types.Mixed, default: null },
+    latestCounts: { type: Schema.Types.Mixed, default: null },
+    countedAt: { type: Date, default: null },
+  },
+  { collection: 'report_versions', versionKey: false },
+);
+reportVersionSchema.index({ report: 1 });
+
+/**
+ * A report's counts per verdict on one day (UTC), the last recorded that day:
+ * one small document per report and day, `_id` `<report>/<YYYY-MM-DD>`
+ * (`/` is not allowed in report names), so a year of history is read by `_id`.
+ */
+export const reportDaySchema = new Schema(
+  {
+    _id: { type: String },
+    report: { type: String, required: true },
+    at: { type: Date, required: true },
+    version: { type: String, required: true },
+    total: { type: Number, required: true },
+    counts: { type: Schema.Types.Mixed, required: true },
+  },
+  { collection: 'report_days', versionKey: false },
+);
+reportDaySchema.index({ report: 1 });

@@ -5,6 +5,7 @@ import {
   type EnqueueSkip,
   type JobRequest,
   type ReportDetail,
+  type ReportHistory,
   type ReportPath,
   type ReportPathGroup,
   type ReportSummary,
@@ -17,11 +18,12 @@ import { compileLinkPattern, invalidPatternReason } from '../linkPatterns/linkPa
 import { notOwner } from '../ownership/ownership.ts';
 import { parseJobRequests } from '../pool/jobRequests.ts';
 import type { Models } from '../store/models.ts';
-import { parseCycloneDx } from './cyclonedx.ts';
+import { parseCycloneDx, rootAttrPath } from './cyclonedx.ts';
 import type { Logger } from '../log.ts';
 import { LiveReports, type ReportStateTiming } from './liveReports.ts';
 import { zeroCounts, type LiveReport } from './liveReport.ts';
 import { readBlob, writeBlob } from './reportBlobs.ts';
+import { attrPathOf, readHistory, recordReplaced, recordSnapshot, recordUploadCounts, recordVersion } from './reportHistory.ts';
 import { withReportLock } from './reportLock.ts';
 import { outPathsOf } from './reportGraph.ts';
 import { deleteReportState } from './reportStates.ts';
@@ -29,6 +31,8 @@ import { renderTextTree } from './textTree.ts';
 
 export const REPORT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
 const SUGGESTIONS = 50;
+/** Report figures change as attestations arrive; an hourly point is plenty for a chart by day. */
+const HISTORY_EVERY_MS = 60 * 60_000;
 /** Candidates whose summaries `suggest` reads at a time, until it has enough. */
 const SUGGESTION_BATCH = 500;
 
@@ -57,12 +61,20 @@ function shuffled<T>(items: T[]): T[] {
 export class ReportService {
   private readonly live: LiveReports;
   private readonly serialised = new WeakMap<LiveReport, { key: string; body: Buffer; etag: string }>();
+  /** The figures this process last recorded per version (`<day> <counts>`), so an unchanged report is not written again that day. */
+  private readonly recorded = new Map<string, string>();
+  private historyTimer: NodeJS.Timeout | null = null;
+  /** Uploads' history records being written; closing waits for them. */
+  private readonly historyWrites = new Set<Promise<void>>();
+  private snapshotting: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly models: Models,
     events: EventBus,
-    log: Logger,
+    private readonly log: Logger,
     timing?: ReportStateTiming,
+    /** How often the current figures of every report are recorded for its history (when changed, and once a day). */
+    private readonly historyEveryMs = HISTORY_EVERY_MS,
   ) {
     this.live = new LiveReports(models, events, log, timing);
   }
@@ -70,10 +82,47 @@ export class ReportService {
   /** Loads every report and keeps their states current (timers); without it, states are re-read when a minute old. */
   start(): void {
     this.live.start();
+    this.historyTimer = setInterval(() => {
+      this.snapshotting = this.snapshotting.then(() => this.recordHistory()).catch((error: unknown) => this.log.warn({ err: error }, 'recording report history failed; retrying at the next round'));
+    }, this.historyEveryMs);
+    this.historyTimer.unref();
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    if (this.historyTimer !== null) clearInterval(this.historyTimer);
+    await Promise.all([this.snapshotting, ...this.historyWrites]);
     return this.live.close();
+  }
+
+  /**
+   * Records each report's current counts as today's point of its history,
+   * where they changed since this process last recorded them (or the day
+   * did). The timer calls it every hour.
+   */
+  async recordHistory(now: () => Date = () => new Date()): Promise<void> {
+    const records = await this.models.Report.find({}, { name: 1, version: 1, updatedAt: 1 }).lean();
+    const current = new Set(records.map((record) => record.version));
+    for (const version of this.recorded.keys()) if (!current.has(version)) this.recorded.delete(version);
+    for (const record of records) {
+      try {
+        const live = await this.live.get(record);
+        if (!live.ready) continue;
+        const at = now();
+        const key = `${at.toISOString().slice(0, 10)} ${JSON.stringify(live.counts)}`;
+        if (this.recorded.get(record.version) === key) continue;
+        await recordSnapshot(this.models, { report: record.name, version: record.version, total: live.outPaths.length, counts: { ...live.counts } }, at, record.updatedAt ?? at);
+        this.recorded.set(record.version, key);
+      } catch (error) {
+        // One report that cannot be read (replaced meanwhile, its blobs gone) does not hold up the others.
+        this.log.warn({ err: error, report: record.name }, 'recording the history of a report failed; retrying at the next round');
+      }
+    }
+  }
+
+  /** The report's figures over the last `days` days: a point per upload and per day. */
+  async history(name: string, days: number): Promise<ReportHistory> {
+    await this.record(name);
+    return readHistory(this.models, name, days, new Date());
   }
 
   /**
@@ -103,12 +152,42 @@ export class ReportService {
       await this.models.ReportBlob.deleteMany({ version });
       throw error;
     }
-    this.live.uploaded({ name, version }, graph);
+    const replacedCounts = previous ? this.live.countsIfLoaded(previous.version) : null;
+    const built = this.live.uploaded({ name, version }, graph);
     if (previous) {
       await this.models.ReportBlob.deleteMany({ version: previous.version });
       await deleteReportState(this.models, previous.version);
     }
+    const at = new Date();
+    try {
+      if (previous) await recordReplaced(this.models, name, previous.version, at, replacedCounts);
+      await recordVersion(this.models, { report: name, version, total: fields.total, attrPath: rootAttrPath(document) }, at);
+    } catch (error) {
+      // The upload has taken effect: a history that cannot be written is no reason to say it failed.
+      this.log.warn({ err: error, report: name }, 'recording the history of an upload failed');
+    }
+    const writing = this.recordUploadCounts(name, version, built, at);
+    this.historyWrites.add(writing);
+    void writing.finally(() => this.historyWrites.delete(writing));
     return { created: previous === null, total: fields.total, components: fields.components };
+  }
+
+  /**
+   * The new version's counts once its state is built: in the background,
+   * since building takes seconds for 50,000 paths on the embedded store and
+   * the upload's answer did not wait for it before history existed. A version
+   * replaced before its state was stored has none. Never throws.
+   */
+  private async recordUploadCounts(name: string, version: string, built: Promise<LiveReport>, at: Date): Promise<void> {
+    try {
+      const live = await built.catch(() => null);
+      if (live === null) return;
+      const counts = { ...live.counts };
+      await recordUploadCounts(this.models, { report: name, version, total: live.outPaths.length, counts }, at);
+      this.recorded.set(version, `${at.toISOString().slice(0, 10)} ${JSON.stringify(counts)}`);
+    } catch (error) {
+      this.log.warn({ err: error, report: name }, 'recording the counts of an upload failed');
+    }
   }
 
   private assertOwner(record: { owner?: string | null } | null, name: string, owner: string): void {
@@ -149,7 +228,7 @@ export class ReportService {
 
   async detail(name: string): Promise<ReportDetail> {
     const report = await this.load(name);
-    return this.detailOf(report, await this.linkPatterns());
+    return this.detailOf(report, await this.linkPatterns(), await attrPathOf(this.models, report.version));
   }
 
   /**
@@ -159,19 +238,20 @@ export class ReportService {
   async detailJson(name: string): Promise<{ body: Buffer; etag: string }> {
     const report = await this.load(name);
     const patterns = await this.linkPatterns();
-    const key = `${report.id}:${report.changes}:${JSON.stringify(patterns.map(({ pattern, link }) => [pattern, link]))}`;
+    const attrPath = await attrPathOf(this.models, report.version);
+    const key = `${report.id}:${report.changes}:${JSON.stringify([attrPath, patterns.map(({ pattern, link }) => [pattern, link])])}`;
     const cached = this.serialised.get(report);
     if (cached?.key === key) return cached;
     const serialised = {
       key,
-      body: Buffer.from(JSON.stringify(this.detailOf(report, patterns))),
+      body: Buffer.from(JSON.stringify(this.detailOf(report, patterns, attrPath))),
       etag: `W/"${createHash('sha256').update(key).digest('base64url')}"`,
     };
     this.serialised.set(report, serialised);
     return serialised;
   }
 
-  private detailOf(report: LiveReport, patterns: readonly LinkPatternMatcher[]): ReportDetail {
+  private detailOf(report: LiveReport, patterns: readonly LinkPatternMatcher[], attrPath: string | null): ReportDetail {
     const name = report.name;
     const verdictOf = (outPath: string) => report.verdictOf(outPath);
     const counts = { ...report.counts };
@@ -195,6 +275,7 @@ export class ReportService {
         })),
         roots: [report.graph.root],
       },
+      attrPath,
     };
   }
 

@@ -6,7 +6,7 @@ import { builderSchema, builderTokenSchema } from '../builders/builderModel.ts';
 import { derivationSchema } from '../derivations/derivationModel.ts';
 import { divergenceSchema } from '../divergences/divergenceModel.ts';
 import { linkPatternSchema } from '../linkPatterns/linkPatternModel.ts';
-import { reportBlobSchema, reportLockSchema, reportSchema, reportStateSchema } from '../reports/reportModel.ts';
+import { reportBlobSchema, reportDaySchema, reportLockSchema, reportSchema, reportStateSchema, reportVersionSchema } from '../reports/reportModel.ts';
 import { jobSchema, poolCounterSchema } from '../pool/jobModel.ts';
 import { attemptSchema, leaseSchema } from '../pool/leaseModel.ts';
 
@@ -24,6 +24,8 @@ export function createModels(connection: Connection) {
     ReportBlob: connection.model('ReportBlob', reportBlobSchema),
     ReportLock: connection.model('ReportLock', reportLockSchema),
     ReportState: connection.model('ReportState', reportStateSchema),
+    ReportVersion: connection.model('ReportVersion', reportVersionSchema),
+    ReportDay: connection.model('ReportDay', reportDaySchema),
     LinkPattern: connection.model('LinkPattern', linkPatternSchema),
     Job: connection.model('Job', jobSchema),
     PoolCounter: connection.model('PoolCounter', poolCounterSchema),

@@ -2,6 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import type { AppContext } from '../../context.ts';
 import { InvalidSbomError } from '../../reports/cyclonedx.ts';
 import { ReportBusyError } from '../../reports/reportLock.ts';
+import { HISTORY_DAYS, MAX_HISTORY_DAYS } from '../../reports/reportHistory.ts';
 import { REPORT_NAME_PATTERN } from '../../reports/reportService.ts';
 import { NotOwnerError } from '../../ownership/ownership.ts';
 import { badRequest, HttpError } from '../errors.ts';
@@ -77,6 +78,14 @@ export function reportRoutes(context: AppContext): Router {
     const { body, etag } = await context.reports.detailJson(reportName(req));
     // Set here, Express answers a matching If-None-Match with 304 and skips hashing 11 MB per request.
     res.set('ETag', etag).type('application/json').send(body);
+  });
+
+  router.get('/api/v1/reports/:name/history', async (req, res) => {
+    const name = reportName(req);
+    const text = req.query.days;
+    const days = text === undefined ? HISTORY_DAYS : Number(text);
+    if (!Number.isSafeInteger(days) || days < 1 || days > MAX_HISTORY_DAYS) throw badRequest(`days must be a whole number from 1 to ${MAX_HISTORY_DAYS}`);
+    res.json(await context.reports.history(name, days));
   });
 
   return router;
