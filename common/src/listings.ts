@@ -251,3 +251,95 @@ export interface DiffoscopeUpload {
   /** `diffoscope --version`, e.g. `diffoscope 272`. */
   readonly diffoscopeVersion?: string;
 }
+
+/** Parses a diffoscope upload's body; throws ListingError on anything it cannot be. The size bound is the server's to apply. */
+export function parseDiffoscopeUpload(value: unknown): DiffoscopeUpload {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ListingError('a diffoscope upload must be a JSON object');
+  const raw = value as Record<string, unknown>;
+  if (typeof raw.a !== 'string' || typeof raw.b !== 'string') throw new ListingError('a and b must be the NAR hashes of the two copies');
+  if (!DIFFOSCOPE_FORMATS.includes(raw.format as DiffoscopeFormat)) throw new ListingError(`format must be one of ${DIFFOSCOPE_FORMATS.join(', ')}`);
+  if (typeof raw.content !== 'string') throw new ListingError('content must be a string');
+  if (typeof raw.truncated !== 'boolean' || typeof raw.timedOut !== 'boolean') throw new ListingError('truncated and timedOut must be booleans');
+  if (raw.diffoscopeVersion !== undefined && (typeof raw.diffoscopeVersion !== 'string' || raw.diffoscopeVersion.length > 200)) {
+    throw new ListingError('diffoscopeVersion must be a string of at most 200 characters');
+  }
+  return {
+    a: raw.a,
+    b: raw.b,
+    format: raw.format as DiffoscopeFormat,
+    content: raw.content,
+    truncated: raw.truncated,
+    timedOut: raw.timedOut,
+    ...(raw.diffoscopeVersion !== undefined && { diffoscopeVersion: raw.diffoscopeVersion as string }),
+  };
+}
+
+/**
+ * Likely kinds of cause of a divergence, after reproducible-builds.org's
+ * vocabulary. Guessed from the differing files and diffoscope's text, never
+ * proven: `uncertain` when nothing points anywhere.
+ */
+export const CAUSE_KINDS = ['timestamps', 'build-path', 'file-ordering', 'randomness', 'locale-timezone', 'parallelism', 'uncertain'] as const;
+export type CauseKind = (typeof CAUSE_KINDS)[number];
+
+/** At most this many differences of one pair of hash groups go into a diff answer; `differenceCount` says how many there are. */
+export const MAX_DIFF_DIFFERENCES = 10_000;
+
+/** One stored diffoscope output between two copies, as the diff answer links it. */
+export interface DiffoscopeLink {
+  readonly format: DiffoscopeFormat;
+  /** Served as text/plain, or as HTML under a sandboxing Content-Security-Policy. */
+  readonly url: string;
+  /** The order diffoscope was given the copies in (`a` first). */
+  readonly a: string;
+  readonly b: string;
+  readonly builder: string;
+  readonly truncated: boolean;
+  readonly timedOut: boolean;
+  readonly diffoscopeVersion: string | null;
+  readonly storedAt: string;
+}
+
+/** One hash group of an output as the diff answer sees it. */
+export interface DiffGroup {
+  readonly narHash: string;
+  /** Every builder that attested this hash, verified or not. */
+  readonly builders: readonly string[];
+  /** A listing of this hash is stored. */
+  readonly listing: boolean;
+}
+
+/** What differs between two hash groups of one output. */
+export interface HashPairDiff {
+  readonly a: string;
+  readonly b: string;
+  /** Of `a` and `b`, the hashes no listing is stored for yet: `differences` waits for them. */
+  readonly listingsMissing: readonly string[];
+  /** The builders that attested those hashes, the ones a listing can come from. */
+  readonly waitingFor: readonly string[];
+  /** In NAR order, at most MAX_DIFF_DIFFERENCES; empty while a listing is missing. */
+  readonly differences: readonly FileDifference[];
+  readonly differenceCount: number;
+  readonly truncated: boolean;
+  readonly diffoscope: 'not-run' | readonly DiffoscopeLink[];
+  /** A guess, from the differences and diffoscope's text; empty until there is something to guess from. */
+  readonly causes: readonly CauseKind[];
+}
+
+/** `GET /api/v1/outputs/{digest-name}/diff`. */
+export interface OutputDiff {
+  readonly outPath: string;
+  readonly groups: readonly DiffGroup[];
+  /** Every pair of groups, in group order. */
+  readonly pairs: readonly HashPairDiff[];
+  /** Union of the pairs' cause guesses. */
+  readonly causes: readonly CauseKind[];
+}
+
+/** `/monitor`'s `output:diff`: a listing or diffoscope output of `outPath` was stored, so its diff changed. */
+export interface OutputDiffEvent {
+  readonly outPath: string;
+  readonly kind: 'listing' | 'diffoscope';
+  readonly narHash: string | null;
+  readonly causes: readonly CauseKind[];
+}
