@@ -6,6 +6,7 @@ import { batchItem, drvPath, narHash, storePath } from '@lilac/server/testing/at
 import { startTestServer, type TestBuilder, type TestServer } from '@lilac/server/testing';
 import type { Browser, Page } from 'playwright-core';
 import { ensureWebBuilt, launchChromium, openPage, screenshot } from './support/browser.ts';
+import { sbomOf } from './support/reports.ts';
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 const file = (path: string, contents: string): ListingEntry => ({ path, type: 'regular', size: Buffer.byteLength(contents), sha256: sha(contents) });
@@ -30,6 +31,27 @@ after(async () => {
 
 async function live(page: Page): Promise<void> {
   await page.getByTestId('connection-state').filter({ hasText: 'live' }).waitFor();
+}
+
+/** alice and bob attested different copies of `name`; nobody sent a listing yet. */
+type Copy = readonly [string, ListingEntry[]];
+
+async function divergent(name: string): Promise<{ outPath: string; base: string; copies: readonly [Copy, Copy] }> {
+  const outPath = storePath(name);
+  const drv = drvPath(name);
+  const copies: readonly [Copy, Copy] = [
+    [narHash(`${name}-a`), copy(`${name} alice`)],
+    [narHash(`${name}-b`), copy(`${name} bob!!`)],
+  ];
+  for (const [builder, [hash, listing]] of [[alice, copies[0]], [bob, copies[1]]] as const) {
+    const response = await server.request('/api/v1/attestations', {
+      method: 'POST',
+      token: builder.token,
+      json: { attestations: [batchItem(builder, drv, { outPath, narHash: hash, narSize: narSizeOfListing(listing) })] },
+    });
+    assert.equal(response.status, 200, await response.text());
+  }
+  return { outPath, base: outPath.slice('/nix/store/'.length), copies };
 }
 
 async function put(builder: TestBuilder, path: string, body: unknown): Promise<void> {
@@ -78,4 +100,28 @@ test('listings differing in one file show that file on an open output page witho
   await screenshot(page, 'output-diff');
   assert.deepEqual(dialogs, [], 'nothing a builder sent ran as script');
   assert.deepEqual(errors, []);
+});
+
+test("the report page tags a not-reproduced path with its cause guess as listings arrive, and filters by it", async () => {
+  const [guessed, unguessed] = [await divergent('guessed'), await divergent('unguessed')];
+  const defined = await server.request('/reports/causes', { method: 'PUT', token: alice.token, json: sbomOf(storePath('causes-root'), [guessed.outPath, unguessed.outPath]) });
+  assert.equal(defined.status, 201, await defined.text());
+  const { page } = await openPage(browser, `${server.url}/reports/causes`);
+  await live(page);
+  const row = (outPath: string) => page.locator(`[data-testid="not-reproduced"] li[data-path="${outPath}"]`);
+  await row(unguessed.outPath).waitFor();
+
+  for (const [builder, [hash, listing]] of [[alice, guessed.copies[0]], [bob, guessed.copies[1]]] as const) {
+    await put(builder, `/api/v1/outputs/${guessed.base}/listing`, { narHash: hash, narSize: narSizeOfListing(listing), entries: listing });
+  }
+  await row(guessed.outPath).locator('[data-cause="randomness"]').waitFor();
+  assert.equal(await row(unguessed.outPath).locator('[data-cause]').count(), 0);
+
+  await page.getByTestId('cause-filter').selectOption('randomness');
+  await row(unguessed.outPath).waitFor({ state: 'detached' });
+  assert.equal(await row(guessed.outPath).count(), 1);
+  await page.getByTestId('cause-filter').selectOption('none');
+  await row(guessed.outPath).waitFor({ state: 'detached' });
+  assert.equal(await row(unguessed.outPath).count(), 1);
+  await screenshot(page, 'report-causes');
 });

@@ -209,3 +209,29 @@ test('the diff of an output nobody attested is a 404; a malformed path a 400', a
   assert.equal((await server.request(`/api/v1/outputs/${storePath('nobody').slice('/nix/store/'.length)}/diff`)).status, 404);
   assert.equal((await server.request('/api/v1/outputs/not-a-store-path/diff')).status, 400);
 });
+
+test("a report answers its not-reproduced outputs' cause guesses, and the OpenAPI document names the routes", async () => {
+  const guessed = await divergent('report-guessed');
+  const unguessed = await divergent('report-unguessed');
+  const root = storePath('report-root');
+  const components = [guessed.outPath, unguessed.outPath].map((path) => ({ 'bom-ref': path, type: 'library', name: path.slice(44), properties: [{ name: 'nix:out_path', value: path }] }));
+  const sbom = {
+    bomFormat: 'CycloneDX',
+    specVersion: '1.5',
+    metadata: { component: { 'bom-ref': root, type: 'application', name: 'report-root', properties: [{ name: 'nix:out_path', value: root }] } },
+    components,
+    dependencies: [{ ref: root, dependsOn: components.map((component) => component['bom-ref']) }],
+  };
+  assert.equal((await server.request('/reports/diffs', { method: 'PUT', token: alice.token, json: sbom })).status, 201);
+  assert.equal((await putListing(alice, guessed.base, { narHash: guessed.hashA, narSize: narSizeOfListing(guessed.listingA), entries: guessed.listingA })).status, 201);
+  assert.equal((await putListing(bob, guessed.base, { narHash: guessed.hashB, narSize: narSizeOfListing(guessed.listingB), entries: guessed.listingB })).status, 201);
+  const response = await server.request('/api/v1/reports/diffs/causes');
+  assert.equal(response.status, 200);
+  assert.deepEqual(await response.json(), { [guessed.outPath]: ['randomness'] });
+  assert.equal((await server.request('/api/v1/reports/no-such-report/causes')).status, 404);
+
+  const openapi = (await (await server.request('/api/v1/openapi.json')).json()) as { paths: Record<string, unknown> };
+  for (const path of ['/api/v1/outputs/{digest-name}/listing', '/api/v1/outputs/{digest-name}/diffoscope', '/api/v1/outputs/{digest-name}/diff', '/api/v1/reports/{name}/causes']) {
+    assert.ok(openapi.paths[path], path);
+  }
+});
