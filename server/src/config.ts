@@ -24,7 +24,7 @@ export interface Config {
   readonly socketMessageLimitBytes: number;
   /** Most entries one file listing may hold (`PUT /api/v1/outputs/{digest-name}/listing`). */
   readonly maxListingEntries: number;
-  /** Largest listing upload once inflated: a million entries of long paths, as JSON. */
+  /** Largest listing upload once inflated: a million entries of about 190 bytes of JSON each. */
   readonly listingBodyLimitBytes: number;
   readonly logLevel: string;
   readonly pool: PoolConfig;
@@ -85,7 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxConnections: integer(env, 'LILAC_MAX_CONNECTIONS', 1000, 1, 1_000_000),
     socketMessageLimitBytes: integer(env, 'LILAC_SOCKET_MESSAGE_LIMIT_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
     maxListingEntries: integer(env, 'LILAC_MAX_LISTING_ENTRIES', DEFAULT_MAX_LISTING_ENTRIES, 1, 100_000_000),
-    listingBodyLimitBytes: integer(env, 'LILAC_LISTING_BODY_LIMIT_BYTES', 512 * 1024 * 1024, 1024, 4 * 1024 * 1024 * 1024),
+    listingBodyLimitBytes: integer(env, 'LILAC_LISTING_BODY_LIMIT_BYTES', 256 * 1024 * 1024, 1024, 4 * 1024 * 1024 * 1024),
     logLevel: env.LOG_LEVEL?.trim() || 'info',
     pool: {
       targetBuilders: integer(env, 'LILAC_POOL_TARGET_BUILDERS', 2, 1, 100),
