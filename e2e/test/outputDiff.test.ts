@@ -88,6 +88,11 @@ test('listings differing in one file show that file on an open output page witho
   assert.deepEqual(await changed.evaluateAll((rows) => rows.map((row) => row.getAttribute('data-path'))), ['share/random']);
   assert.equal(await page.getByTestId('waiting-for-listings').count(), 0);
   await page.locator('[data-testid="causes"] [data-cause="randomness"]').first().waitFor();
+  const share = page.locator('[data-testid="diff-row"][data-path="share"]');
+  await share.getByRole('button').click();
+  await page.locator('[data-testid="diff-row"][data-path="share/random"]').waitFor({ state: 'detached' });
+  await share.getByRole('button').click();
+  await page.locator('[data-testid="diff-row"][data-path="share/random"]').waitFor();
 
   const text = '--- a\n+++ b\n├── share/random\n│ -<script>alert(1)</script> 0c1f\n│ +9a7e';
   await put(alice, `/api/v1/outputs/${base}/diffoscope`, { a: hashA, b: hashB, format: 'text', content: text, truncated: false, timedOut: false });
