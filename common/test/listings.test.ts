@@ -14,6 +14,8 @@ const dir = (entryPath: string): ListingEntry => ({ path: entryPath, type: 'dire
 test('NAR order puts a directory before what it holds and siblings in byte order', () => {
   const sorted = ['', 'a', 'a/z', 'a-b', 'B', 'b'].sort(compareListingPaths);
   assert.deepEqual(sorted, ['', 'B', 'a', 'a/z', 'a-b', 'b']);
+  // UTF-8 bytes: U+E000 is EE 80 80, U+10000 is F0 90 80 80 (in UTF-16 the other way round).
+  assert.deepEqual(['\u{10000}', '\uE000', 'é/x', 'é'].sort(compareListingPaths), ['é', 'é/x', '\uE000', '\u{10000}']);
 });
 
 test('a listing out of NAR order, repeated or outside a listed directory is refused', () => {
@@ -50,6 +52,7 @@ test('narSizeOfListing gives the length of what nix-store --dump writes for the 
   writeFileSync(path.join(root, 'share/doc/README'), 'seven b');
   writeFileSync(path.join(root, 'share/doc/empty-file'), '');
   writeFileSync(path.join(root, 'share/é-ünïcode'), 'x'.repeat(4097));
+  writeFileSync(path.join(root, 'share/\u{1F600}-emoji'), 'four-byte name');
   symlinkSync('../bin/tool', path.join(root, 'share/link'));
   const entries: ListingEntry[] = [
     dir(''),
@@ -62,6 +65,7 @@ test('narSizeOfListing gives the length of what nix-store --dump writes for the 
     file('share/doc/empty-file', ''),
     { path: 'share/link', type: 'symlink', target: '../bin/tool' },
     file('share/é-ünïcode', 'x'.repeat(4097)),
+    file('share/\u{1F600}-emoji', 'four-byte name'),
   ];
   assert.deepEqual(checkListingEntries(entries), entries, 'the listing is in NAR order');
   const nar = execFileSync('nix-store', ['--dump', root], { maxBuffer: 1 << 26 });
