@@ -15,6 +15,7 @@ import {
   type DiffGroup,
   type DiffoscopeFormat,
   type DiffoscopeLink,
+  type FileDifference,
   type HashPairDiff,
   type ListingEntry,
   type OutputDiff,
@@ -48,6 +49,14 @@ export interface StoredDiffoscope {
   readonly format: DiffoscopeFormat;
 }
 
+/** Pairs of listings whose diff is kept: a listing never changes once stored, so neither does their diff. */
+const CACHED_PAIRS = 256;
+
+interface ListingsDiff {
+  readonly differences: readonly FileDifference[];
+  readonly count: number;
+}
+
 const FILE_EXTENSION: Record<DiffoscopeFormat, string> = { text: 'txt', html: 'html' };
 
 /**
@@ -57,6 +66,13 @@ const FILE_EXTENSION: Record<DiffoscopeFormat, string> = { text: 'txt', html: 'h
  * stored upload is announced on the bus (`output:diff`).
  */
 export class ListingService {
+  /**
+   * Diffs of listing pairs, least recently used first: two listings of a
+   * million entries take seconds to read and diff, and a page refetches
+   * the diff on every event about its output.
+   */
+  private readonly pairDiffs = new Map<string, ListingsDiff>();
+
   constructor(
     private readonly models: Models,
     private readonly events: EventBus,
@@ -167,11 +183,7 @@ export class ListingService {
     diffoscopes: Map<string, DiffoscopeOfPair>,
   ): Promise<HashPairDiff> {
     const missing = [a, b].filter((group) => !group.listing);
-    let differences: ReturnType<typeof diffListings> = [];
-    if (missing.length === 0) {
-      const [left, right] = await Promise.all([listingOf(a.narHash), listingOf(b.narHash)]);
-      differences = diffListings(left ?? [], right ?? []);
-    }
+    const { differences, count } = missing.length === 0 ? await this.listingsDiff(outPath, a.narHash, b.narHash, listingOf) : { differences: [], count: 0 };
     const found = [diffoscopes.get(pairKey(a.narHash, b.narHash)), diffoscopes.get(pairKey(b.narHash, a.narHash))].filter((pair): pair is DiffoscopeOfPair => pair !== undefined);
     const links = found.flatMap((pair) => pair.links);
     const text = found.flatMap((pair) => (pair.text === null ? [] : [pair.text])).sort((x, y) => y.storedAt - x.storedAt)[0]?.content ?? null;
@@ -181,12 +193,28 @@ export class ListingService {
       b: b.narHash,
       listingsMissing: missing.map((group) => group.narHash),
       waitingFor: [...new Set(missing.flatMap((group) => group.builders))].sort(),
-      differences: differences.slice(0, MAX_DIFF_DIFFERENCES),
-      differenceCount: differences.length,
-      truncated: differences.length > MAX_DIFF_DIFFERENCES,
+      differences,
+      differenceCount: count,
+      truncated: count > differences.length,
       diffoscope: links.length === 0 ? 'not-run' : links,
       causes,
     };
+  }
+
+  private async listingsDiff(outPath: string, a: string, b: string, listingOf: (narHash: string) => Promise<ListingEntry[] | null>): Promise<ListingsDiff> {
+    const key = `${outPath} ${a} ${b}`;
+    const cached = this.pairDiffs.get(key);
+    if (cached) {
+      this.pairDiffs.delete(key);
+      this.pairDiffs.set(key, cached);
+      return cached;
+    }
+    const [left, right] = await Promise.all([listingOf(a), listingOf(b)]);
+    const all = diffListings(left ?? [], right ?? []);
+    const computed = { differences: all.slice(0, MAX_DIFF_DIFFERENCES), count: all.length };
+    this.pairDiffs.set(key, computed);
+    if (this.pairDiffs.size > CACHED_PAIRS) this.pairDiffs.delete(this.pairDiffs.keys().next().value as string);
+    return computed;
   }
 
   /** Every stored diffoscope output between two hash groups, by ordered pair: one read for the links, one for the texts. */
