@@ -35,18 +35,31 @@ export class ListingError extends Error {
   override name = 'ListingError';
 }
 
-const utf8 = new TextEncoder();
-
+/** UTF-8 length without encoding: a listing of a million entries measures tens of millions of strings. */
 function byteLength(text: string): number {
-  return utf8.encode(text).length;
+  let bytes = 0;
+  for (let index = 0; index < text.length; index++) {
+    const unit = text.charCodeAt(index);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    // Each half of a surrogate pair is two of the pair's four bytes; a lone one is encoded as U+FFFD, three.
+    else if (unit >= 0xd800 && unit <= 0xdfff) bytes += isPaired(text, index) ? 2 : 3;
+    else bytes += 3;
+  }
+  return bytes;
 }
 
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  for (let index = 0; index < Math.min(a.length, b.length); index++) {
-    if (a[index] !== b[index]) return (a[index] as number) - (b[index] as number);
+function isPaired(text: string, index: number): boolean {
+  const unit = text.charCodeAt(index);
+  if (unit <= 0xdbff) {
+    const next = text.charCodeAt(index + 1);
+    return next >= 0xdc00 && next <= 0xdfff;
   }
-  return a.length - b.length;
+  const previous = text.charCodeAt(index - 1);
+  return previous >= 0xd800 && previous <= 0xdbff;
 }
+
+const SLASH = 0x2f;
 
 function isFile(type: ListingEntryType): boolean {
   return type === 'regular' || type === 'executable';
@@ -56,15 +69,23 @@ function segmentsOf(entryPath: string): string[] {
   return entryPath === '' ? [] : entryPath.split('/');
 }
 
-/** NAR order: a directory before what it holds, siblings by the bytes of their names (as Nix sorts them). */
+/**
+ * NAR order: a directory before what it holds, siblings by the bytes of their
+ * names (as Nix sorts them). Compared in place, without splitting or encoding:
+ * `/` ends a name, so it sorts before any character; code point order is
+ * UTF-8 byte order (UTF-16 unit order is not, past U+D7FF).
+ */
 export function compareListingPaths(a: string, b: string): number {
-  const left = segmentsOf(a);
-  const right = segmentsOf(b);
-  for (let index = 0; index < Math.min(left.length, right.length); index++) {
-    const order = compareBytes(utf8.encode(left[index] as string), utf8.encode(right[index] as string));
-    if (order !== 0) return order;
+  const length = Math.min(a.length, b.length);
+  for (let index = 0; index < length; index++) {
+    const left = a.charCodeAt(index);
+    const right = b.charCodeAt(index);
+    if (left === right) continue;
+    if (left === SLASH) return -1;
+    if (right === SLASH) return 1;
+    return (a.codePointAt(index) as number) - (b.codePointAt(index) as number);
   }
-  return left.length - right.length;
+  return a.length - b.length;
 }
 
 function checkPath(entryPath: unknown, index: number): string {
@@ -144,31 +165,37 @@ function narStringSize(byteLength: number): number {
 }
 
 const NAR_TOKEN = (token: string): number => narStringSize(byteLength(token));
+const HEADER = NAR_TOKEN('nix-archive-1');
+/** `entry ( name <name> node … )` without the name. */
+const ENTRY = NAR_TOKEN('entry') + NAR_TOKEN('(') + NAR_TOKEN('name') + NAR_TOKEN('node') + NAR_TOKEN(')');
+/** `( type … )` */
+const NODE = NAR_TOKEN('(') + NAR_TOKEN('type') + NAR_TOKEN(')');
+const DIRECTORY = NAR_TOKEN('directory');
+const SYMLINK = NAR_TOKEN('symlink') + NAR_TOKEN('target');
+const REGULAR = NAR_TOKEN('regular') + NAR_TOKEN('contents');
+/** An executable is a regular file with a flag: `executable ""` before its contents. */
+const EXECUTABLE_FLAG = NAR_TOKEN('executable') + NAR_TOKEN('');
 
 /**
  * The length of the NAR serialisation the listing describes. A listing that
  * does not give the attested `narSize` is not a listing of that copy.
  */
 export function narSizeOfListing(entries: readonly ListingEntry[]): number {
-  let size = NAR_TOKEN('nix-archive-1');
+  let size = HEADER;
   for (const entry of entries) {
-    if (entry.path !== '') {
-      const name = entry.path.slice(entry.path.lastIndexOf('/') + 1);
-      size += NAR_TOKEN('entry') + NAR_TOKEN('(') + NAR_TOKEN('name') + NAR_TOKEN(name) + NAR_TOKEN('node') + NAR_TOKEN(')');
-    }
-    size += NAR_TOKEN('(') + NAR_TOKEN('type') + NAR_TOKEN(')');
+    if (entry.path !== '') size += ENTRY + NAR_TOKEN(entry.path.slice(entry.path.lastIndexOf('/') + 1));
+    size += NODE;
     switch (entry.type) {
       case 'directory':
-        size += NAR_TOKEN('directory');
+        size += DIRECTORY;
         break;
       case 'symlink':
-        size += NAR_TOKEN('symlink') + NAR_TOKEN('target') + NAR_TOKEN(entry.target ?? '');
+        size += SYMLINK + NAR_TOKEN(entry.target ?? '');
         break;
       case 'regular':
       case 'executable':
-        // An executable is a regular file with a flag: `executable ""` before its contents.
-        size += NAR_TOKEN('regular') + NAR_TOKEN('contents') + narStringSize(entry.size ?? 0);
-        if (entry.type === 'executable') size += NAR_TOKEN('executable') + NAR_TOKEN('');
+        size += REGULAR + narStringSize(entry.size ?? 0);
+        if (entry.type === 'executable') size += EXECUTABLE_FLAG;
         break;
     }
   }
@@ -250,4 +277,96 @@ export interface DiffoscopeUpload {
   readonly timedOut: boolean;
   /** `diffoscope --version`, e.g. `diffoscope 272`. */
   readonly diffoscopeVersion?: string;
+}
+
+/** Parses a diffoscope upload's body; throws ListingError on anything it cannot be. The size bound is the server's to apply. */
+export function parseDiffoscopeUpload(value: unknown): DiffoscopeUpload {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ListingError('a diffoscope upload must be a JSON object');
+  const raw = value as Record<string, unknown>;
+  if (typeof raw.a !== 'string' || typeof raw.b !== 'string') throw new ListingError('a and b must be the NAR hashes of the two copies');
+  if (!DIFFOSCOPE_FORMATS.includes(raw.format as DiffoscopeFormat)) throw new ListingError(`format must be one of ${DIFFOSCOPE_FORMATS.join(', ')}`);
+  if (typeof raw.content !== 'string') throw new ListingError('content must be a string');
+  if (typeof raw.truncated !== 'boolean' || typeof raw.timedOut !== 'boolean') throw new ListingError('truncated and timedOut must be booleans');
+  if (raw.diffoscopeVersion !== undefined && (typeof raw.diffoscopeVersion !== 'string' || raw.diffoscopeVersion.length > 200)) {
+    throw new ListingError('diffoscopeVersion must be a string of at most 200 characters');
+  }
+  return {
+    a: raw.a,
+    b: raw.b,
+    format: raw.format as DiffoscopeFormat,
+    content: raw.content,
+    truncated: raw.truncated,
+    timedOut: raw.timedOut,
+    ...(raw.diffoscopeVersion !== undefined && { diffoscopeVersion: raw.diffoscopeVersion as string }),
+  };
+}
+
+/**
+ * Likely kinds of cause of a divergence, after reproducible-builds.org's
+ * vocabulary. Guessed from the differing files and diffoscope's text, never
+ * proven: `uncertain` when nothing points anywhere.
+ */
+export const CAUSE_KINDS = ['timestamps', 'build-path', 'file-ordering', 'randomness', 'locale-timezone', 'parallelism', 'uncertain'] as const;
+export type CauseKind = (typeof CAUSE_KINDS)[number];
+
+/** At most this many differences of one pair of hash groups go into a diff answer; `differenceCount` says how many there are. */
+export const MAX_DIFF_DIFFERENCES = 10_000;
+
+/** One stored diffoscope output between two copies, as the diff answer links it. */
+export interface DiffoscopeLink {
+  readonly format: DiffoscopeFormat;
+  /** Served as text/plain, or as HTML under a sandboxing Content-Security-Policy. */
+  readonly url: string;
+  /** The order diffoscope was given the copies in (`a` first). */
+  readonly a: string;
+  readonly b: string;
+  readonly builder: string;
+  readonly truncated: boolean;
+  readonly timedOut: boolean;
+  readonly diffoscopeVersion: string | null;
+  readonly storedAt: string;
+}
+
+/** One hash group of an output as the diff answer sees it. */
+export interface DiffGroup {
+  readonly narHash: string;
+  /** Every builder that attested this hash, verified or not. */
+  readonly builders: readonly string[];
+  /** A listing of this hash is stored. */
+  readonly listing: boolean;
+}
+
+/** What differs between two hash groups of one output. */
+export interface HashPairDiff {
+  readonly a: string;
+  readonly b: string;
+  /** Of `a` and `b`, the hashes no listing is stored for yet: `differences` waits for them. */
+  readonly listingsMissing: readonly string[];
+  /** The builders that attested those hashes, the ones a listing can come from. */
+  readonly waitingFor: readonly string[];
+  /** In NAR order, at most MAX_DIFF_DIFFERENCES; empty while a listing is missing. */
+  readonly differences: readonly FileDifference[];
+  readonly differenceCount: number;
+  readonly truncated: boolean;
+  readonly diffoscope: 'not-run' | readonly DiffoscopeLink[];
+  /** A guess, from the differences and diffoscope's text; empty until there is something to guess from. */
+  readonly causes: readonly CauseKind[];
+}
+
+/** `GET /api/v1/outputs/{digest-name}/diff`. */
+export interface OutputDiff {
+  readonly outPath: string;
+  readonly groups: readonly DiffGroup[];
+  /** Every pair of groups, in group order. */
+  readonly pairs: readonly HashPairDiff[];
+  /** Union of the pairs' cause guesses. */
+  readonly causes: readonly CauseKind[];
+}
+
+/** `/monitor`'s `output:diff`: a listing or diffoscope output of `outPath` was stored, so its diff changed. */
+export interface OutputDiffEvent {
+  readonly outPath: string;
+  readonly kind: 'listing' | 'diffoscope';
+  readonly narHash: string | null;
+  readonly causes: readonly CauseKind[];
 }

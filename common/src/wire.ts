@@ -3,6 +3,8 @@
  * Server, hook and web app all import these; none redefines them.
  */
 
+import type { OutputDiffEvent } from './listings.ts';
+
 /** lila's attestation body item, plus the optional fields lilac's hook adds so the signature can be checked. */
 export interface AttestationSubmission {
   /** 32-character digest of the output path. */
@@ -274,6 +276,7 @@ export interface MonitorEvents {
   'job:done': { job: JobView; builder: string; outcome: RebuildOutcome };
   'job:failed': { job: JobView; builder: string; error: string; final: boolean; outcome: RebuildOutcome };
   'pool:stats': PoolStats;
+  'output:diff': OutputDiffEvent;
 }
 
 /** One item of `POST /api/v1/attestations`: many outputs of many derivations in one request. */

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { DEFAULT_MAX_LISTING_ENTRIES } from '@lilac/common';
 
 export interface Config {
   readonly host: string;
@@ -21,6 +22,10 @@ export interface Config {
   readonly maxConnections: number;
   /** Largest Socket.IO message any client may send; a rebuilder's `complete` must fit. */
   readonly socketMessageLimitBytes: number;
+  /** Most entries one file listing may hold (`PUT /api/v1/outputs/{digest-name}/listing`). */
+  readonly maxListingEntries: number;
+  /** Largest listing upload once inflated: a million entries of about 190 bytes of JSON each. */
+  readonly listingBodyLimitBytes: number;
   readonly logLevel: string;
   readonly pool: PoolConfig;
 }
@@ -79,6 +84,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     headersTimeoutMs,
     maxConnections: integer(env, 'LILAC_MAX_CONNECTIONS', 1000, 1, 1_000_000),
     socketMessageLimitBytes: integer(env, 'LILAC_SOCKET_MESSAGE_LIMIT_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    maxListingEntries: integer(env, 'LILAC_MAX_LISTING_ENTRIES', DEFAULT_MAX_LISTING_ENTRIES, 1, 100_000_000),
+    listingBodyLimitBytes: integer(env, 'LILAC_LISTING_BODY_LIMIT_BYTES', 256 * 1024 * 1024, 1024, 4 * 1024 * 1024 * 1024),
     logLevel: env.LOG_LEVEL?.trim() || 'info',
     pool: {
       targetBuilders: integer(env, 'LILAC_POOL_TARGET_BUILDERS', 2, 1, 100),

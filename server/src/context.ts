@@ -4,6 +4,7 @@ import type { BuilderPresence } from './builders/presence.ts';
 import type { StoreCatalog } from './catalog/storeCatalog.ts';
 import type { Config } from './config.ts';
 import type { EventBus } from './events/eventBus.ts';
+import type { ListingService } from './listings/listingService.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import type { StoreConnection } from './store/connectWithRetry.ts';
@@ -28,4 +29,6 @@ export interface AppContext {
   /** Store-wide totals and digest look-ups for anonymous readers, from memory. */
   readonly catalog: StoreCatalog;
   readonly pool: WorkPool;
+  /** File listings, diffoscope outputs and the diff between an output's copies. */
+  readonly listings: ListingService;
 }

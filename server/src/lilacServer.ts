@@ -1,6 +1,7 @@
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'socket.io';
+import { DEFAULT_DIFFOSCOPE_MAX_BYTES } from '@lilac/common';
 import { IngestRepair } from './attestations/ingestRepair.ts';
 import { AttestationIngest } from './attestations/ingestService.ts';
 import { SignatureVerifier } from './attestations/signatureVerifier.ts';
@@ -11,6 +12,7 @@ import type { Config } from './config.ts';
 import type { AppContext } from './context.ts';
 import { EventBus } from './events/eventBus.ts';
 import { createHttpServer } from './http/httpServer.ts';
+import { ListingService } from './listings/listingService.ts';
 import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { WorkPool } from './pool/workPool.ts';
@@ -65,6 +67,7 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
     events,
     metrics: createMetrics(),
     pool: new WorkPool(models, events, config.pool, log, ingest),
+    listings: new ListingService(models, events, config.maxListingEntries, DEFAULT_DIFFOSCOPE_MAX_BYTES),
   };
   const ingestRepair = new IngestRepair(context.ingest, log);
   void prepared.then(

@@ -202,7 +202,8 @@ test("lila's diff hook's empty signature is stored as unsigned, shown, and never
   await submitted(bob, drv, [lilaItem(bob, { outPath, narHash: narHash('first') })]);
   // What lila's diff hook sends: the rebuilt copy's hash, no signature, no size or references.
   const [unsigned] = await submitted(carol, drv, [{ output_digest: outPath.slice(11, 43), output_name: 'diff-hook-unsigned', output_hash: narHash('second'), output_sig: '' }]);
-  assert.deepEqual(unsigned, { outPath, verdict: 'reproduced', signature: { status: 'unsigned', reason: 'no signature submitted' } });
+  // A second hash, verified or not, is worth a file listing: the diff hook holds both copies.
+  assert.deepEqual(unsigned, { outPath, verdict: 'reproduced', signature: { status: 'unsigned', reason: 'no signature submitted' }, listingWanted: true });
   const [absent] = await submitted(carol, drv, [{ output_digest: outPath.slice(11, 43), output_name: 'diff-hook-unsigned', output_hash: narHash('third') }]);
   assert.equal(absent?.signature.status, 'unsigned');
   const stored = (await (await server.request(`/attestations/by-output/${outPath.slice(11)}`)).json()) as AttestationView[];

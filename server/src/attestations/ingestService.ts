@@ -1,7 +1,9 @@
-import type { AttestationResult, OutputSummaryView, SignatureStatus, Verdict } from '@lilac/common';
+import type { AttestationResult, OutputSummaryView, SignatureStatus } from '@lilac/common';
 import { Types } from 'mongoose';
 import { publicKeysOf, type Builder, type BuilderService } from '../builders/builderService.ts';
 import type { EventBus } from '../events/eventBus.ts';
+import { listingId } from '../listings/listingModel.ts';
+import { wantedListings } from '../listings/listingsWanted.ts';
 import type { Logger } from '../log.ts';
 import { isDuplicateKeyError } from '../store/duplicateKey.ts';
 import { insertNew } from '../store/insertNew.ts';
@@ -129,7 +131,8 @@ export class AttestationIngest {
       chunk.inputs.map((input, item) => storedDocument((ids[index] as string[])[item] as string, chunk.builder, input, chunk.signatures[item] as StoredSignature, now)),
     );
     const records = await this.store(documents);
-    const verdicts = await this.settle(records);
+    const summaries = await this.settle(records);
+    const listingsWanted = await wantedListings(this.models, records, summaries);
     this.intentsToClose
       .submit(intents.map((intent) => intent._id))
       .catch((error: unknown) => this.log.warn({ err: error }, 'closing ingest intents failed; the next sweep settles them again'));
@@ -139,8 +142,9 @@ export class AttestationIngest {
         const record = records[next++] as AttestationRecord;
         return {
           outPath: input.outPath,
-          verdict: verdicts.get(input.outPath) as Verdict,
+          verdict: (summaries.get(input.outPath) as OutputSummaryView).verdict,
           signature: { status: record.signatureStatus as SignatureStatus, reason: record.signatureReason ?? null },
+          ...(listingsWanted.has(listingId(input.outPath, record.narHash)) && { listingWanted: true }),
         };
       }),
     );
@@ -180,16 +184,16 @@ export class AttestationIngest {
    * and keeps divergences current. Doing it again changes nothing, which is
    * what lets a resubmission or start-up finish what a crash interrupted.
    */
-  private async settle(records: readonly AttestationRecord[]): Promise<Map<string, Verdict>> {
+  private async settle(records: readonly AttestationRecord[]): Promise<Map<string, OutputSummaryView>> {
     const folds = await this.summaries.fold(records);
-    const verdicts = new Map<string, Verdict>();
+    const summaries = new Map<string, OutputSummaryView>();
     await Promise.all(
       [...folds].map(async ([outPath, fold]) => {
-        verdicts.set(outPath, fold.after.verdict);
+        summaries.set(outPath, fold.after);
         await this.publishChange(fold);
       }),
     );
-    return verdicts;
+    return summaries;
   }
 
   private async publishChange(fold: SummaryFold): Promise<void> {

@@ -1,6 +1,7 @@
-import { InvalidKeyError, InvalidNarHashError, InvalidStorePathError } from '@lilac/common';
+import { InvalidKeyError, InvalidNarHashError, InvalidStorePathError, ListingError } from '@lilac/common';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { SubmissionError } from '../attestations/submissions.ts';
+import { DiffError } from '../listings/listingService.ts';
 import { BuilderError } from '../builders/builderService.ts';
 import type { Logger } from '../log.ts';
 import { describeUnavailable, isStoreUnreachable, StoreUnavailableError } from '../store/storeAvailability.ts';
@@ -21,12 +22,14 @@ export const unauthorized = (detail: string) => new HttpError(401, detail);
 export const notFound = (detail: string) => new HttpError(404, detail);
 export const conflict = (detail: string) => new HttpError(409, detail);
 
+const diffErrorStatus = { 'not-found': 404, 'not-attested': 403, 'size-mismatch': 422, 'too-large': 413, 'unknown-hash': 422 } as const;
 const builderErrorStatus = { invalid: 400, 'not-found': 404, conflict: 409 } as const;
 
 function statusAndDetail(error: unknown): { status: number; detail: string } | null {
   if (error instanceof HttpError) return { status: error.status, detail: error.detail };
   if (error instanceof BuilderError) return { status: builderErrorStatus[error.kind], detail: error.message };
-  if (error instanceof SubmissionError) return { status: 400, detail: error.message };
+  if (error instanceof SubmissionError || error instanceof ListingError) return { status: 400, detail: error.message };
+  if (error instanceof DiffError) return { status: diffErrorStatus[error.kind], detail: error.message };
   if (error instanceof InvalidStorePathError || error instanceof InvalidNarHashError || error instanceof InvalidKeyError) {
     return { status: 400, detail: error.message };
   }

@@ -47,6 +47,13 @@ export function checkJsonShape(text: Buffer, limits: JsonShapeLimits): void {
   }
 }
 
+/** A route's own bounds where the server-wide ones (`Config`) do not fit its bodies. */
+export interface JsonBodyLimits {
+  readonly bodyLimitBytes: number;
+  readonly bodyMaxValues: number;
+  readonly bodyMaxDepth: number;
+}
+
 /** lila's clients post JSON without always saying so: read any body as JSON unless it says it is something else. */
 function postedAsJson(req: IncomingMessage): boolean {
   const type = req.headers['content-type'];
@@ -58,8 +65,8 @@ function postedAsJson(req: IncomingMessage): boolean {
  * unauthenticated makes lilac inflate, buffer or parse anything. The byte limit
  * applies to the inflated body; values and depth are counted before parsing.
  */
-export function jsonBody(context: AppContext): RequestHandler {
-  const { bodyLimitBytes, bodyMaxValues, bodyMaxDepth } = context.config;
+export function jsonBody(context: AppContext, limits: Partial<JsonBodyLimits> = {}): RequestHandler {
+  const { bodyLimitBytes, bodyMaxValues, bodyMaxDepth } = { ...context.config, ...limits };
   return express.json({
     limit: bodyLimitBytes,
     type: postedAsJson,

@@ -49,7 +49,80 @@ export const openApiDocument = {
       },
       AttestationResult: {
         type: 'object',
-        properties: { outPath: { type: 'string' }, verdict: { $ref: '#/components/schemas/Verdict' }, signature: { type: 'object', properties: { status: { type: 'string' }, reason: { type: ['string', 'null'] } } } },
+        properties: {
+          outPath: { type: 'string' },
+          verdict: { $ref: '#/components/schemas/Verdict' },
+          signature: { type: 'object', properties: { status: { type: 'string' }, reason: { type: ['string', 'null'] } } },
+          listingWanted: { type: 'boolean', description: 'present (true) when the output has more than one NAR hash and no listing of this one is stored: PUT its listing' },
+        },
+      },
+      ListingEntry: {
+        type: 'object',
+        required: ['path', 'type'],
+        properties: {
+          path: { type: 'string', description: "inside the output, '/'-separated, relative, no '.', '..' or empty components, no NUL; '' is the output itself" },
+          type: { type: 'string', enum: ['directory', 'regular', 'executable', 'symlink'] },
+          size: { type: 'integer', description: 'regular and executable files' },
+          sha256: { type: 'string', description: 'regular and executable files: lowercase hex' },
+          target: { type: 'string', description: 'symlinks' },
+        },
+      },
+      ListingUpload: {
+        type: 'object',
+        required: ['narHash', 'narSize', 'entries'],
+        properties: {
+          narHash: { type: 'string' },
+          narSize: { type: 'integer', description: 'must equal the size of the NAR the entries describe, and the attested narSize' },
+          entries: { type: 'array', items: { $ref: '#/components/schemas/ListingEntry' }, description: 'in NAR order, the output itself first; at most LILAC_MAX_LISTING_ENTRIES' },
+        },
+      },
+      DiffoscopeUpload: {
+        type: 'object',
+        required: ['a', 'b', 'format', 'content', 'truncated', 'timedOut'],
+        properties: {
+          a: { type: 'string', description: 'NAR hash of the copy given to diffoscope first' },
+          b: { type: 'string' },
+          format: { type: 'string', enum: ['text', 'html'] },
+          content: { type: 'string', description: 'at most 10 MiB (UTF-8)' },
+          truncated: { type: 'boolean' },
+          timedOut: { type: 'boolean' },
+          diffoscopeVersion: { type: 'string' },
+        },
+      },
+      FileDifference: {
+        type: 'object',
+        properties: {
+          path: { type: 'string' },
+          change: { type: 'string', enum: ['added', 'removed', 'content', 'type', 'mode', 'target'] },
+          a: { type: 'object', description: 'the first copy at that path: type, size, sha256, target (absent when added)' },
+          b: { type: 'object', description: 'the second copy (absent when removed)' },
+        },
+      },
+      CauseKind: { type: 'string', enum: ['timestamps', 'build-path', 'file-ordering', 'randomness', 'locale-timezone', 'parallelism', 'uncertain'], description: 'a guess' },
+      OutputDiff: {
+        type: 'object',
+        properties: {
+          outPath: { type: 'string' },
+          groups: { type: 'array', items: { type: 'object', properties: { narHash: { type: 'string' }, builders: { type: 'array', items: { type: 'string' } }, listing: { type: 'boolean' } } } },
+          pairs: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                a: { type: 'string' },
+                b: { type: 'string' },
+                listingsMissing: { type: 'array', items: { type: 'string' } },
+                waitingFor: { type: 'array', items: { type: 'string' }, description: 'builders a missing listing can come from' },
+                differences: { type: 'array', items: { $ref: '#/components/schemas/FileDifference' }, description: 'in NAR order, at most 10,000' },
+                differenceCount: { type: 'integer' },
+                truncated: { type: 'boolean' },
+                diffoscope: { description: "'not-run', or the stored outputs: [{format, url, a, b, builder, truncated, timedOut, diffoscopeVersion, storedAt}]" },
+                causes: { type: 'array', items: { $ref: '#/components/schemas/CauseKind' } },
+              },
+            },
+          },
+          causes: { type: 'array', items: { $ref: '#/components/schemas/CauseKind' } },
+        },
       },
       AttestationView: { type: 'object', description: "lila's fields (output_path, output_digest, output_name, output_hash, output_sig) plus drv_path, builder, signature {status, reason, key}, source, nar_size, references, created_at" },
       OutputSummaryView: {
@@ -163,6 +236,9 @@ export const openApiDocument = {
       get: { summary: "narinfo from the builder's attestation", parameters: [pathParam('builder', 'builder name'), pathParam('digest', 'store path digest')], responses: { 200: { description: 'text/x-nix-narinfo' }, 400: detail, 404: detail } },
     },
     '/api/v1/reports': { get: { summary: 'Reports with counts per verdict', responses: { 200: jsonArray('ReportSummary') } } },
+    '/api/v1/reports/{name}/causes': {
+      get: { summary: "Cause guesses of the report's not-reproduced outputs: {outPath: CauseKind[]}, outputs without a guess left out", parameters: [pathParam('name', 'report name')], responses: { 200: { description: '{outPath: CauseKind[]}' }, 404: detail } },
+    },
     '/api/v1/reports/{name}': { get: { summary: 'Counts, percentages, not-reproduced paths by link pattern, and the tree', parameters: [pathParam('name', 'report name')], responses: { 200: json('ReportDetail'), 404: detail } } },
     '/api/v1/reports/{name}/history': {
       get: {
@@ -172,6 +248,45 @@ export const openApiDocument = {
       },
     },
     '/api/v1/outputs/{digest-name}': { get: { summary: 'One output: verdict, hash groups, attestations', parameters: [pathParam('digest-name', 'store path base name')], responses: { 200: json('OutputDetail'), 404: detail } } },
+    '/api/v1/outputs/{digest-name}/listing': {
+      put: {
+        summary: "Upload the file listing of the caller's copy of an output (gzip accepted): stored once per (output, NAR hash)",
+        security: bearer,
+        parameters: [pathParam('digest-name', 'store path base name')],
+        requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/ListingUpload' } } } },
+        responses: {
+          200: { description: '{stored: false}: a listing of that hash was stored already' },
+          201: { description: '{stored: true}' },
+          400: detail,
+          401: detail,
+          403: { ...detail, description: 'the caller did not attest that NAR hash for that output' },
+          413: detail,
+          422: { ...detail, description: 'the NAR size the entries describe differs from narSize or from the attested one' },
+        },
+      },
+    },
+    '/api/v1/outputs/{digest-name}/diffoscope': {
+      put: {
+        summary: "Upload diffoscope's output between two attested copies; the latest per (a, b, format) wins",
+        security: bearer,
+        parameters: [pathParam('digest-name', 'store path base name')],
+        requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/DiffoscopeUpload' } } } },
+        responses: { 201: { description: '{stored: true}' }, 400: detail, 401: detail, 403: { ...detail, description: 'the caller attested neither a nor b' }, 413: detail, 422: { ...detail, description: 'a or b is not an attested hash of the output' } },
+      },
+    },
+    '/api/v1/outputs/{digest-name}/diffoscope/{a}/{b}.txt': {
+      get: { summary: "diffoscope's text output, as text/plain", parameters: [pathParam('digest-name', 'store path base name'), pathParam('a', 'NAR hash'), pathParam('b', 'NAR hash')], responses: { 200: { description: 'text/plain' }, 404: detail } },
+    },
+    '/api/v1/outputs/{digest-name}/diffoscope/{a}/{b}.html': {
+      get: {
+        summary: "diffoscope's HTML output, only under Content-Security-Policy: sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+        parameters: [pathParam('digest-name', 'store path base name'), pathParam('a', 'NAR hash'), pathParam('b', 'NAR hash')],
+        responses: { 200: { description: 'text/html, sandboxed' }, 404: detail },
+      },
+    },
+    '/api/v1/outputs/{digest-name}/diff': {
+      get: { summary: 'For each pair of hash groups: the differing files, missing listings, diffoscope links and a cause guess', parameters: [pathParam('digest-name', 'store path base name')], responses: { 200: json('OutputDiff'), 400: detail, 404: detail } },
+    },
     '/api/v1/derivations/{drv_hash}': { get: { summary: "A derivation's output summaries", parameters: [pathParam('drv_hash', 'derivation path without /nix/store/ and .drv')], responses: { 200: { description: '{ drvPath, outputs: OutputSummaryView[] }' }, 404: detail } } },
     '/api/v1/divergences': { get: { summary: 'Divergences, most recently changed first', parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000 } }], responses: { 200: jsonArray('DivergenceView'), 400: detail } } },
     '/api/v1/stats': { get: { summary: 'Totals', responses: { 200: json('Stats') } } },

@@ -25,6 +25,7 @@ const RELAYED: { [K in keyof MonitorEvents]: (payload: MonitorEvents[K]) => Moni
   'job:done': same,
   'job:failed': same,
   'pool:stats': same,
+  'output:diff': same,
 };
 
 /**

@@ -279,6 +279,15 @@ export class ReportService {
     };
   }
 
+  /** The report's partially reproduced and nondeterministic outputs, each once. */
+  async notReproducedPaths(name: string): Promise<string[]> {
+    const report = await this.load(name);
+    return [...new Set(report.outPaths)].filter((outPath) => {
+      const verdict = report.verdictOf(outPath);
+      return verdict === 'partially-reproduced' || verdict === 'nondeterministic';
+    });
+  }
+
   async textTree(name: string): Promise<string> {
     const report = await this.load(name);
     return renderTextTree(report.graph, (outPath) => report.verdictOf(outPath));

@@ -5,6 +5,7 @@ import { outputSummarySchema } from '../attestations/outputSummaryModel.ts';
 import { builderSchema, builderTokenSchema } from '../builders/builderModel.ts';
 import { derivationSchema } from '../derivations/derivationModel.ts';
 import { divergenceSchema } from '../divergences/divergenceModel.ts';
+import { diffoscopeResultSchema, divergenceCauseSchema, listingChunkSchema, outputListingSchema } from '../listings/listingModel.ts';
 import { linkPatternSchema } from '../linkPatterns/linkPatternModel.ts';
 import { reportBlobSchema, reportDaySchema, reportLockSchema, reportSchema, reportStateSchema, reportVersionSchema } from '../reports/reportModel.ts';
 import { jobSchema, poolCounterSchema } from '../pool/jobModel.ts';
@@ -31,6 +32,10 @@ export function createModels(connection: Connection) {
     PoolCounter: connection.model('PoolCounter', poolCounterSchema),
     Lease: connection.model('Lease', leaseSchema),
     JobAttempt: connection.model('JobAttempt', attemptSchema),
+    OutputListing: connection.model('OutputListing', outputListingSchema),
+    ListingChunk: connection.model('ListingChunk', listingChunkSchema),
+    DiffoscopeResult: connection.model('DiffoscopeResult', diffoscopeResultSchema),
+    DivergenceCause: connection.model('DivergenceCause', divergenceCauseSchema),
   };
 }
 

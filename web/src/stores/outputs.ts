@@ -1,3 +1,4 @@
+import type { OutputDiff } from '@lilac/common/listings';
 import type { DerivationDetail, OutputDetail } from '@lilac/common/wire';
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
@@ -11,16 +12,32 @@ export const useOutputsStore = defineStore('outputs', () => {
   const derivation = ref<DerivationDetail | null>(null);
   const derivationKey = ref<string | null>(null);
   const error = ref<string | null>(null);
+  /** What differs between the shown output's copies, and diffoscope's text by its URL. */
+  const diff = ref<OutputDiff | null>(null);
+  const diffoscopeTexts = ref<Record<string, string>>({});
+  const diffError = ref<string | null>(null);
   const socket = useMonitorSocket();
 
   async function openOutput(digestName: string): Promise<void> {
-    if (outputKey.value !== digestName) output.value = null;
+    if (outputKey.value !== digestName) [output.value, diff.value, diffoscopeTexts.value] = [null, null, {}];
     outputKey.value = digestName;
+    void openDiff(digestName);
     try {
       const detail = await getJson<OutputDetail>(`/api/v1/outputs/${encodeURIComponent(digestName)}`);
       if (outputKey.value === digestName) [output.value, error.value] = [detail, null];
     } catch (caught) {
       if (outputKey.value === digestName) error.value = errorText(caught);
+    }
+  }
+
+  async function openDiff(digestName: string): Promise<void> {
+    if (outputKey.value !== digestName) return;
+    try {
+      const fetched = await getJson<OutputDiff>(`/api/v1/outputs/${encodeURIComponent(digestName)}/diff`);
+      const texts = await diffoscopeTextsOf(fetched);
+      if (outputKey.value === digestName) [diff.value, diffoscopeTexts.value, diffError.value] = [fetched, texts, null];
+    } catch (caught) {
+      if (outputKey.value === digestName) diffError.value = errorText(caught);
     }
   }
 
@@ -43,7 +60,25 @@ export const useOutputsStore = defineStore('outputs', () => {
     const shown = output.value?.outPath === output_path || (drv_path !== null && derivation.value?.drvPath === drv_path);
     if (shown) refresh();
   });
+  const refreshDiff = throttle(() => {
+    if (outputKey.value !== null) void openDiff(outputKey.value);
+  }, 300);
+  socket.on('output:diff', ({ outPath }) => {
+    if (output.value?.outPath === outPath || diff.value?.outPath === outPath) refreshDiff();
+  });
   socket.onReconnect(refresh);
 
-  return { output, derivation, error, openOutput, openDerivation };
+  return { output, derivation, error, diff, diffoscopeTexts, diffError, openOutput, openDerivation };
 });
+
+/** diffoscope's text outputs of a diff, fetched as text: they are shown in a `<pre>`, never parsed as markup. */
+async function diffoscopeTextsOf(diff: OutputDiff): Promise<Record<string, string>> {
+  const urls = diff.pairs.flatMap((pair) => (pair.diffoscope === 'not-run' ? [] : pair.diffoscope.filter((link) => link.format === 'text').map((link) => link.url)));
+  const texts = await Promise.all(
+    urls.map(async (url) => {
+      const response = await fetch(url);
+      return [url, response.ok ? await response.text() : `(could not fetch diffoscope's output: ${response.status})`] as const;
+    }),
+  );
+  return Object.fromEntries(texts);
+}

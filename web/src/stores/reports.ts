@@ -1,3 +1,4 @@
+import type { CauseKind } from '@lilac/common/listings';
 import type { ReportDetail, ReportSummary, ReportTreeNode, Verdict } from '@lilac/common/wire';
 import { defineStore } from 'pinia';
 import { ref, shallowRef, triggerRef } from 'vue';
@@ -23,6 +24,8 @@ export const useReportsStore = defineStore('reports', () => {
   const loading = ref(false);
   /** Bumped on every change to `current`, in place or not, for views that cache what they derive from it. */
   const revision = ref(0);
+  /** Cause guesses of the open report's not-reproduced paths, by output path; paths without one are absent. */
+  const causes = ref<Record<string, readonly CauseKind[]>>({});
   let nodesByPath = new Map<string, ReportTreeNode[]>();
   const socket = useMonitorSocket();
 
@@ -54,11 +57,22 @@ export const useReportsStore = defineStore('reports', () => {
     }
   }
 
+  async function fetchCauses(name: string): Promise<void> {
+    try {
+      const fetched = await getJson<Record<string, CauseKind[]>>(`/api/v1/reports/${encodeURIComponent(name)}/causes`);
+      if (currentName.value === name) causes.value = fetched;
+    } catch {
+      // The guesses are an extra: the report stands without them, and the next change fetches them again.
+    }
+  }
+
   async function open(name: string): Promise<void> {
     if (currentName.value !== name) {
       currentName.value = name;
       current.value = null;
+      causes.value = {};
     }
+    void fetchCauses(name);
     loading.value = true;
     await fetchReport(name);
     loading.value = false;
@@ -94,10 +108,16 @@ export const useReportsStore = defineStore('reports', () => {
       triggerRef(current);
     }
   });
+  socket.on('output:diff', ({ outPath, causes: guessed }) => {
+    if (current.value && nodesByPath.has(outPath)) causes.value = { ...causes.value, [outPath]: guessed };
+  });
   socket.onReconnect(() => {
     void loadList();
-    if (currentName.value !== null) void fetchReport(currentName.value);
+    if (currentName.value !== null) {
+      void fetchReport(currentName.value);
+      void fetchCauses(currentName.value);
+    }
   });
 
-  return { list, listError, current, currentName, currentError, loading, revision, loadList, open };
+  return { list, listError, current, currentName, currentError, loading, revision, causes, loadList, open };
 });

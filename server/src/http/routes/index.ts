@@ -9,6 +9,7 @@ import { healthRoutes } from './health.ts';
 import { jobsRoutes } from './jobs.ts';
 import { linkPatternRoutes } from './linkPatterns.ts';
 import { openApiRoutes } from './openapi.ts';
+import { outputDiffRoutes } from './outputDiffs.ts';
 import { outputRoutes } from './outputs.ts';
 import { reportRoutes } from './reports.ts';
 import { signatureRoutes } from './signatures.ts';
@@ -25,6 +26,7 @@ export function mountRoutes(app: Express, context: AppContext): void {
   app.use(buildersRoutes(context));
   app.use(attestationRoutes(context));
   app.use(derivationRoutes(context));
+  app.use(outputDiffRoutes(context));
   app.use(outputRoutes(context));
   app.use(divergenceRoutes(context));
   app.use(reportRoutes(context));

@@ -1,0 +1,62 @@
+import { parseStoreBaseName, type DiffoscopeFormat } from '@lilac/common';
+import { Router, type Request } from 'express';
+import type { AppContext } from '../../context.ts';
+import { badRequest } from '../errors.ts';
+import { jsonBody } from '../jsonBody.ts';
+import { authenticatedBuilder, requireBuilder } from '../requireBuilder.ts';
+
+/**
+ * diffoscope's HTML comes from builders: it is shown only as a document of
+ * its own that may run nothing, load nothing and reach nothing of lilac's
+ * (`sandbox` gives it an opaque origin), never inlined into the app.
+ */
+export const DIFFOSCOPE_HTML_POLICY = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+
+/** JSON values one listing entry takes at most: the object and its four members. */
+const VALUES_PER_ENTRY = 6;
+
+const FILE_FORMATS: Record<string, DiffoscopeFormat> = { txt: 'text', html: 'html' };
+
+function outPathOf(req: Request): string {
+  return parseStoreBaseName(req.params.baseName as string).path;
+}
+
+/** File listings and diffoscope outputs uploaded by builders, and the diff between an output's copies. */
+export function outputDiffRoutes(context: AppContext): Router {
+  const router = Router();
+  const listingBody = jsonBody(context, {
+    bodyLimitBytes: context.config.listingBodyLimitBytes,
+    // The entry bound is checked, with its own clear answer, once parsed; this only keeps parsing bounded.
+    bodyMaxValues: (context.config.maxListingEntries + 1) * VALUES_PER_ENTRY + 16,
+    bodyMaxDepth: 4,
+  });
+
+  router.put('/api/v1/outputs/:baseName/listing', requireBuilder(context), listingBody, async (req, res) => {
+    const { stored } = await context.listings.uploadListing(authenticatedBuilder(res).name, outPathOf(req), req.body);
+    res.status(stored ? 201 : 200).json({ stored });
+  });
+
+  router.put('/api/v1/outputs/:baseName/diffoscope', requireBuilder(context), jsonBody(context), async (req, res) => {
+    await context.listings.uploadDiffoscope(authenticatedBuilder(res).name, outPathOf(req), req.body);
+    res.status(201).json({ stored: true });
+  });
+
+  router.get('/api/v1/outputs/:baseName/diff', async (req, res) => {
+    res.json(await context.listings.diff(outPathOf(req)));
+  });
+
+  router.get('/api/v1/outputs/:baseName/diffoscope/:a/:file', async (req, res) => {
+    const match = /^(.+)\.(txt|html)$/.exec(req.params.file as string);
+    if (!match) throw badRequest('ask for <a>/<b>.txt or <a>/<b>.html');
+    const format = FILE_FORMATS[match[2] as string] as DiffoscopeFormat;
+    const { content } = await context.listings.diffoscope(outPathOf(req), req.params.a as string, match[1] as string, format);
+    res.set('X-Content-Type-Options', 'nosniff');
+    if (format === 'html') {
+      res.set('Content-Security-Policy', DIFFOSCOPE_HTML_POLICY).type('text/html; charset=utf-8').send(content);
+    } else {
+      res.type('text/plain; charset=utf-8').send(content);
+    }
+  });
+
+  return router;
+}

@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
+import { gunzip, gzip } from 'node:zlib';
+import type { ListingEntry } from '@lilac/common';
+import { insertNew } from '../store/insertNew.ts';
+import type { Models } from '../store/models.ts';
+import { chunkId, listingId } from './listingModel.ts';
+
+const gzipAsync = promisify(gzip);
+const gunzipAsync = promisify(gunzip);
+/** Well under MongoDB's 16 MiB document limit; a million entries gzip to about 60 MB, eight chunks. */
+const CHUNK_BYTES = 8 * 1024 * 1024;
+const CHUNKS_PER_READ = 4;
+
+export interface ListingToStore {
+  readonly outPath: string;
+  readonly narHash: string;
+  readonly narSize: number;
+  readonly entries: readonly ListingEntry[];
+  readonly builder: string;
+}
+
+/** Lean reads hand out BSON `Binary`, documents a Buffer. */
+export function bytesOf(data: unknown): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  const binary = data as { buffer: Uint8Array; position: number };
+  return Buffer.from(binary.buffer.buffer, binary.buffer.byteOffset, binary.position);
+}
+
+/**
+ * Stores a checked listing once per (output, NAR hash): the chunks under a
+ * name of this upload's own, then the header, whose unique `_id` decides
+ * who stored it. Returns false when another upload got there first (its
+ * chunks stay, this one's go). A crash before the header leaves chunks no
+ * header names, never a listing that reads short.
+ */
+export async function storeListing(models: Models, listing: ListingToStore): Promise<boolean> {
+  const _id = listingId(listing.outPath, listing.narHash);
+  if (await models.OutputListing.exists({ _id })) return false;
+  const compressed = await gzipAsync(Buffer.from(JSON.stringify(listing.entries)));
+  const upload = randomUUID();
+  let chunks = 0;
+  for (let offset = 0; offset < compressed.length || chunks === 0; offset += CHUNK_BYTES, chunks++) {
+    await models.ListingChunk.collection.insertOne({ _id: chunkId(upload, chunks), upload, seq: chunks, data: compressed.subarray(offset, offset + CHUNK_BYTES) } as never);
+  }
+  const header = {
+    _id,
+    outPath: listing.outPath,
+    narHash: listing.narHash,
+    narSize: listing.narSize,
+    entryCount: listing.entries.length,
+    upload,
+    chunks,
+    builder: listing.builder,
+    storedAt: new Date(),
+  };
+  const taken = await insertNew(models.OutputListing.collection, [header]);
+  if (taken.size === 0) return true;
+  await models.ListingChunk.collection.deleteMany({ _id: { $in: Array.from({ length: chunks }, (_, seq) => chunkId(upload, seq)) } } as never);
+  return false;
+}
+
+/** The entries of a stored listing, or null when none is stored for that hash. */
+export async function readListing(models: Models, outPath: string, narHash: string): Promise<ListingEntry[] | null> {
+  const header = await models.OutputListing.findOne({ _id: listingId(outPath, narHash) }).lean();
+  if (!header) return null;
+  const parts: { seq: number; data: unknown }[] = [];
+  for (let seq = 0; seq < header.chunks; seq += CHUNKS_PER_READ) {
+    const ids = Array.from({ length: Math.min(CHUNKS_PER_READ, header.chunks - seq) }, (_, index) => chunkId(header.upload, seq + index));
+    parts.push(...(await models.ListingChunk.find({ _id: { $in: ids } }, { seq: 1, data: 1 }).lean()));
+  }
+  if (parts.length !== header.chunks) throw new Error(`listing of ${outPath} (${narHash}) has ${parts.length} of its ${header.chunks} chunks`);
+  parts.sort((a, b) => a.seq - b.seq);
+  const json = await gunzipAsync(Buffer.concat(parts.map((part) => bytesOf(part.data))));
+  return JSON.parse(json.toString('utf8')) as ListingEntry[];
+}
+
+/** Of the given (output, NAR hash) pairs, the `listingId`s a listing is stored for: one `_id: {$in}` read. */
+export async function storedListingIds(models: Models, pairs: readonly { outPath: string; narHash: string }[]): Promise<Set<string>> {
+  if (pairs.length === 0) return new Set();
+  const ids = [...new Set(pairs.map(({ outPath, narHash }) => listingId(outPath, narHash)))];
+  const found = await models.OutputListing.collection.find({ _id: { $in: ids } } as never, { projection: { _id: 1 } }).toArray();
+  return new Set(found.map((document) => String(document._id)));
+}
