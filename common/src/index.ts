@@ -8,3 +8,4 @@ export * from './narinfo.ts';
 export * from './derivation.ts';
 export * from './wire.ts';
 export * from './listings.ts';
+export * from './people.ts';

@@ -6,6 +6,8 @@ import type { Config } from './config.ts';
 import type { EventBus } from './events/eventBus.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
+import type { MemberService } from './people/memberService.ts';
+import type { SignInLimiter } from './people/signInLimiter.ts';
 import type { StoreConnection } from './store/connectWithRetry.ts';
 import type { WorkPool } from './pool/workPool.ts';
 import type { ReportService } from './reports/reportService.ts';
@@ -19,6 +21,9 @@ export interface AppContext {
   readonly storeKind: 'embedded-ferretdb' | 'mongodb';
   readonly models: Models;
   readonly builders: BuilderService;
+  /** People: never builders, whose tokens do not act as members. */
+  readonly members: MemberService;
+  readonly signInLimiter: SignInLimiter;
   readonly presence: BuilderPresence;
   readonly events: EventBus;
   readonly metrics: Metrics;

@@ -13,6 +13,8 @@ import { EventBus } from './events/eventBus.ts';
 import { createHttpServer } from './http/httpServer.ts';
 import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
+import { MemberService } from './people/memberService.ts';
+import { SignInLimiter } from './people/signInLimiter.ts';
 import { WorkPool } from './pool/workPool.ts';
 import { attachSocketServer } from './realtime/socketServer.ts';
 import { ReportService } from './reports/reportService.ts';
@@ -58,6 +60,8 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
     storeKind: embedded ? 'embedded-ferretdb' : 'mongodb',
     models,
     builders,
+    members: new MemberService(models),
+    signInLimiter: new SignInLimiter(config.signInAttempts, config.signInWindowMs),
     ingest,
     reports: new ReportService(models, events, log),
     catalog: new StoreCatalog(models, events, log),

@@ -3,6 +3,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { SubmissionError } from '../attestations/submissions.ts';
 import { BuilderError } from '../builders/builderService.ts';
 import type { Logger } from '../log.ts';
+import { MemberError } from '../people/memberService.ts';
 import { describeUnavailable, isStoreUnreachable, StoreUnavailableError } from '../store/storeAvailability.ts';
 
 /** An error whose message is safe and useful to show the client, in lila's `{"detail": ...}` shape. */
@@ -26,6 +27,7 @@ const builderErrorStatus = { invalid: 400, 'not-found': 404, conflict: 409 } as 
 function statusAndDetail(error: unknown): { status: number; detail: string } | null {
   if (error instanceof HttpError) return { status: error.status, detail: error.detail };
   if (error instanceof BuilderError) return { status: builderErrorStatus[error.kind], detail: error.message };
+  if (error instanceof MemberError) return { status: builderErrorStatus[error.kind], detail: error.message };
   if (error instanceof SubmissionError) return { status: 400, detail: error.message };
   if (error instanceof InvalidStorePathError || error instanceof InvalidNarHashError || error instanceof InvalidKeyError) {
     return { status: 400, detail: error.message };

@@ -9,6 +9,7 @@ import { linkPatternSchema } from '../linkPatterns/linkPatternModel.ts';
 import { reportBlobSchema, reportLockSchema, reportSchema, reportStateSchema } from '../reports/reportModel.ts';
 import { jobSchema, poolCounterSchema } from '../pool/jobModel.ts';
 import { attemptSchema, leaseSchema } from '../pool/leaseModel.ts';
+import { memberSchema, memberTokenSchema, sessionSchema } from '../people/memberModel.ts';
 
 /** Every collection lilac keeps, bound to one connection. */
 export function createModels(connection: Connection) {
@@ -29,6 +30,9 @@ export function createModels(connection: Connection) {
     PoolCounter: connection.model('PoolCounter', poolCounterSchema),
     Lease: connection.model('Lease', leaseSchema),
     JobAttempt: connection.model('JobAttempt', attemptSchema),
+    Member: connection.model('Member', memberSchema),
+    MemberToken: connection.model('MemberToken', memberTokenSchema),
+    Session: connection.model('Session', sessionSchema),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Express } from 'express';
 import type { AppContext } from '../../context.ts';
+import { privateReads } from '../requireMember.ts';
 import { requireStore } from '../requireStore.ts';
 import { attestationRoutes } from './attestations.ts';
 import { buildersRoutes } from './builders.ts';
@@ -11,6 +12,7 @@ import { linkPatternRoutes } from './linkPatterns.ts';
 import { openApiRoutes } from './openapi.ts';
 import { outputRoutes } from './outputs.ts';
 import { reportRoutes } from './reports.ts';
+import { sessionRoutes } from './session.ts';
 import { signatureRoutes } from './signatures.ts';
 import { statsRoutes } from './stats.ts';
 import { webAppRoutes } from './webApp.ts';
@@ -20,6 +22,8 @@ import { whoamiRoutes } from './whoami.ts';
 export function mountRoutes(app: Express, context: AppContext): void {
   app.use(healthRoutes(context));
   app.use(requireStore(context));
+  app.use(privateReads(context));
+  app.use(sessionRoutes(context));
   app.use(whoamiRoutes(context));
   app.use(jobsRoutes(context));
   app.use(buildersRoutes(context));
