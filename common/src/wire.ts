@@ -2,6 +2,7 @@
  * Shapes that cross a process boundary: HTTP bodies, Socket.IO payloads.
  * Server, hook and web app all import these; none redefines them.
  */
+import type { CommentView, OutputCollaboration, TriageHistoryEntry, TriageView } from './people.ts';
 
 /** lila's attestation body item, plus the optional fields lilac's hook adds so the signature can be checked. */
 export interface AttestationSubmission {
@@ -274,6 +275,11 @@ export interface MonitorEvents {
   'job:done': { job: JobView; builder: string; outcome: RebuildOutcome };
   'job:failed': { job: JobView; builder: string; error: string; final: boolean; outcome: RebuildOutcome };
   'pool:stats': PoolStats;
+  /** A triage record changed (by a maintainer, or reopened by lilac); `triage.fixConfirmed` is not worked out here. */
+  triage: { outPath: string; triage: TriageView; change: TriageHistoryEntry };
+  /** A comment was written or edited. */
+  comment: { outPath: string; comment: CommentView };
+  'comment:deleted': { outPath: string; id: string };
 }
 
 /** One item of `POST /api/v1/attestations`: many outputs of many derivations in one request. */
@@ -353,7 +359,7 @@ export interface ReportDetail {
   tree: { nodes: ReportTreeNode[]; roots: number[] };
 }
 
-export type OutputDetail = OutputSummaryView & { attestations: AttestationView[] };
+export type OutputDetail = OutputSummaryView & { attestations: AttestationView[] } & OutputCollaboration;
 
 export interface DerivationDetail {
   drvPath: string;

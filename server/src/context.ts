@@ -12,6 +12,8 @@ import type { StoreConnection } from './store/connectWithRetry.ts';
 import type { WorkPool } from './pool/workPool.ts';
 import type { ReportService } from './reports/reportService.ts';
 import type { Models } from './store/models.ts';
+import type { CommentService } from './comments/commentService.ts';
+import type { TriageService } from './triage/triageService.ts';
 
 /** What every route, socket handler and service of one server instance shares. */
 export interface AppContext {
@@ -24,6 +26,8 @@ export interface AppContext {
   /** People: never builders, whose tokens do not act as members. */
   readonly members: MemberService;
   readonly signInLimiter: SignInLimiter;
+  readonly triage: TriageService;
+  readonly comments: CommentService;
   readonly presence: BuilderPresence;
   readonly events: EventBus;
   readonly metrics: Metrics;

@@ -3,7 +3,10 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { SubmissionError } from '../attestations/submissions.ts';
 import { BuilderError } from '../builders/builderService.ts';
 import type { Logger } from '../log.ts';
+import { CommentError } from '../comments/commentService.ts';
 import { MemberError } from '../people/memberService.ts';
+import { InvalidTriageError } from '../triage/triageInput.ts';
+import { TriageNotFoundError } from '../triage/triageService.ts';
 import { describeUnavailable, isStoreUnreachable, StoreUnavailableError } from '../store/storeAvailability.ts';
 
 /** An error whose message is safe and useful to show the client, in lila's `{"detail": ...}` shape. */
@@ -23,11 +26,15 @@ export const notFound = (detail: string) => new HttpError(404, detail);
 export const conflict = (detail: string) => new HttpError(409, detail);
 
 const builderErrorStatus = { invalid: 400, 'not-found': 404, conflict: 409 } as const;
+const commentErrorStatus = { invalid: 400, 'not-found': 404, forbidden: 403 } as const;
 
 function statusAndDetail(error: unknown): { status: number; detail: string } | null {
   if (error instanceof HttpError) return { status: error.status, detail: error.detail };
   if (error instanceof BuilderError) return { status: builderErrorStatus[error.kind], detail: error.message };
   if (error instanceof MemberError) return { status: builderErrorStatus[error.kind], detail: error.message };
+  if (error instanceof InvalidTriageError) return { status: 400, detail: error.message };
+  if (error instanceof TriageNotFoundError) return { status: 409, detail: error.message };
+  if (error instanceof CommentError) return { status: commentErrorStatus[error.kind], detail: error.message };
   if (error instanceof SubmissionError) return { status: 400, detail: error.message };
   if (error instanceof InvalidStorePathError || error instanceof InvalidNarHashError || error instanceof InvalidKeyError) {
     return { status: 400, detail: error.message };

@@ -25,6 +25,9 @@ const RELAYED: { [K in keyof MonitorEvents]: (payload: MonitorEvents[K]) => Moni
   'job:done': same,
   'job:failed': same,
   'pool:stats': same,
+  triage: same,
+  comment: same,
+  'comment:deleted': same,
 };
 
 /**

@@ -9,6 +9,8 @@ import { linkPatternSchema } from '../linkPatterns/linkPatternModel.ts';
 import { reportBlobSchema, reportLockSchema, reportSchema, reportStateSchema } from '../reports/reportModel.ts';
 import { jobSchema, poolCounterSchema } from '../pool/jobModel.ts';
 import { attemptSchema, leaseSchema } from '../pool/leaseModel.ts';
+import { commentThreadSchema } from '../comments/commentModel.ts';
+import { triageSchema } from '../triage/triageModel.ts';
 import { memberSchema, memberTokenSchema, sessionSchema } from '../people/memberModel.ts';
 
 /** Every collection lilac keeps, bound to one connection. */
@@ -33,6 +35,8 @@ export function createModels(connection: Connection) {
     Member: connection.model('Member', memberSchema),
     MemberToken: connection.model('MemberToken', memberTokenSchema),
     Session: connection.model('Session', sessionSchema),
+    Triage: connection.model('Triage', triageSchema),
+    CommentThread: connection.model('CommentThread', commentThreadSchema),
   };
 }
 
