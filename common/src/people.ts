@@ -132,3 +132,14 @@ export interface UntriagedItem {
   outPath: string;
   lastChanged: string;
 }
+
+/** What a `/monitor` client may send: it says which page it shows, so others see who is looking. */
+export interface MonitorClientEvents {
+  'presence:join': (page: PresencePage) => void;
+  'presence:leave': (page: PresencePage) => void;
+}
+
+/** Sent to everyone in a page's room when someone arrives or leaves, and to a client that joins. */
+export interface MonitorPresenceEvents {
+  presence: PresenceView;
+}
