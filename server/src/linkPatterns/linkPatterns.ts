@@ -74,6 +74,25 @@ export async function defineLinkPattern(models: Models, pattern: string, link: s
   }
 }
 
+/**
+ * A maintainer's: adds a pattern or changes the link of any pattern, keeping
+ * its owner (a new one has none: builders then leave it to maintainers and
+ * operators).
+ */
+export async function maintainLinkPattern(models: Models, pattern: string, link: string): Promise<LinkPatternView> {
+  const reason = invalidPatternReason(pattern) ?? invalidLinkReason(link);
+  if (reason !== null) throw new InvalidLinkPatternError(reason);
+  try {
+    await models.LinkPattern.updateOne({ pattern }, { $set: { link } }, { upsert: true });
+  } catch (error) {
+    // A concurrent first definition won the insert: change its link.
+    if (!isDuplicateKeyError(error)) throw error;
+    await models.LinkPattern.updateOne({ pattern }, { $set: { link } });
+  }
+  const record = await models.LinkPattern.findOne({ pattern }, { owner: 1 }).lean();
+  return { pattern, link, owner: record?.owner ?? null };
+}
+
 /** The admin CLI's: hands a pattern, ownerless or not, to a builder. */
 export async function giveLinkPattern(models: Models, pattern: string, builder: string): Promise<void> {
   await assertBuilderExists(models, builder);

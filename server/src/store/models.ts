@@ -11,6 +11,7 @@ import { jobSchema, poolCounterSchema } from '../pool/jobModel.ts';
 import { attemptSchema, leaseSchema } from '../pool/leaseModel.ts';
 import { commentThreadSchema } from '../comments/commentModel.ts';
 import { triageSchema } from '../triage/triageModel.ts';
+import { watchListSchema } from '../people/watchModel.ts';
 import { memberSchema, memberTokenSchema, sessionSchema } from '../people/memberModel.ts';
 
 /** Every collection lilac keeps, bound to one connection. */
@@ -37,6 +38,7 @@ export function createModels(connection: Connection) {
     Session: connection.model('Session', sessionSchema),
     Triage: connection.model('Triage', triageSchema),
     CommentThread: connection.model('CommentThread', commentThreadSchema),
+    WatchList: connection.model('WatchList', watchListSchema),
   };
 }
 

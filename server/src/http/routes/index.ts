@@ -6,6 +6,7 @@ import { attestationRoutes } from './attestations.ts';
 import { buildersRoutes } from './builders.ts';
 import { derivationRoutes } from './derivations.ts';
 import { divergenceRoutes } from './divergences.ts';
+import { feedRoutes } from './feeds.ts';
 import { healthRoutes } from './health.ts';
 import { jobsRoutes } from './jobs.ts';
 import { linkPatternRoutes } from './linkPatterns.ts';
@@ -31,6 +32,7 @@ export function mountRoutes(app: Express, context: AppContext): void {
   app.use(derivationRoutes(context));
   app.use(outputRoutes(context));
   app.use(divergenceRoutes(context));
+  app.use(feedRoutes(context));
   app.use(reportRoutes(context));
   app.use(linkPatternRoutes(context));
   app.use(signatureRoutes(context));
