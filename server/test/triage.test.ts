@@ -256,3 +256,29 @@ test('the untriaged queue lists recent divergences without a record or still new
   assert.ok(listed.has(untouched.outPath));
   assert.ok(!listed.has(taken.outPath));
 });
+
+test('every member route: anonymous 401, a builder token 403, a viewer 403 where a maintainer is needed', async () => {
+  const { baseName } = await divergentOutput('every-route');
+  const routes: { method: string; path: string; body?: unknown; needs: 'viewer' | 'maintainer' }[] = [
+    { method: 'GET', path: '/api/v1/me', needs: 'viewer' },
+    { method: 'PUT', path: '/api/v1/me/password', body: { password: 'x' }, needs: 'viewer' },
+    { method: 'DELETE', path: '/api/v1/session', needs: 'viewer' },
+    { method: 'PUT', path: `/api/v1/outputs/${baseName}/triage`, body: { status: 'new' }, needs: 'maintainer' },
+    { method: 'POST', path: `/api/v1/outputs/${baseName}/comments`, body: { body: 'x' }, needs: 'viewer' },
+    { method: 'PATCH', path: `/api/v1/outputs/${baseName}/comments/x`, body: { body: 'x' }, needs: 'viewer' },
+    { method: 'DELETE', path: `/api/v1/outputs/${baseName}/comments/x`, needs: 'viewer' },
+    { method: 'GET', path: '/api/v1/me/watch', needs: 'viewer' },
+    { method: 'PUT', path: `/api/v1/me/watch/${baseName}`, needs: 'viewer' },
+    { method: 'DELETE', path: `/api/v1/me/watch/${baseName}`, needs: 'viewer' },
+    { method: 'PUT', path: '/api/v1/link-patterns', body: { pattern: '^x', link: 'https://example.org' }, needs: 'maintainer' },
+    { method: 'DELETE', path: '/api/v1/link-patterns?pattern=x', needs: 'maintainer' },
+  ];
+  for (const route of routes) {
+    const init = { method: route.method, ...(route.body !== undefined && { json: route.body }) };
+    assert.equal((await server.request(route.path, init)).status, 401, `${route.method} ${route.path} anonymous`);
+    assert.equal((await server.request(route.path, { ...init, token: builders[0]!.token })).status, 403, `${route.method} ${route.path} builder`);
+    const asViewer = (await server.request(route.path, { ...init, token: tokens.otherViewer })).status;
+    if (route.needs === 'maintainer') assert.equal(asViewer, 403, `${route.method} ${route.path} viewer`);
+    else assert.notEqual(asViewer, 403, `${route.method} ${route.path} viewer`);
+  }
+});

@@ -4,6 +4,7 @@ import type { AppContext } from '../context.ts';
 import type { Member } from '../people/memberService.ts';
 import { HttpError, unauthorized } from './errors.ts';
 import { bearerToken } from './requireBuilder.ts';
+import { prefersHtml } from './routes/webApp.ts';
 
 export const SESSION_COOKIE = 'lilac_session';
 
@@ -86,9 +87,16 @@ export function authenticatedMember(res: Response): Member {
   return caller.member;
 }
 
-/** Paths anyone reaches even when reading is private: the sign-in itself, health checks, and the web app that holds the sign-in form. */
+/**
+ * What anyone reaches even when reading is private: the sign-in, health checks,
+ * and the web app's shell (which holds no data and has the sign-in form), also
+ * where `/reports` and `/reports/NAME` answer a browser with it.
+ */
 function openEvenWhenPrivate(req: Request): boolean {
-  return /^\/(healthz|metrics|api\/v1\/session|api\/v1\/openapi\.json|assets\/)/.test(req.path) || (req.method === 'GET' && !/^\/(api|attestations?|derivations|reports|link_patterns|signatures|socket\.io)(\/|$)/.test(req.path));
+  if (/^\/(healthz|metrics|api\/v1\/session$|api\/v1\/openapi\.json$)/.test(req.path)) return true;
+  if (req.method !== 'GET') return false;
+  if (!/^\/(api|attestations?|derivations|reports|link_patterns|signatures|socket\.io)(\/|$)/.test(req.path)) return true;
+  return /^\/reports(\/[^/]+)?\/?$/.test(req.path) && prefersHtml(req);
 }
 
 /** With `LILAC_PUBLIC=false`, reading needs a member (any role) or a builder's token; writing routes check their own callers. */
