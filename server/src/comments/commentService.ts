@@ -35,6 +35,7 @@ export function commentView(outPath: string, record: Omit<CommentRecord, 'edited
   };
 }
 
+/** A comment as a person sent it, checked at the edge before anything is read or written. */
 export function checkCommentBody(body: unknown): string {
   if (typeof body !== 'string' || body.trim() === '') throw new CommentError('invalid', 'send {"body": "<Markdown>"} with some text');
   if (body.length > MAX_COMMENT_LENGTH) throw new CommentError('invalid', `a comment is at most ${MAX_COMMENT_LENGTH} characters`);
@@ -54,7 +55,7 @@ export class CommentService {
   }
 
   async add(outPath: string, author: Member, body: string): Promise<CommentView> {
-    const comment: CommentRecord = { id: randomBytes(9).toString('base64url'), author: author.name, body: checkCommentBody(body), createdAt: new Date(), editedAt: null };
+    const comment: CommentRecord = { id: randomBytes(9).toString('base64url'), author: author.name, body, createdAt: new Date(), editedAt: null };
     await this.change(outPath, (comments) => {
       if (comments.length >= MAX_COMMENTS_PER_OUTPUT) throw new CommentError('invalid', `this output already has ${MAX_COMMENTS_PER_OUTPUT} comments`);
       return [...comments, comment];
@@ -65,7 +66,6 @@ export class CommentService {
   }
 
   async edit(outPath: string, id: string, editor: Member, body: string): Promise<CommentView> {
-    checkCommentBody(body);
     let edited: CommentRecord | undefined;
     await this.change(outPath, (comments) =>
       comments.map((comment) => {

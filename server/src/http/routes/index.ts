@@ -5,6 +5,7 @@ import { requireStore } from '../requireStore.ts';
 import { attestationRoutes } from './attestations.ts';
 import { buildersRoutes } from './builders.ts';
 import { derivationRoutes } from './derivations.ts';
+import { commentRoutes } from './comments.ts';
 import { divergenceRoutes } from './divergences.ts';
 import { feedRoutes } from './feeds.ts';
 import { healthRoutes } from './health.ts';
@@ -16,6 +17,7 @@ import { reportRoutes } from './reports.ts';
 import { sessionRoutes } from './session.ts';
 import { signatureRoutes } from './signatures.ts';
 import { statsRoutes } from './stats.ts';
+import { triageRoutes } from './triage.ts';
 import { webAppRoutes } from './webApp.ts';
 import { whoamiRoutes } from './whoami.ts';
 
@@ -31,6 +33,8 @@ export function mountRoutes(app: Express, context: AppContext): void {
   app.use(attestationRoutes(context));
   app.use(derivationRoutes(context));
   app.use(outputRoutes(context));
+  app.use(triageRoutes(context));
+  app.use(commentRoutes(context));
   app.use(divergenceRoutes(context));
   app.use(feedRoutes(context));
   app.use(reportRoutes(context));
