@@ -67,6 +67,12 @@ test('a maintainer triages and comments; an anonymous viewer sees both without r
   assert.ok((await comment.textContent())?.includes(XSS), 'the markup is shown as text');
   assert.equal(await comment.locator('img, script').count(), 0);
 
+  await maintainer.page.getByTestId('watch-toggle').click();
+  await maintainer.page.getByTestId('watch-toggle').filter({ hasText: 'Watching' }).waitFor();
+  const feed = await (await server.request('/api/v1/members/max/feed.atom')).text();
+  assert.ok(feed.includes(`${hello.slice('/nix/store/'.length)}: triage changed by max`), 'the watched output is in the member\'s feed');
+  assert.equal(await viewer.page.getByTestId('watch-toggle').count(), 0, 'an anonymous viewer has no watch list');
+
   await screenshot(viewer.page, 'output-triage-viewer');
   await screenshot(maintainer.page, 'output-triage-maintainer');
   assert.deepEqual([...maintainer.dialogs, ...viewer.dialogs], [], 'no script ran');
