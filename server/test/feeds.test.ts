@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import type { TriageView } from '@lilac/common';
 import { escapeXml } from '../src/feeds/atomFeed.ts';
 import { drvHash, lilaItem, narHash } from './support/attestationFixtures.ts';
 import { generateSbom } from './support/sbomFixtures.ts';
@@ -46,6 +47,10 @@ test("a report's Atom feed carries its divergences and triage changes, people's 
   assert.ok(xml.includes('note: none → &lt;/summary&gt;&lt;script&gt;alert(1)&lt;/script&gt;&amp;'));
   assert.ok(!xml.includes('<script>'));
   assert.equal((await server.request('/api/v1/reports/nope/feed.atom')).status, 404);
+
+  const triage = (await (await server.request('/api/v1/reports/iso/triage')).json()) as Record<string, TriageView>;
+  assert.deepEqual(Object.keys(triage), [diverged.outPath], 'the report page filters by these');
+  assert.equal(triage[diverged.outPath]?.status, 'investigating');
 });
 
 test("a member's feed follows the outputs on its watch list", async () => {
