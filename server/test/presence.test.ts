@@ -67,6 +67,18 @@ test('who looks at a page: signed-in members by name (token or session cookie), 
   assert.deepEqual(await left, { page, members: ['max'], anonymous: 0 });
 });
 
+test("a handshake from another site's page is anonymous, whatever cookie it carries", async () => {
+  const page = 'report:cross-site';
+  const signIn = await server.request('/api/v1/session', { method: 'POST', json: { token: maintainerToken } });
+  const cookie = signIn.headers.get('set-cookie')!.split(';')[0]!;
+  const forged = connect(`${server.url}/monitor`, { transports: ['websocket'], forceNew: true, extraHeaders: { cookie, origin: 'https://evil.example' } });
+  sockets.push(forged);
+  await new Promise<void>((resolve) => forged.once('connect', resolve));
+  const seen = presence(forged, page, () => true);
+  forged.emit('presence:join', page);
+  assert.deepEqual(await seen, { page, members: [], anonymous: 1 });
+});
+
 test('anything else sent on /monitor, or a page that is not one, disconnects the client', async () => {
   const socket = await monitor();
   const gone = new Promise<void>((resolve) => socket.once('disconnect', () => resolve()));

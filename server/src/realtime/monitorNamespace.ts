@@ -39,7 +39,23 @@ async function memberOf(context: AppContext, socket: Socket): Promise<Member | n
   const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
   if (typeof token === 'string') return context.members.authenticateToken(token);
   const sessionId = SESSION_COOKIE.exec(socket.handshake.headers.cookie ?? '')?.[1];
+  if (!sameOrigin(socket)) return null;
   return sessionId ? ((await context.members.session(sessionId))?.member ?? null) : null;
+}
+
+/**
+ * A page of another site must not show up as the member whose cookie its
+ * browser sent: SameSite=Strict already keeps the cookie off such handshakes,
+ * and this holds even for browsers that would send it.
+ */
+function sameOrigin(socket: Socket): boolean {
+  const origin = socket.handshake.headers.origin;
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === socket.handshake.headers.host;
+  } catch {
+    return false;
+  }
 }
 
 /** A builder may listen when reading is private, as it may read over HTTP. */
