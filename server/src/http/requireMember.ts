@@ -2,11 +2,10 @@ import { CSRF_HEADER, roleAtLeast, type MemberRole } from '@lilac/common';
 import type { Request, RequestHandler, Response } from 'express';
 import type { AppContext } from '../context.ts';
 import type { Member } from '../people/memberService.ts';
+import { sessionIdFrom } from '../people/sessionCookie.ts';
 import { HttpError, unauthorized } from './errors.ts';
 import { bearerToken } from './requireBuilder.ts';
 import { prefersHtml } from './routes/webApp.ts';
-
-export const SESSION_COOKIE = 'lilac_session';
 
 /** Who sent a request: nobody, a builder (whose token never acts as a person), or a member by token or by session cookie. */
 export type Caller =
@@ -14,14 +13,6 @@ export type Caller =
   | { kind: 'builder'; name: string }
   | { kind: 'member'; member: Member; via: 'token' }
   | { kind: 'member'; member: Member; via: 'session'; sessionId: string; csrfToken: string };
-
-export function cookieValue(header: string | undefined, name: string): string | null {
-  for (const part of (header ?? '').split(';')) {
-    const [key, ...value] = part.trim().split('=');
-    if (key === name) return value.join('=') || null;
-  }
-  return null;
-}
 
 /** A bearer token is a member's or a builder's; without one, the session cookie says who it is. An unknown credential is a 401, never anonymous. */
 export async function identify(context: AppContext, req: Pick<Request, 'headers'>): Promise<Caller> {
@@ -33,7 +24,7 @@ export async function identify(context: AppContext, req: Pick<Request, 'headers'
     if (builder) return { kind: 'builder', name: builder.name };
     throw unauthorized('invalid token');
   }
-  const sessionId = cookieValue(req.headers.cookie, SESSION_COOKIE);
+  const sessionId = sessionIdFrom(req.headers.cookie);
   if (sessionId !== null) {
     const session = await context.members.session(sessionId);
     if (session) return { kind: 'member', member: session.member, via: 'session', sessionId, csrfToken: session.csrfToken };

@@ -1,11 +1,10 @@
-import type { LinkPatternView } from '@lilac/common';
+import { MAX_LINK_LENGTH, type LinkPatternView } from '@lilac/common';
 import { RE2JS } from 're2js';
 import { assertBuilderExists, MissingRecordError, notOwner, shellQuoted } from '../ownership/ownership.ts';
 import { isDuplicateKeyError } from '../store/duplicateKey.ts';
 import type { Models } from '../store/models.ts';
 
 export const MAX_PATTERN_LENGTH = 200;
-const MAX_LINK_LENGTH = 2000;
 
 export class InvalidLinkPatternError extends Error {
   override name = 'InvalidLinkPatternError';

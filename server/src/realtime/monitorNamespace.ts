@@ -3,6 +3,7 @@ import type { Namespace, Server, Socket } from 'socket.io';
 import type { AppContext } from '../context.ts';
 import type { Member } from '../people/memberService.ts';
 import { PagePresence } from '../people/pagePresence.ts';
+import { sessionIdFrom } from '../people/sessionCookie.ts';
 
 /** An attestation for every viewer: the reference list (up to 10,000 paths) stays behind, its length goes. */
 export function monitorAttestation(view: AttestationView): MonitorAttestation {
@@ -32,13 +33,11 @@ const RELAYED: { [K in keyof MonitorEvents]: (payload: MonitorEvents[K]) => Moni
   'comment:deleted': same,
 };
 
-const SESSION_COOKIE = /(?:^|;\s*)lilac_session=([^;]+)/;
-
 /** The member behind a connection: a session cookie (browsers) or `auth: { token }` with a member token (scripts, the bench). */
 async function memberOf(context: AppContext, socket: Socket): Promise<Member | null> {
   const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
   if (typeof token === 'string') return context.members.authenticateToken(token);
-  const sessionId = SESSION_COOKIE.exec(socket.handshake.headers.cookie ?? '')?.[1];
+  const sessionId = sessionIdFrom(socket.handshake.headers.cookie);
   if (!sameOrigin(socket)) return null;
   return sessionId ? ((await context.members.session(sessionId))?.member ?? null) : null;
 }

@@ -4,7 +4,8 @@ import type { AppContext } from '../../context.ts';
 import { SESSION_LIFETIME_MS, type Member } from '../../people/memberService.ts';
 import { badRequest, HttpError, unauthorized } from '../errors.ts';
 import { personJsonBody } from '../personBody.ts';
-import { authenticatedMember, callerOf, requireMember, SESSION_COOKIE } from '../requireMember.ts';
+import { SESSION_COOKIE } from '../../people/sessionCookie.ts';
+import { authenticatedMember, callerOf, requireMember } from '../requireMember.ts';
 
 function meView(member: Member, csrfToken: string | null): MeView {
   return { name: member.name, role: member.role, hasPassword: member.hasPassword, csrfToken };
