@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { CSRF_HEADER, roleAtLeast, type MemberRole } from '@lilac/common';
 import type { Request, RequestHandler, Response } from 'express';
 import type { AppContext } from '../context.ts';
@@ -15,7 +16,7 @@ export type Caller =
   | { kind: 'member'; member: Member; via: 'session'; sessionId: string; csrfToken: string };
 
 /** A bearer token is a member's or a builder's; without one, the session cookie says who it is. An unknown credential is a 401, never anonymous. */
-export async function identify(context: AppContext, req: Pick<Request, 'headers'>): Promise<Caller> {
+async function identify(context: AppContext, req: Pick<Request, 'headers'>): Promise<Caller> {
   const token = bearerToken(req.headers.authorization);
   if (token !== null) {
     const member = await context.members.authenticateToken(token);
@@ -41,7 +42,9 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  */
 function assertNotForged(caller: Caller, req: Request): void {
   if (caller.kind !== 'member' || caller.via !== 'session' || SAFE_METHODS.has(req.method)) return;
-  if (req.header(CSRF_HEADER) !== caller.csrfToken) {
+  const sent = Buffer.from(req.header(CSRF_HEADER) ?? '');
+  const expected = Buffer.from(caller.csrfToken);
+  if (sent.length !== expected.length || !timingSafeEqual(sent, expected)) {
     throw new HttpError(403, `a request made with the session cookie must send the X-CSRF-Token header that GET /api/v1/me gives`);
   }
 }
