@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { MeView } from '@lilac/common';
+import { SignInLimiter } from '../src/people/signInLimiter.ts';
 import { startTestServer, type TestBuilder, type TestServer } from './support/testServer.ts';
 
 let server: TestServer;
@@ -153,4 +154,15 @@ test('with LILAC_PUBLIC=false reading needs a member or a builder; health and th
   } finally {
     await closed.close();
   }
+});
+
+test('a limited address may try again once the window has passed its failures', () => {
+  let now = 0;
+  const limiter = new SignInLimiter(2, 1000, () => now);
+  limiter.fail(['address:a']);
+  now = 400;
+  limiter.fail(['address:a']);
+  assert.equal(limiter.retryAfterMs(['address:a', 'name:x']), 600, 'until the first failure leaves the window');
+  now = 1000;
+  assert.equal(limiter.retryAfterMs(['address:a']), 0);
 });
