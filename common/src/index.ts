@@ -9,3 +9,4 @@ export * from './derivation.ts';
 export * from './wire.ts';
 export * from './listings.ts';
 export * from './sbom.ts';
+export * from './people.ts';

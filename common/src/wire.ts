@@ -2,6 +2,7 @@
  * Shapes that cross a process boundary: HTTP bodies, Socket.IO payloads.
  * Server, hook and web app all import these; none redefines them.
  */
+import type { CommentView, OutputCollaboration, TriageHistoryEntry, TriageView } from './people.ts';
 
 import type { OutputDiffEvent } from './listings.ts';
 
@@ -277,6 +278,11 @@ export interface MonitorEvents {
   'job:failed': { job: JobView; builder: string; error: string; final: boolean; outcome: RebuildOutcome };
   'pool:stats': PoolStats;
   'output:diff': OutputDiffEvent;
+  /** A triage record changed (by a maintainer, or reopened by lilac); `triage.fixConfirmed` is not worked out here. */
+  triage: { outPath: string; triage: TriageView; change: TriageHistoryEntry };
+  /** A comment was written or edited. */
+  comment: { outPath: string; comment: CommentView };
+  'comment:deleted': { outPath: string; id: string };
 }
 
 /** One item of `POST /api/v1/attestations`: many outputs of many derivations in one request. */
@@ -392,7 +398,7 @@ export interface ReportHistory {
   versions: ReportVersionView[];
 }
 
-export type OutputDetail = OutputSummaryView & { attestations: AttestationView[] };
+export type OutputDetail = OutputSummaryView & { attestations: AttestationView[] } & OutputCollaboration;
 
 export interface DerivationDetail {
   drvPath: string;

@@ -27,6 +27,11 @@ export interface Config {
   /** Largest listing upload once inflated: a million entries of about 190 bytes of JSON each. */
   readonly listingBodyLimitBytes: number;
   readonly logLevel: string;
+  /** False (`LILAC_PUBLIC=false`): reading needs a signed-in member (or a builder's token); true: anyone may read. */
+  readonly publicReads: boolean;
+  /** Failed sign-ins one client address, or one member name, may make per window before it must wait. */
+  readonly signInAttempts: number;
+  readonly signInWindowMs: number;
   readonly pool: PoolConfig;
 }
 
@@ -62,6 +67,14 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   return value;
 }
 
+function boolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const text = env[name]?.trim();
+  if (text === undefined || text === '') return fallback;
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(text)}`);
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const mongodbUri = env.MONGODB_URI?.trim() || undefined;
   if (mongodbUri !== undefined && !/^mongodb(\+srv)?:\/\//.test(mongodbUri)) {
@@ -87,6 +100,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxListingEntries: integer(env, 'LILAC_MAX_LISTING_ENTRIES', DEFAULT_MAX_LISTING_ENTRIES, 1, 100_000_000),
     listingBodyLimitBytes: integer(env, 'LILAC_LISTING_BODY_LIMIT_BYTES', 256 * 1024 * 1024, 1024, 4 * 1024 * 1024 * 1024),
     logLevel: env.LOG_LEVEL?.trim() || 'info',
+    publicReads: boolean(env, 'LILAC_PUBLIC', true),
+    signInAttempts: integer(env, 'LILAC_SIGN_IN_ATTEMPTS', 10, 1, 10_000),
+    signInWindowMs: integer(env, 'LILAC_SIGN_IN_WINDOW_MS', 15 * 60_000, 1000, 24 * 3600_000),
     pool: {
       targetBuilders: integer(env, 'LILAC_POOL_TARGET_BUILDERS', 2, 1, 100),
       leaseMs: integer(env, 'LILAC_POOL_LEASE_MS', 60_000, 50, 24 * 3600_000),

@@ -7,10 +7,14 @@ import type { EventBus } from './events/eventBus.ts';
 import type { ListingService } from './listings/listingService.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
+import type { MemberService } from './people/memberService.ts';
+import type { SignInLimiter } from './people/signInLimiter.ts';
 import type { StoreConnection } from './store/connectWithRetry.ts';
 import type { WorkPool } from './pool/workPool.ts';
 import type { ReportService } from './reports/reportService.ts';
 import type { Models } from './store/models.ts';
+import type { CommentService } from './comments/commentService.ts';
+import type { TriageService } from './triage/triageService.ts';
 
 /** What every route, socket handler and service of one server instance shares. */
 export interface AppContext {
@@ -20,6 +24,11 @@ export interface AppContext {
   readonly storeKind: 'embedded-ferretdb' | 'mongodb';
   readonly models: Models;
   readonly builders: BuilderService;
+  /** People: never builders, whose tokens do not act as members. */
+  readonly members: MemberService;
+  readonly signInLimiter: SignInLimiter;
+  readonly triage: TriageService;
+  readonly comments: CommentService;
   readonly presence: BuilderPresence;
   readonly events: EventBus;
   readonly metrics: Metrics;

@@ -15,6 +15,10 @@ import { createHttpServer } from './http/httpServer.ts';
 import { ListingService } from './listings/listingService.ts';
 import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
+import { MemberService } from './people/memberService.ts';
+import { SignInLimiter } from './people/signInLimiter.ts';
+import { CommentService } from './comments/commentService.ts';
+import { TriageService } from './triage/triageService.ts';
 import { WorkPool } from './pool/workPool.ts';
 import { attachSocketServer } from './realtime/socketServer.ts';
 import { ReportService } from './reports/reportService.ts';
@@ -51,6 +55,7 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
   const { store, prepared } = prepareOnConnect(connected, log, () => ensureIndexes(models));
   const events = new EventBus();
   const builders = new BuilderService(models);
+  const members = new MemberService(models);
   const verifier = new SignatureVerifier();
   const ingest = new AttestationIngest(models, builders, events, verifier, log);
   const context: AppContext = {
@@ -60,6 +65,10 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
     storeKind: embedded ? 'embedded-ferretdb' : 'mongodb',
     models,
     builders,
+    members,
+    triage: new TriageService(models, members, events, log),
+    comments: new CommentService(models, events),
+    signInLimiter: new SignInLimiter(config.signInAttempts, config.signInWindowMs),
     ingest,
     reports: new ReportService(models, events, log),
     catalog: new StoreCatalog(models, events, log),
@@ -75,6 +84,7 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
       ingestRepair.start();
       context.pool.start();
       context.reports.start();
+      context.triage.start().catch((error: unknown) => log.error({ err: error }, 'could not load the outputs marked fixed'));
     },
     () => undefined,
   );

@@ -71,3 +71,17 @@ test('with MONGODB_URI the admin CLI names that store without its credentials', 
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stderr, /^store: MongoDB at mongodb(\+srv)?:\/\/[^@\s]+, database lilac_admin_/m);
 });
+
+test('create-member prints a token once; list-members, set-role and revoke-member manage people', async () => {
+  const env = storeEnvironment();
+  const created = await runAdmin(['create-member', 'mia', '--role', 'maintainer'], env);
+  assert.equal(created.code, 0, created.stderr);
+  assert.match(created.stdout, /^token: lilac_\S+$/m);
+  const badRole = await runAdmin(['create-member', 'ola', '--role', 'owner'], env);
+  assert.equal(badRole.code, 1);
+  assert.match(badRole.stderr, /role must be one of viewer, maintainer, admin/);
+  assert.equal((await runAdmin(['set-role', 'mia', 'admin'], env)).code, 0);
+  assert.match((await runAdmin(['list-members'], env)).stdout, /^mia {2}admin$/m);
+  assert.equal((await runAdmin(['revoke-member', 'mia'], env)).code, 0);
+  assert.match((await runAdmin(['list-members'], env)).stdout, /^mia {2}admin {2}\(revoked\)$/m);
+});

@@ -45,3 +45,30 @@ export function throttle(fn: () => void, ms: number): () => void {
     }, ms);
   };
 }
+
+/**
+ * Sends a change as the signed-in member: the session cookie goes along by
+ * itself, the CSRF token (from `GET /api/v1/me`) must be added by hand.
+ */
+export async function sendJson<T>(method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, csrfToken: string | null, body?: unknown): Promise<T | null> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (csrfToken !== null) headers['x-csrf-token'] = csrfToken;
+  let response: Response;
+  try {
+    response = await fetch(path, { method, headers, credentials: 'same-origin', ...(body !== undefined && { body: JSON.stringify(body) }) });
+  } catch (error) {
+    throw new ApiError(0, `cannot reach the server (${(error as Error).message})`);
+  }
+  if (!response.ok) {
+    let detail = `${response.status} ${response.statusText}`;
+    try {
+      const answer = (await response.json()) as { detail?: unknown };
+      if (typeof answer.detail === 'string') detail = answer.detail;
+    } catch {
+      // Not JSON: the status line is all there is to say.
+    }
+    throw new ApiError(response.status, detail);
+  }
+  return response.status === 204 ? null : ((await response.json()) as T);
+}

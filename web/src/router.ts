@@ -6,6 +6,7 @@ import NotFoundPage from './pages/NotFoundPage.vue';
 import OutputPage from './pages/OutputPage.vue';
 import ReportPage from './pages/ReportPage.vue';
 import ReportsPage from './pages/ReportsPage.vue';
+import SignInPage from './pages/SignInPage.vue';
 
 /**
  * Every page has a deep link. `/reports/{name}` is lila's browser link, so the
@@ -22,6 +23,7 @@ export const router = createRouter({
     // Slashes allowed: a pasted `/nix/store/…drv` path is a derivation link too (DerivationPage makes it canonical).
     { path: '/derivation/:drvHash(.*)', name: 'derivation', component: DerivationPage, props: true },
     { path: '/builders', name: 'builders', component: BuildersPage },
+    { path: '/sign-in', name: 'sign-in', component: SignInPage },
     { path: '/:unknown(.*)*', name: 'not-found', component: NotFoundPage },
   ],
 });

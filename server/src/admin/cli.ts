@@ -8,6 +8,7 @@ import { startOrJoinEmbeddedStore, type EmbeddedStore } from '../store/embeddedS
 import { migrateStore, SchemaTooNewError } from '../store/migrations/migrateStore.ts';
 import { createModels, ensureIndexes, type Models } from '../store/models.ts';
 import { giveLinkPattern, removeLinkPattern } from '../linkPatterns/linkPatterns.ts';
+import { MemberError, MemberService } from '../people/memberService.ts';
 import { MissingRecordError } from '../ownership/ownership.ts';
 import { giveReport, removeReport } from '../reports/reportAdmin.ts';
 
@@ -31,6 +32,13 @@ const usage = `usage: npm run admin -- <command>
   remove-link-pattern PATTERN
                             delete a link pattern, whoever owns it
 
+  create-member NAME --role viewer|maintainer|admin
+                            create a person's account; prints its token (shown only now)
+  issue-member-token NAME   give a member one more token; prints it
+  list-members              members with their roles
+  set-role NAME ROLE        change a member's role (viewer, maintainer or admin)
+  revoke-member NAME        a member can no longer sign in (tokens and sessions end)
+
 Works on the store the server uses (MONGODB_URI, or the embedded store on DATA_DIR),
 whether or not the server is running, and says on standard error which store it used.`;
 
@@ -44,10 +52,11 @@ function readToken(file: string): string {
 
 async function run(args: string[], models: Models): Promise<string> {
   const builders = new BuilderService(models);
+  const members = new MemberService(models);
   const [command, ...rest] = args;
   const { values, positionals } = parseArgs({
     args: rest,
-    options: { 'token-file': { type: 'string' }, key: { type: 'string', multiple: true } },
+    options: { 'token-file': { type: 'string' }, key: { type: 'string', multiple: true }, role: { type: 'string' } },
     allowPositionals: true,
   });
   const [first, second] = positionals;
@@ -89,6 +98,27 @@ async function run(args: string[], models: Models): Promise<string> {
       if (!first) break;
       await removeLinkPattern(models, first);
       return `removed link pattern ${first}`;
+    case 'create-member': {
+      if (!first || values.role === undefined) break;
+      const { token } = await members.create(first, values.role);
+      return `created member ${first} (${values.role})\ntoken: ${token}\n(store the token now: only its hash is kept; sign in with it on the monitor)`;
+    }
+    case 'issue-member-token':
+      if (!first) break;
+      return `token: ${await members.issueToken(first)}`;
+    case 'list-members': {
+      const list = await members.list();
+      if (list.length === 0) return 'no members yet: npm run admin -- create-member NAME --role admin';
+      return list.map((member) => `${member.name}  ${member.role}${member.revoked ? '  (revoked)' : ''}${member.hasPassword ? '  (password set)' : ''}`).join('\n');
+    }
+    case 'set-role':
+      if (!first || !second) break;
+      await members.setRole(first, second);
+      return `${first} is now ${second}`;
+    case 'revoke-member':
+      if (!first) break;
+      await members.revoke(first);
+      return `revoked member ${first}`;
     case 'list': {
       const list = await builders.list();
       if (list.length === 0) return 'no builders yet: npm run admin -- create-builder NAME';
@@ -141,7 +171,7 @@ try {
   console.log(await run(process.argv.slice(2), models));
 } catch (error) {
   exitCode = error instanceof UsageError ? 2 : 1;
-  console.error(error instanceof BuilderError || error instanceof MissingRecordError || error instanceof UsageError || error instanceof SchemaTooNewError ? error.message : error);
+  console.error(error instanceof BuilderError || error instanceof MemberError || error instanceof MissingRecordError || error instanceof UsageError || error instanceof SchemaTooNewError ? error.message : error);
 } finally {
   await store.close();
   await embedded?.stop();

@@ -4,6 +4,10 @@ import { SubmissionError } from '../attestations/submissions.ts';
 import { DiffError } from '../listings/listingService.ts';
 import { BuilderError } from '../builders/builderService.ts';
 import type { Logger } from '../log.ts';
+import { CommentError } from '../comments/commentService.ts';
+import { MemberError } from '../people/memberService.ts';
+import { InvalidTriageError } from '../triage/triageInput.ts';
+import { TriageNotFoundError } from '../triage/triageService.ts';
 import { describeUnavailable, isStoreUnreachable, StoreUnavailableError } from '../store/storeAvailability.ts';
 
 /** An error whose message is safe and useful to show the client, in lila's `{"detail": ...}` shape. */
@@ -24,12 +28,17 @@ export const conflict = (detail: string) => new HttpError(409, detail);
 
 const diffErrorStatus = { 'not-found': 404, 'not-attested': 403, 'size-mismatch': 422, 'too-large': 413, 'unknown-hash': 422 } as const;
 const builderErrorStatus = { invalid: 400, 'not-found': 404, conflict: 409 } as const;
+const commentErrorStatus = { invalid: 400, 'not-found': 404, forbidden: 403 } as const;
 
 function statusAndDetail(error: unknown): { status: number; detail: string } | null {
   if (error instanceof HttpError) return { status: error.status, detail: error.detail };
   if (error instanceof BuilderError) return { status: builderErrorStatus[error.kind], detail: error.message };
   if (error instanceof SubmissionError || error instanceof ListingError) return { status: 400, detail: error.message };
   if (error instanceof DiffError) return { status: diffErrorStatus[error.kind], detail: error.message };
+  if (error instanceof MemberError) return { status: builderErrorStatus[error.kind], detail: error.message };
+  if (error instanceof InvalidTriageError) return { status: 400, detail: error.message };
+  if (error instanceof TriageNotFoundError) return { status: 409, detail: error.message };
+  if (error instanceof CommentError) return { status: commentErrorStatus[error.kind], detail: error.message };
   if (error instanceof InvalidStorePathError || error instanceof InvalidNarHashError || error instanceof InvalidKeyError) {
     return { status: 400, detail: error.message };
   }

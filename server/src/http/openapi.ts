@@ -5,6 +5,10 @@ const json = (ref: string, description = 'ok') => ({ description, content: { 'ap
 const jsonArray = (ref: string) => ({ description: 'ok', content: { 'application/json': { schema: { type: 'array', items: { $ref: `#/components/schemas/${ref}` } } } } });
 const pathParam = (name: string, description: string) => ({ name, in: 'path', required: true, schema: { type: 'string' }, description });
 const bearer = [{ bearer: [] }];
+/** A member: `Authorization: Bearer <member token>`, or the session cookie plus `X-CSRF-Token` on changes. */
+const member = [{ memberBearer: [] }, { session: [] }];
+const member401403 = { 401: detail, 403: detail };
+const jsonBody = (ref: string) => ({ content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } } });
 const verdictCounts = { type: 'object', additionalProperties: { type: 'number' }, description: 'per verdict' };
 const hashGroup = {
   type: 'object',
@@ -15,7 +19,11 @@ export const openApiDocument = {
   openapi: '3.1.0',
   info: { title: 'lilac', version: '0.1.0', description: 'Hash collection for Nix. lila-compatible routes at the top level, the monitor API under /api/v1.' },
   components: {
-    securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'a builder token' } },
+    securitySchemes: {
+      bearer: { type: 'http', scheme: 'bearer', description: 'a builder token' },
+      memberBearer: { type: 'http', scheme: 'bearer', description: "a member's token (a builder's token gets 403 here)" },
+      session: { type: 'apiKey', in: 'cookie', name: 'lilac_session', description: 'set by POST /api/v1/session; state-changing requests also send X-CSRF-Token' },
+    },
     schemas: {
       ErrorBody: { type: 'object', properties: { detail: { type: 'string' } }, required: ['detail'] },
       Verdict: { type: 'string', enum: ['no-builds', 'one-build', 'reproduced', 'partially-reproduced', 'nondeterministic'] },
@@ -129,7 +137,20 @@ export const openApiDocument = {
         type: 'object',
         properties: { outPath: { type: 'string' }, drvPath: { type: ['string', 'null'] }, verdict: { $ref: '#/components/schemas/Verdict' }, hashes: { type: 'array', items: hashGroup }, updatedAt: { type: 'string' } },
       },
-      OutputDetail: { allOf: [{ $ref: '#/components/schemas/OutputSummaryView' }, { type: 'object', properties: { attestations: { type: 'array', items: { $ref: '#/components/schemas/AttestationView' } } } }] },
+      OutputDetail: {
+        allOf: [
+          { $ref: '#/components/schemas/OutputSummaryView' },
+          {
+            type: 'object',
+            properties: {
+              attestations: { type: 'array', items: { $ref: '#/components/schemas/AttestationView' } },
+              triage: { oneOf: [{ $ref: '#/components/schemas/TriageView' }, { type: 'null' }] },
+              history: { type: 'array', description: '{at, by, changes: [{field, from, to}]}' },
+              comments: { type: 'array', items: { $ref: '#/components/schemas/CommentView' } },
+            },
+          },
+        ],
+      },
       DivergenceView: {
         type: 'object',
         properties: { outPath: { type: 'string' }, drvPath: { type: ['string', 'null'] }, hashes: { type: 'array', items: hashGroup }, firstSeen: { type: 'string' }, lastChanged: { type: 'string' } },
@@ -178,6 +199,22 @@ export const openApiDocument = {
       },
       Stats: { type: 'object', properties: { counts: verdictCounts, attestations: { type: 'integer' }, builders: { type: 'integer' }, outputs: { type: 'integer' } } },
       LinkPattern: { type: 'object', properties: { pattern: { type: 'string' }, link: { type: 'string' }, owner: { type: ['string', 'null'] } } },
+      Me: { type: 'object', properties: { name: { type: 'string' }, role: { type: 'string', enum: ['viewer', 'maintainer', 'admin'] }, hasPassword: { type: 'boolean' }, csrfToken: { type: ['string', 'null'] } } },
+      SignIn: { oneOf: [{ type: 'object', required: ['token'], properties: { token: { type: 'string' } } }, { type: 'object', required: ['name', 'password'], properties: { name: { type: 'string' }, password: { type: 'string' } } }] },
+      TriageUpdate: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          status: { type: 'string', enum: ['new', 'investigating', 'known-cause', 'fixed', 'wont-fix'] },
+          assignee: { type: ['string', 'null'] },
+          causes: { type: 'array', items: { type: 'string', enum: ['timestamps', 'build-path', 'file-ordering', 'randomness', 'locale-timezone', 'parallelism', 'uncertain', 'other'] } },
+          links: { type: 'array', maxItems: 10, items: { type: 'string', format: 'uri', description: 'http(s) only' } },
+          note: { type: 'string', maxLength: 2000 },
+        },
+      },
+      TriageView: { type: 'object', description: 'TriageUpdate fields plus outPath, reopened, fixedAt, fixConfirmed, updatedAt, updatedBy' },
+      CommentView: { type: 'object', properties: { id: { type: 'string' }, outPath: { type: 'string' }, author: { type: 'string' }, body: { type: 'string' }, html: { type: 'string', description: 'markdown-it, raw HTML off' }, createdAt: { type: 'string' }, editedAt: { type: ['string', 'null'] } } },
+      CommentBody: { type: 'object', required: ['body'], properties: { body: { type: 'string', maxLength: 10000 } } },
       Suggestion: { type: 'object', properties: { drv_path: { type: 'string' }, output: { type: 'string' }, out_path: { type: 'string' } } },
     },
   },
@@ -290,6 +327,41 @@ export const openApiDocument = {
     '/api/v1/derivations/{drv_hash}': { get: { summary: "A derivation's output summaries", parameters: [pathParam('drv_hash', 'derivation path without /nix/store/ and .drv')], responses: { 200: { description: '{ drvPath, outputs: OutputSummaryView[] }' }, 404: detail } } },
     '/api/v1/divergences': { get: { summary: 'Divergences, most recently changed first', parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000 } }], responses: { 200: jsonArray('DivergenceView'), 400: detail } } },
     '/api/v1/stats': { get: { summary: 'Totals', responses: { 200: json('Stats') } } },
+    '/api/v1/session': {
+      post: { summary: 'Sign in with a member token or a name and password; sets the session cookie', requestBody: jsonBody('SignIn'), responses: { 201: json('Me'), 400: detail, 401: detail, 429: detail } },
+      delete: { summary: 'Sign out', security: member, responses: { 204: { description: 'signed out' }, ...member401403 } },
+    },
+    '/api/v1/me': { get: { summary: 'The signed-in member, with the CSRF token for cookie requests', security: member, responses: { 200: json('Me'), ...member401403 } } },
+    '/api/v1/me/password': { put: { summary: 'Set a password (12 characters or more)', security: member, responses: { 204: { description: 'set' }, 400: detail, ...member401403 } } },
+    '/api/v1/outputs/{digest-name}/triage': {
+      put: {
+        summary: "Change an output's triage (maintainers and admins); every change is kept in its history",
+        security: member,
+        parameters: [pathParam('digest-name', 'store path base name')],
+        requestBody: jsonBody('TriageUpdate'),
+        responses: { 200: { description: '{ triage: TriageView, history }' }, 400: detail, ...member401403, 404: detail, 409: detail },
+      },
+    },
+    '/api/v1/outputs/{digest-name}/comments': {
+      post: { summary: 'Comment on an output (any member)', security: member, parameters: [pathParam('digest-name', 'store path base name')], requestBody: jsonBody('CommentBody'), responses: { 201: json('CommentView'), 400: detail, ...member401403, 404: detail } },
+    },
+    '/api/v1/outputs/{digest-name}/comments/{id}': {
+      patch: { summary: 'Edit a comment (its author or an admin)', security: member, parameters: [pathParam('digest-name', 'store path base name'), pathParam('id', 'comment id')], requestBody: jsonBody('CommentBody'), responses: { 200: json('CommentView'), 400: detail, ...member401403, 404: detail } },
+      delete: { summary: 'Delete a comment (its author or an admin)', security: member, parameters: [pathParam('digest-name', 'store path base name'), pathParam('id', 'comment id')], responses: { 204: { description: 'deleted' }, ...member401403, 404: detail } },
+    },
+    '/api/v1/triage/untriaged': { get: { summary: 'Recent divergences without triage or still new', parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500 } }], responses: { 200: { description: '[{outPath, lastChanged}]' }, 400: detail } } },
+    '/api/v1/reports/{name}/triage': { get: { summary: "Triage of a report's not-reproduced outputs, by output path", parameters: [pathParam('name', 'report name')], responses: { 200: { description: '{ [outPath]: TriageView }' }, 404: detail } } },
+    '/api/v1/reports/{name}/feed.atom': { get: { summary: "Atom feed: divergences and triage changes of a report's not-reproduced outputs", parameters: [pathParam('name', 'report name')], responses: { 200: { description: 'application/atom+xml' }, 404: detail } } },
+    '/api/v1/members/{name}/feed.atom': { get: { summary: "Atom feed of a member's watch list", parameters: [pathParam('name', 'member name')], responses: { 200: { description: 'application/atom+xml' }, 404: detail } } },
+    '/api/v1/me/watch': { get: { summary: 'Output paths on the watch list', security: member, responses: { 200: { description: 'string[]' }, ...member401403 } } },
+    '/api/v1/me/watch/{digest-name}': {
+      put: { summary: 'Watch an output', security: member, parameters: [pathParam('digest-name', 'store path base name')], responses: { 204: { description: 'watched' }, ...member401403, 404: detail } },
+      delete: { summary: 'Stop watching an output', security: member, parameters: [pathParam('digest-name', 'store path base name')], responses: { 204: { description: 'not watched' }, ...member401403 } },
+    },
+    '/api/v1/link-patterns': {
+      put: { summary: 'Add a link pattern or change any pattern\'s link (maintainers and admins)', security: member, responses: { 200: json('LinkPattern'), 400: detail, ...member401403 } },
+      delete: { summary: 'Remove a link pattern (maintainers and admins)', security: member, parameters: [{ name: 'pattern', in: 'query', required: true, schema: { type: 'string' } }], responses: { 204: { description: 'removed' }, ...member401403, 404: detail } },
+    },
     '/api/v1/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
   },
 } as const;

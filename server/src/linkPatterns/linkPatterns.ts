@@ -1,11 +1,10 @@
-import type { LinkPatternView } from '@lilac/common';
+import { MAX_LINK_LENGTH, type LinkPatternView } from '@lilac/common';
 import { RE2JS } from 're2js';
 import { assertBuilderExists, MissingRecordError, notOwner, shellQuoted } from '../ownership/ownership.ts';
 import { isDuplicateKeyError } from '../store/duplicateKey.ts';
 import type { Models } from '../store/models.ts';
 
 export const MAX_PATTERN_LENGTH = 200;
-const MAX_LINK_LENGTH = 2000;
 
 export class InvalidLinkPatternError extends Error {
   override name = 'InvalidLinkPatternError';
@@ -72,6 +71,25 @@ export async function defineLinkPattern(models: Models, pattern: string, link: s
       assertOwner(await models.LinkPattern.findOne({ pattern }, { owner: 1 }).lean(), pattern, owner);
     }
   }
+}
+
+/**
+ * A maintainer's: adds a pattern or changes the link of any pattern, keeping
+ * its owner (a new one has none: builders then leave it to maintainers and
+ * operators).
+ */
+export async function maintainLinkPattern(models: Models, pattern: string, link: string): Promise<LinkPatternView> {
+  const reason = invalidPatternReason(pattern) ?? invalidLinkReason(link);
+  if (reason !== null) throw new InvalidLinkPatternError(reason);
+  try {
+    await models.LinkPattern.updateOne({ pattern }, { $set: { link } }, { upsert: true });
+  } catch (error) {
+    // A concurrent first definition won the insert: change its link.
+    if (!isDuplicateKeyError(error)) throw error;
+    await models.LinkPattern.updateOne({ pattern }, { $set: { link } });
+  }
+  const record = await models.LinkPattern.findOne({ pattern }, { owner: 1 }).lean();
+  return { pattern, link, owner: record?.owner ?? null };
 }
 
 /** The admin CLI's: hands a pattern, ownerless or not, to a builder. */

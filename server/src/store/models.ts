@@ -10,6 +10,10 @@ import { linkPatternSchema } from '../linkPatterns/linkPatternModel.ts';
 import { reportBlobSchema, reportDaySchema, reportLockSchema, reportSchema, reportStateSchema, reportVersionSchema } from '../reports/reportModel.ts';
 import { jobSchema, poolCounterSchema } from '../pool/jobModel.ts';
 import { attemptSchema, leaseSchema } from '../pool/leaseModel.ts';
+import { commentThreadSchema } from '../comments/commentModel.ts';
+import { triageSchema } from '../triage/triageModel.ts';
+import { watchListSchema } from '../people/watchModel.ts';
+import { memberSchema, memberTokenSchema, sessionSchema } from '../people/memberModel.ts';
 
 /** Every collection lilac keeps, bound to one connection. */
 export function createModels(connection: Connection) {
@@ -36,6 +40,12 @@ export function createModels(connection: Connection) {
     ListingChunk: connection.model('ListingChunk', listingChunkSchema),
     DiffoscopeResult: connection.model('DiffoscopeResult', diffoscopeResultSchema),
     DivergenceCause: connection.model('DivergenceCause', divergenceCauseSchema),
+    Member: connection.model('Member', memberSchema),
+    MemberToken: connection.model('MemberToken', memberTokenSchema),
+    Session: connection.model('Session', sessionSchema),
+    Triage: connection.model('Triage', triageSchema),
+    CommentThread: connection.model('CommentThread', commentThreadSchema),
+    WatchList: connection.model('WatchList', watchListSchema),
   };
 }
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { generateKeyPair, formatKey, type NamedKey } from '@lilac/common';
+import { generateKeyPair, formatKey, type MemberRole, type NamedKey } from '@lilac/common';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { startLilacServer, type LilacServer } from '../../src/lilacServer.ts';
 import { createLogger } from '../../src/log.ts';
@@ -15,6 +15,8 @@ import { createLogger } from '../../src/log.ts';
 export interface TestServer extends LilacServer {
   /** Creates a builder with a fresh key pair and token. */
   createBuilder(name: string): Promise<TestBuilder>;
+  /** Creates a member (a person) and returns its token. */
+  createMember(name: string, role: MemberRole): Promise<string>;
   request(path: string, init?: RequestInit & { token?: string; json?: unknown }): Promise<Response>;
   /** Closes like `close()` but keeps the database, so another test server can start on it (`{ port, dbName, dataDir }`). */
   closeKeepingDatabase(): Promise<void>;
@@ -48,6 +50,9 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
       const { secretKey, publicKey } = generateKeyPair(`${name}-1`);
       const { token } = await server.context.builders.create(name, { publicKeys: [formatKey(publicKey)] });
       return { name, token, secretKey, publicKey: formatKey(publicKey) };
+    },
+    async createMember(name, role) {
+      return (await server.context.members.create(name, role)).token;
     },
     request(path, init = {}) {
       const { token, json, ...rest } = init;

@@ -66,6 +66,25 @@ export const useOutputsStore = defineStore('outputs', () => {
   socket.on('output:diff', ({ outPath }) => {
     if (output.value?.outPath === outPath || diff.value?.outPath === outPath) refreshDiff();
   });
+  // Triage and comments arrive whole: shown at once, without a refetch.
+  socket.on('triage', ({ outPath, triage, change }) => {
+    const shown = output.value;
+    if (shown?.outPath !== outPath) return;
+    // The event does not work out whether newer builds confirm a fix: the next fetch does.
+    shown.triage = { ...triage, fixConfirmed: shown.triage?.fixConfirmed ?? false };
+    shown.history = [...shown.history, change];
+    if (triage.status === 'fixed') refresh();
+  });
+  socket.on('comment', ({ outPath, comment }) => {
+    const shown = output.value;
+    if (shown?.outPath !== outPath) return;
+    const index = shown.comments.findIndex((existing) => existing.id === comment.id);
+    shown.comments = index === -1 ? [...shown.comments, comment] : shown.comments.map((existing) => (existing.id === comment.id ? comment : existing));
+  });
+  socket.on('comment:deleted', ({ outPath, id }) => {
+    const shown = output.value;
+    if (shown?.outPath === outPath) shown.comments = shown.comments.filter((comment) => comment.id !== id);
+  });
   socket.onReconnect(refresh);
 
   return { output, derivation, error, diff, diffoscopeTexts, diffError, openOutput, openDerivation };

@@ -1,10 +1,13 @@
 import type { Express } from 'express';
 import type { AppContext } from '../../context.ts';
+import { privateReads } from '../requireMember.ts';
 import { requireStore } from '../requireStore.ts';
 import { attestationRoutes } from './attestations.ts';
 import { buildersRoutes } from './builders.ts';
 import { derivationRoutes } from './derivations.ts';
+import { commentRoutes } from './comments.ts';
 import { divergenceRoutes } from './divergences.ts';
+import { feedRoutes } from './feeds.ts';
 import { healthRoutes } from './health.ts';
 import { jobsRoutes } from './jobs.ts';
 import { linkPatternRoutes } from './linkPatterns.ts';
@@ -12,8 +15,10 @@ import { openApiRoutes } from './openapi.ts';
 import { outputDiffRoutes } from './outputDiffs.ts';
 import { outputRoutes } from './outputs.ts';
 import { reportRoutes } from './reports.ts';
+import { sessionRoutes } from './session.ts';
 import { signatureRoutes } from './signatures.ts';
 import { statsRoutes } from './stats.ts';
+import { triageRoutes } from './triage.ts';
 import { webAppRoutes } from './webApp.ts';
 import { whoamiRoutes } from './whoami.ts';
 
@@ -21,6 +26,8 @@ import { whoamiRoutes } from './whoami.ts';
 export function mountRoutes(app: Express, context: AppContext): void {
   app.use(healthRoutes(context));
   app.use(requireStore(context));
+  app.use(privateReads(context));
+  app.use(sessionRoutes(context));
   app.use(whoamiRoutes(context));
   app.use(jobsRoutes(context));
   app.use(buildersRoutes(context));
@@ -28,7 +35,10 @@ export function mountRoutes(app: Express, context: AppContext): void {
   app.use(derivationRoutes(context));
   app.use(outputDiffRoutes(context));
   app.use(outputRoutes(context));
+  app.use(triageRoutes(context));
+  app.use(commentRoutes(context));
   app.use(divergenceRoutes(context));
+  app.use(feedRoutes(context));
   app.use(reportRoutes(context));
   app.use(linkPatternRoutes(context));
   app.use(signatureRoutes(context));
