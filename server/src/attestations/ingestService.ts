@@ -22,6 +22,12 @@ const CHUNK = 500;
 const MAX_GROUP = 1_000;
 /** Groups written at once: the next group's attestations are inserted while the previous one's summaries are folded (which take turns). */
 const GROUPS_IN_FLIGHT = 2;
+/**
+ * Attestations waiting that start a second group in flight. Fewer join the group after the one being
+ * written: one-attestation requests (lila's hook) then share rounds of the store, whose cost is per
+ * round trip far more than per attestation.
+ */
+const OVERLAP_FROM = 100;
 const UNSIGNED_REASON = 'no signature submitted';
 /** How long closing intents waits for more to close; an intent still open is only settled again, by a sweep or at start-up. */
 const INTENT_CLOSING_DELAY_MS = 500;
@@ -63,6 +69,7 @@ export class AttestationIngest {
     (chunk) => chunk.inputs.length,
     MAX_GROUP,
     GROUPS_IN_FLIGHT,
+    OVERLAP_FROM,
   );
   /**
    * Closing intents is not awaited by the requests, and closings that pile up go in one delete:
