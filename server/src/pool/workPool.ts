@@ -34,8 +34,12 @@ export class WorkPool {
   private unsubscribe: (() => void) | null = null;
   private readonly context: PoolContext;
   private readonly claimer: Claimer;
-  /** Attestations that arrive while their predecessors' jobs are looked up are looked up together next. */
-  private readonly followed: GroupCommit<AttestationView, void>;
+  /**
+   * Attestations published in one turn of the event loop (an ingest group publishes its own together)
+   * are looked up as one; those arriving while a lookup runs, together next.
+   */
+  private readonly followed: GroupCommit<readonly AttestationView[], void>;
+  private readonly arrived: AttestationView[] = [];
 
   constructor(
     models: Models,
@@ -58,12 +62,13 @@ export class WorkPool {
       statsChanged: () => this.statsChanged(),
     };
     this.claimer = new Claimer(this.context);
-    this.followed = new GroupCommit<AttestationView, void>(
-      async (attestations) => {
+    this.followed = new GroupCommit<readonly AttestationView[], void>(
+      async (batches) => {
+        const attestations = batches.flat();
         await followAttestations(this.context, attestations).catch((error: unknown) => this.log.warn({ err: error, attestations: attestations.length }, 'pool attestation update failed'));
-        return attestations.map(() => undefined);
+        return batches.map(() => undefined);
       },
-      () => 1,
+      (batch) => batch.length,
       MAX_FOLLOWED,
       1,
     );
@@ -86,7 +91,7 @@ export class WorkPool {
         });
     }, this.context.config.sweepIntervalMs);
     this.unsubscribe ??= this.context.events.subscribe('attestation', (attestation) => {
-      void this.followed.submit(attestation);
+      if (this.arrived.push(attestation) === 1) setImmediate(() => void this.followed.submit(this.arrived.splice(0)));
     });
   }
 
