@@ -1,7 +1,7 @@
 /** What the ingest benchmarks share: a server process of their own, fast signing, and timed concurrent requests. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { narinfoFingerprint } from '@lilac/common';
@@ -19,8 +19,8 @@ export interface BenchServer {
   readonly builders: BenchBuilder[];
   /** The server process's resident set, in MiB (the embedded store is a process of its own, not counted). */
   rssMiB(): number;
-  /** CPU seconds the server process and the embedded store spent so far. */
-  cpuSeconds(): { own: number; children: number };
+  /** CPU seconds the server process and the store (when it runs on this machine) spent so far. */
+  cpuSeconds(): { own: number; store: number };
   close(): Promise<void>;
 }
 
@@ -36,14 +36,35 @@ export function rssMiBOf(pid: number): number {
   return Number(/(\d+)/.exec(line ?? '')?.[1] ?? 0) / 1024;
 }
 
-/** CPU seconds used so far by the process and by its child processes still running (the embedded store). */
-export function cpuSecondsOf(pid: number): { own: number; children: number } {
+/**
+ * The embedded store serving MONGODB_URI (a Unix socket), when this machine runs it: `npm run bench`
+ * starts one for all benchmarks, so it is no child of the bench server.
+ */
+function storeProcessOf(uri: string | undefined): number | null {
+  const socket = /^mongodb:\/\/([^/?]+)/.exec(uri ?? '')?.[1];
+  if (socket === undefined || !socket.startsWith('%2F')) return null;
+  const wanted = ['-socket', decodeURIComponent(socket)];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (args.some((arg, index) => arg === wanted[0] && args[index + 1] === wanted[1])) return Number(entry);
+    } catch {
+      // The process ended while the list was read.
+    }
+  }
+  return null;
+}
+
+/** CPU seconds used so far by the process, and by the store: its child processes still running (an embedded store of its own), or the one serving MONGODB_URI. */
+export function cpuSecondsOf(pid: number, storePid: number | null): { own: number; store: number } {
   const ticks = (id: number) => {
     const fields = readFileSync(`/proc/${id}/stat`, 'utf8').split(') ')[1]!.split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100;
   };
   const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  return { own: ticks(pid), children: children.reduce((sum, child) => sum + ticks(child), 0) };
+  const stores = storePid === null ? children : [storePid];
+  return { own: ticks(pid), store: stores.reduce((sum, store) => sum + ticks(store), 0) };
 }
 
 export async function startBenchServer(builders: number): Promise<BenchServer> {
@@ -59,13 +80,14 @@ export async function startBenchServer(builders: number): Promise<BenchServer> {
     lines.once('line', resolve);
     child.once('exit', (code) => reject(new Error(`bench server exited with ${code} before it was ready`)));
   });
+  const storePid = storeProcessOf(process.env.MONGODB_URI);
   const ready = JSON.parse(first) as { url: string; pid: number; builders: { name: string; keyName: string; token: string; seed: string }[] };
   return {
     url: ready.url,
     pid: ready.pid,
     builders: ready.builders.map(({ name, keyName, token, seed }) => ({ name, token, signFingerprint: signerOf(keyName, seed) })),
     rssMiB: () => rssMiBOf(ready.pid),
-    cpuSeconds: () => cpuSecondsOf(ready.pid),
+    cpuSeconds: () => cpuSecondsOf(ready.pid, storePid),
     async close() {
       child.stdin!.end();
       await exited;

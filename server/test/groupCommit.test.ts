@@ -62,3 +62,16 @@ test('with two groups in flight, a second group is written before the first is d
   for (const release of releases) release();
   assert.deepEqual(await Promise.all(answers), [10, 20]);
 });
+
+test('a further group starts while one is written only once enough work waits; smaller work joins the next group', async () => {
+  const { groups, releases, write } = heldWrites();
+  const commits = new GroupCommit<number, number>(write, (value) => value, 100, 2, 5);
+  const answers = [commits.submit(1), commits.submit(2), commits.submit(1)];
+  await turn();
+  assert.deepEqual(groups, [[1]], 'three waiting are less than five');
+  answers.push(commits.submit(2));
+  await turn();
+  assert.deepEqual(groups, [[1], [2, 1, 2]], 'five waiting go as a second group in flight');
+  for (const release of releases) release();
+  assert.deepEqual(await Promise.all(answers), [10, 20, 10, 20]);
+});

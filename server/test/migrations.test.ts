@@ -244,9 +244,10 @@ test('a store written before 49e95e4, with ObjectId keys, reads right once migra
     const attempt = await store.db.collection<{ _id: string; job: string }>('pool_attempts').findOne({ builder: 'bob' });
     assert.deepEqual({ id: attempt?._id, job: attempt?.job }, { id: `${jobId.toHexString()}:bob`, job: jobId.toHexString() });
 
-    // The unique indexes dropped to re-key came back.
-    const indexes = await store.db.collection('attestations').indexes();
-    assert.ok(indexes.some((index) => index.unique && index.key.outPath === 1 && index.key.narHash === 1), JSON.stringify(indexes));
+    // The unique indexes dropped to re-key came back, but for those repeating `_id` (migration 4).
+    const indexes = await store.db.collection('pool_attempts').indexes();
+    assert.ok(indexes.some((index) => index.unique && index.key.job === 1 && index.key.builder === 1), JSON.stringify(indexes));
+    assert.deepEqual((await store.db.collection('attestations').indexes()).map((index) => index.name), ['_id_']);
     assert.deepEqual(await migrationRuns(store.db), allVersions);
   } finally {
     await server.closeKeepingDatabase();
@@ -326,6 +327,46 @@ test('a store written at 0954717 gets its summaries\' derivations decided by ver
     const tree = await (await server.request('/reports/tzdata', { headers: { accept: 'text/plain' } })).text();
     assert.match(tree, new RegExp(baseName(output.outPath)));
     assert.equal(await store.db.collection('report_blobs').countDocuments({ version }), 0, 'the replaced blobs are gone');
+  } finally {
+    await server.close();
+    await store.close();
+  }
+});
+
+test('a store written at version 3 loses the ingest indexes that repeat _id, and a resubmission is still the same statement', async () => {
+  const store = await oldStore();
+  const alice = oldBuilder('alice');
+  await writeBuilder(store.db, naturalKeys, alice);
+  await oldIndexes(store.db);
+  await store.db.collection('attestations').createIndex({ builder: 1, outPath: 1 });
+  await store.db.collection('attestations').createIndex({ drvPath: 1 });
+  await store.db.collection('output_summaries').createIndex({ verdict: 1 });
+  const statement = { builder: alice, outPath: storePath('sed-4.9'), drvPath: drvPath('sed-4.9'), narHash: narHash('sed'), valid: true, createdAt: at };
+  await writeAttestation(store.db, naturalKeys, statement);
+  await writeSummary(store.db, naturalKeys, [statement], 'one-build');
+  await store.db.collection<{ _id: string; [field: string]: unknown }>(SCHEMA_COLLECTION).insertOne({ _id: 'version', version: 3 });
+
+  const server = await startOn(store);
+  try {
+    assert.deepEqual(await migrationRuns(store.db), [4]);
+    const indexNames = (collection: string) => store.db.collection(collection).indexes().then((indexes) => indexes.map((index) => index.name).sort());
+    assert.deepEqual(await indexNames('attestations'), ['_id_']);
+    assert.deepEqual(await indexNames('derivations'), ['_id_']);
+    assert.ok(!(await indexNames('output_summaries')).includes('outPath_1'));
+    assert.ok((await indexNames('output_summaries')).includes('verdict_1'), 'an index a query uses stays');
+
+    const signature = signFingerprint(alice.secretKey, narinfoFingerprint({ outPath: statement.outPath, narHash: statement.narHash, narSize: 1024, references: [] }));
+    const { digest, name } = parseStorePath(statement.outPath);
+    const resubmitted = await server.request(`/attestation/${drvHash(statement.drvPath)}`, {
+      method: 'POST',
+      token: alice.token,
+      json: [{ output_digest: digest, output_name: name, output_hash: statement.narHash, output_sig: signature, nar_size: 1024, references: [] }],
+    });
+    assert.equal(resubmitted.status, 200, await resubmitted.clone().text());
+    assert.equal(await store.db.collection('attestations').countDocuments({ outPath: statement.outPath }), 1);
+    const detail = await json<OutputDetail>(await server.request(`/api/v1/outputs/${baseName(statement.outPath)}`));
+    assert.equal(detail.verdict, 'one-build');
+    assert.equal(detail.attestations.length, 1);
   } finally {
     await server.close();
     await store.close();

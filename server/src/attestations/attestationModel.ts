@@ -36,10 +36,11 @@ export const attestationSchema = new Schema(
   },
   { timestamps: true, collection: 'attestations' },
 );
-// A resubmission of the same statement is the same document.
+/**
+ * A resubmission of the same statement is the same document. Attestations are
+ * read only by `_id` (an output's summary names them), so no other index is
+ * kept: each would cost every ingest write (migration 0004).
+ */
 keyedBy(attestationSchema, ['outPath', 'builder', 'narHash'], ([outPath, builder, narHash]) => attestationId(outPath ?? '', builder ?? '', narHash ?? ''));
-attestationSchema.index({ outPath: 1, builder: 1, narHash: 1 }, { unique: true });
-attestationSchema.index({ builder: 1, outPath: 1 });
-attestationSchema.index({ drvPath: 1 });
 
 export type AttestationRecord = InferSchemaType<typeof attestationSchema>;

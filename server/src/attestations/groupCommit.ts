@@ -10,12 +10,17 @@ interface Waiting<T, R> {
  * store round trip serves every request that was waiting for it. No timer:
  * a lone caller is written at once, as a group of one. Up to `inFlight`
  * groups are written at once, so that one group's first round trips overlap
- * the previous group's last. Each caller is answered only once its group's
- * write is done; a failed write fails every caller in its group.
+ * the previous group's last, but a further group starts only once at least
+ * `overlapFrom` work waits: a group's round trips cost the store about the
+ * same however small it is, so small work is cheaper joined into the group
+ * after the one being written. Each caller is answered only once its
+ * group's write is done; a failed write fails every caller in its group.
  */
 export class GroupCommit<T, R> {
   private readonly queue: Waiting<T, R>[] = [];
   private writing = 0;
+  /** The size of the queued work. */
+  private waiting = 0;
 
   constructor(
     private readonly write: (group: readonly T[]) => Promise<R[]>,
@@ -23,12 +28,14 @@ export class GroupCommit<T, R> {
     /** A group grows no larger than this (unless one caller's work alone is larger). */
     private readonly maxGroupSize: number,
     private readonly inFlight: number,
+    private readonly overlapFrom = 1,
   ) {}
 
   submit(work: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ work, resolve, reject });
-      if (this.writing < this.inFlight) void this.drain();
+      this.waiting += this.sizeOf(work);
+      if (this.writing === 0 || (this.writing < this.inFlight && this.waiting >= this.overlapFrom)) void this.drain();
     });
   }
 
@@ -36,6 +43,7 @@ export class GroupCommit<T, R> {
     this.writing++;
     while (this.queue.length > 0) {
       const group = this.queue.splice(0, this.nextGroupLength());
+      for (const waiting of group) this.waiting -= this.sizeOf(waiting.work);
       try {
         const results = await this.write(group.map((waiting) => waiting.work));
         group.forEach((waiting, index) => waiting.resolve(results[index] as R));

@@ -1,4 +1,5 @@
 import type { AttestationResult, OutputSummaryView, SignatureStatus } from '@lilac/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Types } from 'mongoose';
 import { publicKeysOf, type Builder, type BuilderService } from '../builders/builderService.ts';
 import type { EventBus } from '../events/eventBus.ts';
@@ -23,7 +24,15 @@ const CHUNK = 500;
 const MAX_GROUP = 1_000;
 /** Groups written at once: the next group's attestations are inserted while the previous one's summaries are folded (which take turns). */
 const GROUPS_IN_FLIGHT = 2;
+/**
+ * Attestations waiting that start a second group in flight. Fewer join the group after the one being
+ * written: one-attestation requests (lila's hook) then share rounds of the store, whose cost is per
+ * round trip far more than per attestation.
+ */
+const OVERLAP_FROM = 100;
 const UNSIGNED_REASON = 'no signature submitted';
+/** How long closing intents waits for more to close; an intent still open is only settled again, by a sweep or at start-up. */
+const INTENT_CLOSING_DELAY_MS = 500;
 
 interface StoredSignature {
   readonly status: SignatureStatus;
@@ -45,9 +54,9 @@ type Stored = AttestationRecord & { _id: string; createdAt: Date; updatedAt: Dat
  * `complete` uses this too, so every attestation enters by one door.
  *
  * Concurrent requests are written together (`GroupCommit`): one round trip
- * writes the intents of a group, one its attestations, one reads their
- * summaries, and a couple more write those back, however many requests
- * the group holds.
+ * writes the intents of a group (alongside its new derivations), one its
+ * attestations, and one or two its summaries, however many requests the
+ * group holds.
  *
  * Storing and counting are two writes, and a crash can fall between them.
  * Counting is therefore idempotent and done again whenever the statement
@@ -62,6 +71,7 @@ export class AttestationIngest {
     (chunk) => chunk.inputs.length,
     MAX_GROUP,
     GROUPS_IN_FLIGHT,
+    OVERLAP_FROM,
   );
   /**
    * Closing intents is not awaited by the requests, and closings that pile up go in one delete:
@@ -69,6 +79,8 @@ export class AttestationIngest {
    */
   private readonly intentsToClose = new GroupCommit<Types.ObjectId[], void>(
     async (group) => {
+      // Waiting gathers the closings of the groups written meanwhile into this delete: one store write a while, not one a group.
+      await sleep(INTENT_CLOSING_DELAY_MS);
       await this.models.IngestIntent.collection.deleteMany({ _id: { $in: group.flat() } });
       return group.map(() => undefined);
     },
@@ -122,11 +134,10 @@ export class AttestationIngest {
 
   /** One group commit: the derivations and intents, then the attestations, then their summaries; then the intents are closed. */
   private async writeGroup(group: readonly Chunk[]): Promise<AttestationResult[][]> {
-    await this.recordDerivations(group.flatMap((chunk) => chunk.inputs));
     const now = new Date();
     const ids = group.map((chunk) => chunk.inputs.map((input) => attestationId(input.outPath, chunk.builder, input.narHash)));
     const intents = group.map((chunk, index) => ({ _id: new Types.ObjectId(), builder: chunk.builder, attestationIds: ids[index] as string[], openedAt: now }));
-    await this.models.IngestIntent.collection.insertMany(intents);
+    await Promise.all([this.recordDerivations(group.flatMap((chunk) => chunk.inputs)), this.models.IngestIntent.collection.insertMany(intents)]);
     const documents = group.flatMap((chunk, index) =>
       chunk.inputs.map((input, item) => storedDocument((ids[index] as string[])[item] as string, chunk.builder, input, chunk.signatures[item] as StoredSignature, now)),
     );

@@ -28,7 +28,8 @@ const derivationClaimSchema = new Schema(
 export const outputSummarySchema = new Schema(
   {
     _id: { type: String },
-    outPath: { type: String, required: true, unique: true },
+    /** Also the `_id`, so unique without an index of its own. */
+    outPath: { type: String, required: true },
     /** The derivation most verified builders named (`chosenDerivation`). */
     drvPath: { type: String, default: null },
     output: { type: String, default: null },

@@ -14,6 +14,8 @@ const MAX_CACHED_KEYS = 10_000;
 export class SignatureVerifier {
   /** Parsing a key into OpenSSL costs more than a check; builders use few keys. */
   private readonly keyObjects = new Map<string, KeyObject>();
+  /** The same, by the parsed key's bytes (`publicKeysOf` keeps them): spares encoding the key for every check. */
+  private readonly keyObjectsByBytes = new WeakMap<Uint8Array, KeyObject>();
 
   verify(fingerprint: string, signature: string, keys: readonly NamedKey[]): SignatureCheck {
     return this.verifyMessage(Buffer.from(fingerprint, 'utf8'), signature, keys);
@@ -28,6 +30,8 @@ export class SignatureVerifier {
   }
 
   private keyObjectOf(publicKey: Uint8Array): KeyObject {
+    const known = this.keyObjectsByBytes.get(publicKey);
+    if (known) return known;
     const id = Buffer.from(publicKey).toString('base64');
     let keyObject = this.keyObjects.get(id);
     if (!keyObject) {
@@ -35,6 +39,7 @@ export class SignatureVerifier {
       if (this.keyObjects.size >= MAX_CACHED_KEYS) this.keyObjects.clear();
       this.keyObjects.set(id, keyObject);
     }
+    this.keyObjectsByBytes.set(publicKey, keyObject);
     return keyObject;
   }
 }

@@ -86,8 +86,8 @@ function sameFields(stored: StoredSummary, fields: Fields): boolean {
 /**
  * Folds statements into output summaries, many outputs per round trip:
  * one read of every summary concerned (`_id: {$in}`, the index every store
- * serves), one insert of the new ones, one bulk of compare-and-set updates
- * on `revision`. An update whose revision moved on (another server process
+ * serves), then at once an insert of the new ones and a bulk of
+ * compare-and-set updates on `revision`. An update whose revision moved on (another server process
  * wrote) is read and folded again, so concurrent submitters never lose a
  * statement. FerretDB 1.24 runs an update as a read then a write, so the
  * revision check alone can lose an update between writers of one process:
@@ -125,10 +125,12 @@ export class SummaryFolding {
         const after = viewOf(outPath, summary, summary.updatedAt ?? new Date(0));
         folds.set(outPath, { before: summary.hashes, after, previous: summary.verdict, counted: false });
       }
-      const written = [
-        ...(await this.create(plans.filter((planned) => planned.fields !== null && planned.current === null), now)),
-        ...(await this.update(plans.filter((planned) => planned.fields !== null && planned.current !== null), now)),
-      ];
+      const written = (
+        await Promise.all([
+          this.create(plans.filter((planned) => planned.fields !== null && planned.current === null), now),
+          this.update(plans.filter((planned) => planned.fields !== null && planned.current !== null), now),
+        ])
+      ).flat();
       for (const planned of written) {
         const fields = planned.fields as Fields;
         folds.set(planned.outPath, {

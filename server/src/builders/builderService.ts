@@ -30,15 +30,23 @@ function toBuilder(record: BuilderRecord & { createdAt?: Date }): Builder {
   };
 }
 
+/** Parsed once per `Builder` read from the store: authentication hands out the same one for a while, and a builder's keys only change by a new read. */
+const parsedKeys = new WeakMap<Builder, readonly NamedKey[]>();
+
 /** The builder's keys that can verify anything: one registered before libsodium's rules were enforced at registration is passed over. */
-export function publicKeysOf(builder: Builder): NamedKey[] {
-  return builder.keys.flatMap(({ key }) => {
-    try {
-      return [parsePublicKey(key)];
-    } catch {
-      return [];
-    }
-  });
+export function publicKeysOf(builder: Builder): readonly NamedKey[] {
+  let keys = parsedKeys.get(builder);
+  if (!keys) {
+    keys = builder.keys.flatMap(({ key }) => {
+      try {
+        return [parsePublicKey(key)];
+      } catch {
+        return [];
+      }
+    });
+    parsedKeys.set(builder, keys);
+  }
+  return keys;
 }
 
 function validatedKey(publicKey: string): { name: string; key: string } {

@@ -5,7 +5,8 @@ import { keyedBy } from '../store/keyedBy.ts';
 export const derivationSchema = new Schema(
   {
     _id: { type: String },
-    drvPath: { type: String, required: true, unique: true },
+    /** Also the `_id`, so unique without an index of its own. */
+    drvPath: { type: String, required: true },
   },
   { timestamps: true, collection: 'derivations' },
 );

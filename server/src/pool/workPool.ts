@@ -1,4 +1,5 @@
-import type { EnqueueResult, HeartbeatAck, JobOutcomeAck, JobRequest, JobView, PoolOutlook, PoolStats, PoolView } from '@lilac/common';
+import type { AttestationView, EnqueueResult, HeartbeatAck, JobOutcomeAck, JobRequest, JobView, PoolOutlook, PoolStats, PoolView } from '@lilac/common';
+import { GroupCommit } from '../attestations/groupCommit.ts';
 import type { AttestationInput } from '../attestations/submissions.ts';
 import type { Builder } from '../builders/builderService.ts';
 import type { PoolConfig } from '../config.ts';
@@ -8,9 +9,12 @@ import type { Models } from '../store/models.ts';
 import { Claimer } from './claim.ts';
 import { enqueue } from './enqueue.ts';
 import { heartbeat, release, sweep } from './leases.ts';
-import { complete, fail, followAttestation, type Ingest } from './outcomes.ts';
+import { complete, fail, followAttestations, type Ingest } from './outcomes.ts';
 import type { PoolContext } from './poolContext.ts';
 import { poolOutlook, poolStats, poolView } from './poolView.ts';
+
+/** Attestations whose jobs one read looks for (the store's bound on an indexed `$in` is far above). */
+const MAX_FOLLOWED = 1_000;
 
 /**
  * The shared rebuild work pool, which any number of server processes can
@@ -30,6 +34,12 @@ export class WorkPool {
   private unsubscribe: (() => void) | null = null;
   private readonly context: PoolContext;
   private readonly claimer: Claimer;
+  /**
+   * Attestations published in one turn of the event loop (an ingest group publishes its own together)
+   * are looked up as one; those arriving while a lookup runs, together next.
+   */
+  private readonly followed: GroupCommit<readonly AttestationView[], void>;
+  private readonly arrived: AttestationView[] = [];
 
   constructor(
     models: Models,
@@ -52,6 +62,16 @@ export class WorkPool {
       statsChanged: () => this.statsChanged(),
     };
     this.claimer = new Claimer(this.context);
+    this.followed = new GroupCommit<readonly AttestationView[], void>(
+      async (batches) => {
+        const attestations = batches.flat();
+        await followAttestations(this.context, attestations).catch((error: unknown) => this.log.warn({ err: error, attestations: attestations.length }, 'pool attestation update failed'));
+        return batches.map(() => undefined);
+      },
+      (batch) => batch.length,
+      MAX_FOLLOWED,
+      1,
+    );
   }
 
   /** Starts the lease sweeper and follows attestations; call once the store is ready. */
@@ -71,7 +91,7 @@ export class WorkPool {
         });
     }, this.context.config.sweepIntervalMs);
     this.unsubscribe ??= this.context.events.subscribe('attestation', (attestation) => {
-      followAttestation(this.context, attestation).catch((error: unknown) => this.log.warn({ err: error }, 'pool attestation update failed'));
+      if (this.arrived.push(attestation) === 1) setImmediate(() => void this.followed.submit(this.arrived.splice(0)));
     });
   }
 

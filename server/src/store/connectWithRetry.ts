@@ -19,6 +19,13 @@ export interface StoreConnection {
   close(): Promise<void>;
 }
 
+/**
+ * Mongoose keeps every query's stack, only to say where a query run twice was
+ * first run: under tsx each stack is mapped through source maps, which cost
+ * more CPU than the rest of a one-attestation request's store queries.
+ */
+mongoose.set('skipOriginalStackTraces', true);
+
 const INITIAL_DELAY_MS = 250;
 const MAX_DELAY_MS = 10_000;
 const PING_TIMEOUT_MS = 2_000;
