@@ -19,7 +19,7 @@ after(() => server.close());
 
 /** Each test works on its own jobs, so it retires whatever earlier tests left queued or held. */
 async function drain(): Promise<void> {
-  await server.context.models.Job.updateMany({ state: { $in: ['queued', 'claimed'] } }, { $set: { state: 'done' } });
+  await server.context.models.Job.updateMany({ state: 'queued' }, { $set: { state: 'done' } });
 }
 
 async function enqueue(jobs: unknown): Promise<Response> {
@@ -29,7 +29,6 @@ async function enqueue(jobs: unknown): Promise<Response> {
 /** Moves the end of a job's lease to `at`, as if that much of the lease had passed. */
 async function endLeaseAt(id: string, at: Date): Promise<void> {
   await server.context.models.Lease.updateOne({ _id: id }, { $set: { expiresAt: at } });
-  await server.context.models.Job.updateOne({ _id: id }, { $set: { leaseExpiresAt: at } });
 }
 
 /** Disconnects and waits until the server has returned what the worker held, so later tests start clean. */
@@ -150,9 +149,9 @@ test('a worker that keeps heartbeating keeps its jobs past the lease length', as
   while (Date.now() <= wouldHaveEnded.getTime()) await sleep(100);
   await server.context.pool.sweep();
   assert.equal(await rival.emitWithAck('claim'), null);
-  const stored = await server.context.models.Job.findById(id).lean();
-  assert.equal(stored?.state, 'claimed');
-  assert.equal(stored?.claimedBy, 'heartbeater');
+  const lease = await server.context.models.Lease.findById(id).lean();
+  assert.equal(lease?.builder, 'heartbeater');
+  assert.equal(lease?.socketId, holder.id);
   await leave(holder);
   await leave(rival);
 });

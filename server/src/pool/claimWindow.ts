@@ -1,6 +1,7 @@
 import type { Types } from 'mongoose';
+import type { Claimant } from './claimant.ts';
 
-/** A queued job as the claim window holds it, with the hints that say who may take it. */
+/** A queued, unheld job as the claim window holds it, with the hints that say who may take it. */
 export interface Candidate {
   readonly _id: Types.ObjectId;
   readonly outPath: string;
@@ -10,12 +11,22 @@ export interface Candidate {
 }
 
 /**
- * The most wanted queued jobs, read from the store once for many claims.
- * Finding them is a read and sort of the whole queue on the embedded FerretDB
- * (its SQLite backend serves no secondary index), which one claim each would
- * repeat thousands of times. The window may be stale: a claim still wins a job
- * only by inserting its lease and then checking the job itself, so staleness
- * costs a wasted try, never a double claim.
+ * Whether the job's hints let `claimant` have it now. The one place that
+ * decides which queued jobs a worker is offered: a new rule (which systems or
+ * features a worker has) is one more condition here and one more field on
+ * `Candidate` and `Claimant`.
+ */
+export function mayOffer(candidate: Candidate, claimant: Claimant, now: Date): boolean {
+  return !candidate.attestedBy.includes(claimant.builder) && !candidate.triedBy.includes(claimant.builder) && candidate.notBefore <= now;
+}
+
+/**
+ * The most wanted queued jobs nobody holds, read from the store once for
+ * many claims. Finding them is a read and sort of the whole queue on the
+ * embedded FerretDB (its SQLite backend serves no secondary index), which one
+ * claim each would repeat thousands of times. The window may be stale: a
+ * claim still wins a job only by inserting its lease and then checking the
+ * job itself, so staleness costs a wasted try, never a double claim.
  */
 export class ClaimWindow {
   private candidates: Candidate[] = [];
@@ -30,21 +41,20 @@ export class ClaimWindow {
 
   constructor(
     private readonly read: () => Promise<Candidate[]>,
-    /** Jobs one read takes; when the window was full and held nothing for a builder, `readFor` looks further. */
+    /** Jobs one read takes; when the window was full and held nothing for a claimant, `readFor` looks further. */
     private readonly size: number,
-    private readonly readFor: (builder: string, passed: readonly string[]) => Promise<Candidate[]>,
+    private readonly readFor: (claimant: Claimant, passed: readonly string[]) => Promise<Candidate[]>,
     /** How long the window may miss queue changes other server processes made. */
     private readonly maxAgeMs: number,
     private readonly clock: () => Date,
   ) {}
 
   /**
-   * Hands the next job `builder` may take, by the hints, to this claimer only;
+   * Hands the next job `claimant` may take, by the hints, to this claimer only;
    * `null` only once a read begun after `since` had nothing for it.
    */
-  async next(builder: string, passed: ReadonlySet<string>, since: number): Promise<Candidate | null> {
-    const fits = (candidate: Candidate, now: Date) =>
-      !passed.has(String(candidate._id)) && !candidate.attestedBy.includes(builder) && !candidate.triedBy.includes(builder) && candidate.notBefore <= now;
+  async next(claimant: Claimant, passed: ReadonlySet<string>, since: number): Promise<Candidate | null> {
+    const fits = (candidate: Candidate, now: Date) => !passed.has(String(candidate._id)) && mayOffer(candidate, claimant, now);
     // After a read this claim waited for, the window is used whatever its age: a slow store cannot keep a claim reading.
     let waited = false;
     for (;;) {
@@ -54,7 +64,7 @@ export class ClaimWindow {
         if (index >= 0) return this.candidates.splice(index, 1)[0] ?? null;
         if (this.readAt >= since) {
           if (this.readCount < this.size) return null;
-          const further = await this.readFor(builder, [...passed]);
+          const further = await this.readFor(claimant, [...passed]);
           return further.find((candidate) => fits(candidate, this.clock())) ?? null;
         }
       }
