@@ -9,9 +9,15 @@ import { later, type PoolContext } from './poolContext.ts';
 import { leasedJobIds } from './stats.ts';
 
 /** Jobs read per claim window, which all claims on one server share. */
-const CLAIM_WINDOW = 256;
+const CLAIM_WINDOW = 1024;
 /** How long a server's claim window may miss queue changes another server made. */
 const CLAIM_WINDOW_MAX_AGE_MS = 10_000;
+
+/**
+ * Rounds under way at once: the claims that arrive while one round waits for
+ * the store go in the next without waiting for it to end.
+ */
+const ROUNDS_IN_FLIGHT = 2;
 
 /** One `claim` waiting for its answer. */
 interface Pending {
@@ -39,7 +45,8 @@ export class Claimer {
   private readonly window: ClaimWindow;
   private readonly allowance: ClaimAllowance;
   private waiting: Pending[] = [];
-  private rounds: Promise<void> | null = null;
+  private inFlight = 0;
+  private starting = false;
 
   constructor(private readonly pool: PoolContext) {
     this.allowance = new ClaimAllowance(pool);
@@ -77,18 +84,27 @@ export class Claimer {
   }
 
   private runRounds(): void {
-    this.rounds ??= (async () => {
-      while (this.waiting.length > 0) {
+    if (this.starting) return;
+    this.starting = true;
+    // Claims that arrive in the same turn of the event loop go in one round.
+    setImmediate(() => {
+      this.starting = false;
+      while (this.waiting.length > 0 && this.inFlight < ROUNDS_IN_FLIGHT) {
         const round = this.waiting;
         this.waiting = [];
-        try {
-          this.waiting.push(...(await this.round(round)));
-        } catch (error) {
-          for (const pending of round) pending.reject(error);
-        }
+        this.inFlight += 1;
+        this.round(round)
+          .then(
+            (again) => this.waiting.push(...again),
+            (error: unknown) => {
+              for (const pending of round) pending.reject(error);
+            },
+          )
+          .finally(() => {
+            this.inFlight -= 1;
+            if (this.waiting.length > 0) this.runRounds();
+          });
       }
-    })().finally(() => {
-      this.rounds = null;
     });
   }
 
@@ -115,7 +131,7 @@ export class Claimer {
     if (won.length === 0) return again;
     let passed;
     try {
-      passed = await checkWon(this.pool, won.map(({ pending, candidate }): Won => ({ claimant: pending.claimant, jobId: String(candidate._id) })));
+      passed = await checkWon(this.pool, won.map(({ pending, candidate }): Won => ({ claimant: pending.claimant, jobId: String(candidate._id), outPath: candidate.outPath })));
     } catch (error) {
       await this.giveUp(won.map(({ candidate, pending }) => ({ jobId: String(candidate._id), socketId: pending.claimant.socketId })), claimedAt);
       throw error;

@@ -7,13 +7,14 @@ import type { PoolContext } from './poolContext.ts';
 export interface Won {
   readonly claimant: Claimant;
   readonly jobId: string;
+  readonly outPath: string;
 }
 
 type CheckedJob = Pick<StoredJob, '_id' | 'drvPath' | 'output' | 'outPath' | 'state' | 'notBefore' | 'attempts'>;
 
 /**
  * Checks the records the claim window's hints mirror, for every lease one
- * claim round won, in three reads by key however many there are: the job is
+ * claim round won, in three reads by key at once however many there are: the job is
  * still queued and past its backoff, the builder neither attested its output
  * nor tried it, it has not failed too often, and not enough builders back its
  * output yet. Returns the jobs that pass, by id; corrects a job whose hint was
@@ -22,16 +23,14 @@ type CheckedJob = Pick<StoredJob, '_id' | 'drvPath' | 'output' | 'outPath' | 'st
 export async function checkWon(pool: PoolContext, won: readonly Won[]): Promise<Map<string, CheckedJob>> {
   const { Job, JobAttempt, OutputSummary } = pool.models;
   const { config } = pool;
-  const jobs = await Job.find(
-    { _id: { $in: won.map(({ jobId }) => new Types.ObjectId(jobId)) } },
-    { drvPath: 1, output: 1, outPath: 1, state: 1, notBefore: 1, attempts: 1 },
-  ).lean<CheckedJob[]>();
-  const jobOf = new Map(jobs.map((job) => [String(job._id), job]));
-  const [tried, summaries] = await Promise.all([
+  // All three at once: the window named each job's output, which never changes (the job's id is derived from it).
+  const [jobs, tried, summaries] = await Promise.all([
+    Job.find({ _id: { $in: won.map(({ jobId }) => new Types.ObjectId(jobId)) } }, { drvPath: 1, output: 1, outPath: 1, state: 1, notBefore: 1, attempts: 1 }).lean<CheckedJob[]>(),
     // `fail` writes the attempt before it gives up the lease a claimer now holds.
     JobAttempt.find({ _id: { $in: won.map(({ jobId, claimant }) => `${jobId}:${claimant.builder}`) } }, { _id: 1 }).lean(),
-    jobs.length === 0 ? [] : OutputSummary.find({ outPath: { $in: jobs.map((job) => job.outPath) } }, { outPath: 1, verifiedBuilderCount: 1, attestedBy: 1 }).lean(),
+    OutputSummary.find({ outPath: { $in: won.map(({ outPath }) => outPath) } }, { outPath: 1, verifiedBuilderCount: 1, attestedBy: 1 }).lean(),
   ]);
+  const jobOf = new Map(jobs.map((job) => [String(job._id), job]));
   const triedIds = new Set(tried.map((attempt) => String(attempt._id)));
   const summaryOf = new Map(summaries.map((summary) => [summary.outPath, summary]));
   const now = pool.now();

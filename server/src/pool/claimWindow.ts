@@ -38,6 +38,8 @@ export class ClaimWindow {
   private stale = true;
   private changes = 0;
   private reading: Promise<void> | null = null;
+  /** Jobs handed out since the last read began. */
+  private handed = new Set<string>();
 
   constructor(
     private readonly read: () => Promise<Candidate[]>,
@@ -58,11 +60,11 @@ export class ClaimWindow {
     // After a read this claim waited for, the window is used whatever its age: a slow store cannot keep a claim reading.
     let waited = false;
     for (;;) {
-      if (this.reading === null && (waited || (!this.stale && this.clock().getTime() - this.readAt < this.maxAgeMs))) {
+      if (waited || (!this.stale && this.clock().getTime() - this.readAt < this.maxAgeMs)) {
         const now = this.clock();
         const index = this.candidates.findIndex((candidate) => fits(candidate, now));
-        if (index >= 0) return this.candidates.splice(index, 1)[0] ?? null;
-        if (this.readAt >= since) {
+        if (index >= 0) return this.handOut(index);
+        if (this.reading === null && this.readAt >= since) {
           if (this.readCount < this.size) return null;
           const further = await this.readFor(claimant, [...passed]);
           return further.find((candidate) => fits(candidate, this.clock())) ?? null;
@@ -79,13 +81,25 @@ export class ClaimWindow {
     this.stale = true;
   }
 
+  private handOut(index: number): Candidate | null {
+    const [candidate] = this.candidates.splice(index, 1);
+    if (!candidate) return null;
+    this.handed.add(String(candidate._id));
+    // Read ahead while a quarter is left, so claims need not wait for the read.
+    if (this.candidates.length < this.size / 4 && this.readCount === this.size) void this.refresh().catch(() => undefined);
+    return candidate;
+  }
+
   private refresh(): Promise<void> {
     if (this.reading) return this.reading;
     const startedAt = this.clock().getTime();
     const changesBefore = this.changes;
+    // Jobs handed out since the read before this one began may not have their leases in yet: the read could offer them again.
+    const handedBefore = this.handed;
+    this.handed = new Set();
     this.reading = this.read()
       .then((candidates) => {
-        this.candidates = candidates;
+        this.candidates = candidates.filter((candidate) => !handedBefore.has(String(candidate._id)) && !this.handed.has(String(candidate._id)));
         this.readCount = candidates.length;
         this.readAt = startedAt;
         this.stale = this.changes !== changesBefore;
