@@ -125,7 +125,12 @@ export class Claimer {
     const claimedAt = this.pool.now();
     const expiresAt = later(this.pool, this.pool.config.leaseMs);
     const leases = trying.map(({ pending, candidate }) => ({ _id: String(candidate._id), socketId: pending.claimant.socketId, builder: pending.claimant.builder, expiresAt, claimedAt }));
-    const taken = await insertNew(this.pool.models.Lease.collection, leases);
+    let taken;
+    try {
+      taken = await insertNew(this.pool.models.Lease.collection, leases);
+    } finally {
+      this.window.settled(leases.map((lease) => lease._id));
+    }
     const again: Pending[] = trying.filter((_, index) => taken.has(index)).map(({ pending }) => pending);
     const won = trying.filter((_, index) => !taken.has(index));
     if (won.length === 0) return again;

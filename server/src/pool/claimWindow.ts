@@ -38,8 +38,8 @@ export class ClaimWindow {
   private stale = true;
   private changes = 0;
   private reading: Promise<void> | null = null;
-  /** Jobs handed out since the last read began. */
-  private handed = new Set<string>();
+  /** Jobs handed out whose lease inserts have not come back yet: a read may not see those leases. */
+  private readonly inserting = new Set<string>();
 
   constructor(
     private readonly read: () => Promise<Candidate[]>,
@@ -75,6 +75,11 @@ export class ClaimWindow {
     }
   }
 
+  /** The leases of these jobs are in the store, or will not be: a read sees the truth about them. */
+  settled(ids: Iterable<string>): void {
+    for (const id of ids) this.inserting.delete(id);
+  }
+
   /** The queue changed here (jobs added or returned): the window is read again before its next use. */
   invalidate(): void {
     this.changes += 1;
@@ -84,7 +89,7 @@ export class ClaimWindow {
   private handOut(index: number): Candidate | null {
     const [candidate] = this.candidates.splice(index, 1);
     if (!candidate) return null;
-    this.handed.add(String(candidate._id));
+    this.inserting.add(String(candidate._id));
     // Read ahead while a quarter is left, so claims need not wait for the read.
     if (this.candidates.length < this.size / 4 && this.readCount === this.size) void this.refresh().catch(() => undefined);
     return candidate;
@@ -94,12 +99,11 @@ export class ClaimWindow {
     if (this.reading) return this.reading;
     const startedAt = this.clock().getTime();
     const changesBefore = this.changes;
-    // Jobs handed out since the read before this one began may not have their leases in yet: the read could offer them again.
-    const handedBefore = this.handed;
-    this.handed = new Set();
+    const insertingBefore = new Set(this.inserting);
     this.reading = this.read()
       .then((candidates) => {
-        this.candidates = candidates.filter((candidate) => !handedBefore.has(String(candidate._id)) && !this.handed.has(String(candidate._id)));
+        // A job handed out before or during the read may be back in it, its lease not yet in: not offered twice.
+        this.candidates = candidates.filter((candidate) => !insertingBefore.has(String(candidate._id)) && !this.inserting.has(String(candidate._id)));
         this.readCount = candidates.length;
         this.readAt = startedAt;
         this.stale = this.changes !== changesBefore;
