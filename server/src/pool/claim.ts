@@ -128,6 +128,11 @@ export class Claimer {
     let taken;
     try {
       taken = await insertNew(this.pool.models.Lease.collection, leases);
+    } catch (error) {
+      // Some may be in (SQLite gave up midway): none may stay behind to be renewed by heartbeats of a worker never told.
+      await this.giveUp(leases.map((lease) => ({ jobId: lease._id, socketId: lease.socketId })), claimedAt);
+      this.window.invalidate();
+      throw error;
     } finally {
       this.window.settled(leases.map((lease) => lease._id));
     }
@@ -139,6 +144,7 @@ export class Claimer {
       passed = await checkWon(this.pool, won.map(({ pending, candidate }): Won => ({ claimant: pending.claimant, jobId: String(candidate._id), outPath: candidate.outPath })));
     } catch (error) {
       await this.giveUp(won.map(({ candidate, pending }) => ({ jobId: String(candidate._id), socketId: pending.claimant.socketId })), claimedAt);
+      this.window.invalidate();
       throw error;
     }
     const refused: { jobId: string; socketId: string }[] = [];
@@ -150,8 +156,13 @@ export class Claimer {
       const overLimit = job !== undefined && pending.nearLimit && (await claimsHeldBy(this.pool, builder)) > this.pool.config.maxClaimsPerBuilder;
       if (!job || overLimit) {
         refused.push({ jobId, socketId });
-        if (overLimit) pending.reject(tooManyClaims(builder, this.pool.config.maxClaimsPerBuilder));
-        else again.push(pending);
+        if (overLimit) {
+          pending.reject(tooManyClaims(builder, this.pool.config.maxClaimsPerBuilder));
+          // The job is fine for others; the window let go of it.
+          this.window.invalidate();
+        } else {
+          again.push(pending);
+        }
         continue;
       }
       const view = toJobView(job, { expiresAt });
@@ -163,10 +174,13 @@ export class Claimer {
     return again;
   }
 
-  /** Deletes leases this round inserted and will not keep; a lease another claimer inserted since is left alone. */
+  /**
+   * Deletes leases this round inserted and will not keep; a lease another
+   * claimer inserted since is left alone. The window does not offer their jobs
+   * again before its next read: they failed a check, or are read again anyway.
+   */
   private async giveUp(leases: readonly { jobId: string; socketId: string }[], claimedAt: Date): Promise<void> {
     for (const { jobId, socketId } of leases) await this.pool.models.Lease.deleteOne({ _id: jobId, socketId, claimedAt });
-    if (leases.length > 0) this.window.invalidate();
   }
 
   /** The most wanted queued jobs nobody holds, past their backoff, as many as a claim window holds; each claim checks its job once it holds it. */
