@@ -1,6 +1,7 @@
 /**
  * The work pool: claims per second with 50 concurrent workers (10 builders,
- * 5 connections each) taking 1,000 queued jobs; and how long a dead worker's
+ * 5 connections each) taking 1,000 queued jobs, and how many jobs were handed
+ * to two workers (must be none); and how long a dead worker's
  * jobs stay unclaimable — after its connection is cut (returned at disconnect),
  * and after its server died holding it (returned by the lease sweeper, with
  * the lease length and sweep interval printed).
@@ -14,6 +15,8 @@ import { startTestServer, type TestServer } from '../test/support/testServer.ts'
 const WORKERS = 50;
 const BUILDERS = 10;
 const JOBS = 1_000;
+/** Long enough that no lease of the claim run lapses however slow the machine: a job handed out twice is then a double claim. */
+const CLAIM_RUN_LEASE_MS = 600_000;
 const LEASE_MS = 2_000;
 const SWEEP_MS = 500;
 
@@ -32,7 +35,7 @@ async function firstClaim(socket: Socket, since: number): Promise<number> {
 }
 
 // Workers here claim and never complete, so each builder's claim cap would end the run after 32 claims a builder.
-const server = await startTestServer({ pool: testPoolConfig({ leaseMs: LEASE_MS, sweepIntervalMs: SWEEP_MS, maxClaimsPerBuilder: JOBS }) });
+let server = await startTestServer({ pool: testPoolConfig({ leaseMs: CLAIM_RUN_LEASE_MS, maxClaimsPerBuilder: JOBS, sweepIntervalMs: 5_000, statsIntervalMs: 1_000 }) });
 try {
   const enqueuer = await server.createBuilder('enqueuer');
   await enqueue(server, enqueuer.token, JOBS, 'bench');
@@ -40,6 +43,7 @@ try {
   const sockets = await Promise.all(Array.from({ length: WORKERS }, (_, index) => connectRebuilder(server.url, builders[index % BUILDERS]!.token)));
 
   let claims = 0;
+  const handedOut = new Map<string, number>();
   const latencies: number[] = [];
   const started = performance.now();
   await Promise.all(
@@ -51,6 +55,7 @@ try {
         if ('error' in ack) throw new Error(ack.error);
         latencies.push(performance.now() - sent);
         claims += 1;
+        handedOut.set(ack.id, (handedOut.get(ack.id) ?? 0) + 1);
       }
     }),
   );
@@ -58,6 +63,7 @@ try {
   latencies.sort((a, b) => a - b);
   const p = (q: number) => (latencies[Math.min(latencies.length - 1, Math.floor((latencies.length * q) / 100))] ?? 0).toFixed(0);
   console.log(`claims: ${claims} jobs by ${WORKERS} workers in ${seconds.toFixed(1)} s = ${(claims / seconds).toFixed(0)} claims/s (p50 ${p(50)} ms, p99 ${p(99)} ms)`);
+  console.log(`double claims: ${[...handedOut.values()].filter((count) => count > 1).length} jobs handed to more than one worker`);
   await Promise.all(sockets.map((socket) => socket.emitWithAck('release')));
   for (const socket of sockets) socket.disconnect();
   await server.context.models.Job.updateMany({}, { $set: { state: 'done' } });
@@ -71,14 +77,19 @@ try {
   doomed.io.engine.close();
   console.log(`connection cut -> claimable again: ${(await firstClaim(survivor, cutAt)).toFixed(0)} ms`);
 
+  survivor.disconnect();
+  await server.close();
+
   // A server dies holding a claim: only the lease sweeper can return it.
-  await server.context.models.Job.updateMany({}, { $set: { state: 'done' } });
-  await enqueue(server, enqueuer.token, 1, 'orphan');
+  server = await startTestServer({ pool: testPoolConfig({ leaseMs: LEASE_MS, sweepIntervalMs: SWEEP_MS }) });
+  const orphanEnqueuer = await server.createBuilder('enqueuer');
+  await enqueue(server, orphanEnqueuer.token, 1, 'orphan');
+  const waiter = await connectRebuilder(server.url, (await server.createBuilder('waiter')).token);
   await server.context.pool.claim('ghost', 'socket-of-a-dead-server');
   const orphanedAt = performance.now();
-  const waited = await firstClaim(survivor, orphanedAt);
+  const waited = await firstClaim(waiter, orphanedAt);
   console.log(`server died holding a claim -> claimable again: ${waited.toFixed(0)} ms (lease ${LEASE_MS} ms, sweep every ${SWEEP_MS} ms; at most lease + sweep interval)`);
-  survivor.disconnect();
+  waiter.disconnect();
 } finally {
   await server.close();
 }

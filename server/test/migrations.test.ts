@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { after, test } from 'node:test';
 import mongoose, { mongo } from 'mongoose';
-import { formatKey, generateKeyPair, narinfoFingerprint, parseStorePath, signFingerprint, type AttestationView, type NamedKey, type OutputDetail, type ReportSummary } from '@lilac/common';
+import { formatKey, generateKeyPair, narinfoFingerprint, parseStorePath, signFingerprint, type AttestationView, type JobView, type NamedKey, type OutputDetail, type PoolView, type ReportSummary } from '@lilac/common';
 import { attestationId } from '../src/attestations/attestationModel.ts';
 import { generateToken, hashToken } from '../src/builders/tokens.ts';
 import { jobIdFor } from '../src/pool/jobModel.ts';
@@ -16,6 +16,7 @@ import { startOrJoinEmbeddedStore, type EmbeddedStore } from '../src/store/embed
 import { MIGRATION_LOG_COLLECTION, SCHEMA_COLLECTION } from '../src/store/migrations/migrateStore.ts';
 import { MIGRATIONS } from '../src/store/migrations/migrations.ts';
 import { drvHash, drvPath, narHash, storePath } from './support/attestationFixtures.ts';
+import { connectRebuilder } from './support/rebuilderClient.ts';
 import { startTestServer, type TestServer } from './support/testServer.ts';
 
 /**
@@ -346,9 +347,10 @@ test('a store written at version 3 loses the ingest indexes that repeat _id, and
   await writeSummary(store.db, naturalKeys, [statement], 'one-build');
   await store.db.collection<{ _id: string; [field: string]: unknown }>(SCHEMA_COLLECTION).insertOne({ _id: 'version', version: 3 });
 
+
   const server = await startOn(store);
   try {
-    assert.deepEqual(await migrationRuns(store.db), [4]);
+    assert.deepEqual(await migrationRuns(store.db), [4, 5]);
     const indexNames = (collection: string) => store.db.collection(collection).indexes().then((indexes) => indexes.map((index) => index.name).sort());
     assert.deepEqual(await indexNames('attestations'), ['_id_']);
     assert.deepEqual(await indexNames('derivations'), ['_id_']);
@@ -367,6 +369,54 @@ test('a store written at version 3 loses the ingest indexes that repeat _id, and
     const detail = await json<OutputDetail>(await server.request(`/api/v1/outputs/${baseName(statement.outPath)}`));
     assert.equal(detail.verdict, 'one-build');
     assert.equal(detail.attestations.length, 1);
+  } finally {
+    await server.close();
+    await store.close();
+  }
+});
+
+test('a pool written at 7f92c7a, whose jobs recorded their holder, keeps its claims in their leases', async () => {
+  const store = await oldStore();
+  await store.db.collection<{ _id: string; version: number }>(SCHEMA_COLLECTION).insertOne({ _id: 'version', version: 3 });
+  await store.db.collection('pool_jobs').createIndex({ socketId: 1 });
+  await store.db.collection('pool_jobs').createIndex({ state: 1, leaseExpiresAt: 1 });
+  const leaseEnd = new Date(Date.now() + 3_600_000);
+  const oldJob = (name: string, seq: number, holder: { builder: string; socketId: string } | null) => {
+    const outPath = storePath(name);
+    return {
+      _id: jobIdFor(outPath), drvPath: drvPath(name), output: 'out', outPath, state: holder ? 'claimed' : 'queued', verifiedBuilders: 0, seq,
+      attestedBy: [], triedBy: [], claimedBy: holder?.builder ?? null, socketId: holder?.socketId ?? null, leaseExpiresAt: holder ? leaseEnd : null,
+      notBefore: at, attempts: 0, lastError: null, lastOutcome: null, since: at,
+    };
+  };
+  const held = oldJob('held-1.0', 1, { builder: 'alice', socketId: 'socket-of-alice' });
+  // Its holder's server died between giving up the lease and marking the job: the sweeper would have returned it.
+  const leaseGone = oldJob('lease-gone-1.0', 2, { builder: 'bob', socketId: 'socket-of-bob' });
+  const queued = oldJob('queued-1.0', 3, null);
+  await store.db.collection('pool_jobs').insertMany([held, leaseGone, queued]);
+  await store.db.collection<{ _id: string; [field: string]: unknown }>('pool_leases').insertOne({ _id: held._id.toHexString(), socketId: 'socket-of-alice', builder: 'alice', expiresAt: leaseEnd, claimedAt: at });
+
+  const server = await startOn(store);
+  try {
+    assert.deepEqual(await migrationRuns(store.db), [4, 5]);
+    const stored = await store.db.collection('pool_jobs').find().sort({ seq: 1 }).toArray();
+    assert.deepEqual(stored.map((job) => job.state), ['queued', 'queued', 'queued']);
+    assert.ok(stored.every((job) => !('claimedBy' in job) && !('socketId' in job) && !('leaseExpiresAt' in job)), JSON.stringify(stored));
+    const indexed = (await store.db.collection('pool_jobs').indexes()).map((index) => Object.keys(index.key).join());
+    assert.ok(!indexed.includes('socketId') && !indexed.includes('state,leaseExpiresAt'), JSON.stringify(indexed));
+
+    const view = await json<PoolView>(await server.request('/api/v1/pool'));
+    assert.deepEqual(view.stats, { queued: 2, claimed: 1, done: 0, failed: 0 });
+    const shown = view.jobs.find((job) => job.outPath === held.outPath);
+    assert.deepEqual([shown?.state, shown?.builder, shown?.leaseExpiresAt], ['claimed', 'alice', leaseEnd.toISOString()]);
+
+    // alice's lease still holds her job; the other two are anyone's.
+    const carol = await server.createBuilder('carol');
+    const worker = await connectRebuilder(server.url, carol.token);
+    const claims = [];
+    for (let index = 0; index < 3; index++) claims.push(((await worker.emitWithAck('claim')) as JobView | null)?.outPath ?? null);
+    assert.deepEqual(claims, [leaseGone.outPath, queued.outPath, null]);
+    worker.disconnect();
   } finally {
     await server.close();
     await store.close();

@@ -1,31 +1,59 @@
 import type { JobView } from '@lilac/common';
-import { ClaimWindow, type Candidate } from './claimWindow.ts';
-import { toJobView, unclaimed, type StoredJob } from './jobViews.ts';
-import { isDuplicateKey, later, type PoolContext } from './poolContext.ts';
+import { insertNew } from '../store/insertNew.ts';
 import { ClaimAllowance, claimsHeldBy, tooManyClaims } from './claimAllowance.ts';
+import type { Claimant } from './claimant.ts';
+import { checkWon, type Won } from './claimChecks.ts';
+import { ClaimWindow, type Candidate } from './claimWindow.ts';
+import { toJobView } from './jobViews.ts';
+import { later, type PoolContext } from './poolContext.ts';
+import { leasedJobIds } from './stats.ts';
 
 /** Jobs read per claim window, which all claims on one server share. */
-const CLAIM_WINDOW = 256;
+const CLAIM_WINDOW = 1024;
 /** How long a server's claim window may miss queue changes another server made. */
 const CLAIM_WINDOW_MAX_AGE_MS = 10_000;
 
+/**
+ * Rounds under way at once: the claims that arrive while one round waits for
+ * the store go in the next without waiting for it to end.
+ */
+const ROUNDS_IN_FLIGHT = 2;
+
+/** One `claim` waiting for its answer. */
+interface Pending {
+  readonly claimant: Claimant;
+  /** Jobs another claimer won, or this claimant may not take: not looked at again, so every round makes progress. */
+  readonly passed: Set<string>;
+  readonly since: number;
+  /** The builder is close enough to its limit that the store is asked once the lease is in. */
+  readonly nearLimit: boolean;
+  resolve(job: JobView | null): void;
+  reject(error: unknown): void;
+}
 
 /**
- * Hands out jobs: the most wanted one a builder may take. Inserting the job's
- * lease (its `_id` is the job's) decides the race between claimers, on one
- * server or many; the winner then checks the authoritative records the job's
- * hints mirror.
+ * Hands out jobs: the most wanted one each claimant may take. Claims are
+ * decided in rounds: the claims that arrive while a round is in flight go
+ * together in the next one, whose leases are one insert (one write on a store
+ * that serialises writes, where one insert a claim was most of a claim's
+ * cost). A lease's `_id` is its job's, so the store's unique `_id` lets one
+ * claimer win each job, in this process or another; the losers try their
+ * next candidate in the next round. The winners' jobs are then checked
+ * against the records the hints mirror, three reads for the whole round.
  */
 export class Claimer {
   private readonly window: ClaimWindow;
   private readonly allowance: ClaimAllowance;
+  private waiting: Pending[] = [];
+  private inFlight = 0;
+  private starting = false;
 
   constructor(private readonly pool: PoolContext) {
     this.allowance = new ClaimAllowance(pool);
     this.window = new ClaimWindow(
       () => this.readQueue({}, []),
       CLAIM_WINDOW,
-      (builder, passed) => this.readQueue({ attestedBy: { $nin: [builder] }, triedBy: { $nin: [builder] } }, passed),
+      (claimant, passed) => this.readQueue({ attestedBy: { $nin: [claimant.builder] }, triedBy: { $nin: [claimant.builder] } }, passed),
       CLAIM_WINDOW_MAX_AGE_MS,
       pool.now,
     );
@@ -37,14 +65,17 @@ export class Claimer {
   }
 
   /**
-   * Claims the most wanted job this builder may take: queued, not attested by
-   * it, not completed or failed by it, past its retry backoff; `null` when
-   * there is none. Refused once the builder holds `maxClaimsPerBuilder`.
+   * Claims the most wanted job this builder may take: queued, not held, not
+   * attested by it, not completed or failed by it, past its retry backoff;
+   * `null` when there is none. Refused once the builder holds `maxClaimsPerBuilder`.
    */
   async claim(builder: string, socketId: string): Promise<JobView | null> {
     const reservation = await this.allowance.reserve(builder);
     try {
-      const job = await this.claimReserved(builder, socketId, reservation.nearLimit);
+      const job = await new Promise<JobView | null>((resolve, reject) => {
+        this.waiting.push({ claimant: { builder, socketId }, passed: new Set(), since: this.pool.now().getTime(), nearLimit: reservation.nearLimit, resolve, reject });
+        this.runRounds();
+      });
       if (job) reservation.confirm();
       return job;
     } finally {
@@ -52,100 +83,121 @@ export class Claimer {
     }
   }
 
-  private async claimReserved(builder: string, socketId: string, nearLimit: boolean): Promise<JobView | null> {
-    const { models, config } = this.pool;
-    // Jobs another claimer won, or this builder may not take, are not looked at again: every round makes progress.
-    const passed = new Set<string>();
-    const since = this.pool.now().getTime();
-    for (;;) {
-      const candidate = await this.window.next(builder, passed, since);
-      if (candidate === null) return null;
-      const id = String(candidate._id);
-      passed.add(id);
-      const now = this.pool.now();
-      const leaseExpiresAt = later(this.pool, config.leaseMs);
-      try {
-        await models.Lease.create({ _id: id, socketId, builder, expiresAt: leaseExpiresAt, claimedAt: now });
-      } catch (error) {
-        if (isDuplicateKey(error)) continue;
-        throw error;
+  private runRounds(): void {
+    if (this.starting) return;
+    this.starting = true;
+    // Claims that arrive in the same turn of the event loop go in one round.
+    setImmediate(() => {
+      this.starting = false;
+      while (this.waiting.length > 0 && this.inFlight < ROUNDS_IN_FLIGHT) {
+        const round = this.waiting;
+        this.waiting = [];
+        this.inFlight += 1;
+        this.round(round)
+          .then(
+            (again) => this.waiting.push(...again),
+            (error: unknown) => {
+              for (const pending of round) pending.reject(error);
+            },
+          )
+          .finally(() => {
+            this.inFlight -= 1;
+            if (this.waiting.length > 0) this.runRounds();
+          });
       }
-      // Near the limit the store is asked after the insert: of claims racing there from several processes, none that stays passes it.
-      if (nearLimit && (await claimsHeldBy(this.pool, builder)) > config.maxClaimsPerBuilder) {
-        await models.Lease.deleteOne({ _id: id, socketId });
-        this.window.invalidate();
-        throw tooManyClaims(builder, config.maxClaimsPerBuilder);
-      }
-      if (!(await this.mayTake(id, candidate.outPath, builder))) {
-        await models.Lease.deleteOne({ _id: id, socketId });
-        continue;
-      }
-      const job = await models.Job.findOneAndUpdate(
-        { _id: candidate._id },
-        { $set: { state: 'claimed', claimedBy: builder, socketId, leaseExpiresAt, since: now } },
-        { new: true },
-      ).lean<StoredJob>();
-      if (!job) {
-        await models.Lease.deleteOne({ _id: id, socketId });
-        continue;
-      }
-      const view = toJobView(job);
-      this.pool.events.publish('job:claimed', { job: view, builder });
-      this.pool.statsChanged();
-      return view;
-    }
+    });
   }
 
-  /** The most wanted queued jobs past their backoff, as many as a claim window holds; `claim` checks each before it holds it. */
-  private readQueue(filter: Record<string, unknown>, passed: readonly string[]): Promise<Candidate[]> {
+  /** One round: a candidate each, their leases in one insert, the winners checked; returns the claims to try again. */
+  private async round(round: readonly Pending[]): Promise<Pending[]> {
+    const candidates = await Promise.all(round.map((pending) => this.window.next(pending.claimant, pending.passed, pending.since)));
+    const trying: { pending: Pending; candidate: Candidate }[] = [];
+    for (const [index, pending] of round.entries()) {
+      const candidate = candidates[index];
+      if (candidate) {
+        pending.passed.add(String(candidate._id));
+        trying.push({ pending, candidate });
+      } else {
+        pending.resolve(null);
+      }
+    }
+    if (trying.length === 0) return [];
+    const claimedAt = this.pool.now();
+    const expiresAt = later(this.pool, this.pool.config.leaseMs);
+    const leases = trying.map(({ pending, candidate }) => ({ _id: String(candidate._id), socketId: pending.claimant.socketId, builder: pending.claimant.builder, expiresAt, claimedAt }));
+    let taken;
+    try {
+      taken = await insertNew(this.pool.models.Lease.collection, leases);
+    } catch (error) {
+      // Some may be in (SQLite gave up midway): none may stay behind to be renewed by heartbeats of a worker never told.
+      await this.giveUp(leases.map((lease) => ({ jobId: lease._id, socketId: lease.socketId })), claimedAt);
+      this.window.invalidate();
+      throw error;
+    } finally {
+      this.window.settled(leases.map((lease) => lease._id));
+    }
+    const again: Pending[] = trying.filter((_, index) => taken.has(index)).map(({ pending }) => pending);
+    const won = trying.filter((_, index) => !taken.has(index));
+    if (won.length === 0) return again;
+    let passed;
+    try {
+      passed = await checkWon(this.pool, won.map(({ pending, candidate }): Won => ({ claimant: pending.claimant, jobId: String(candidate._id), outPath: candidate.outPath })));
+    } catch (error) {
+      await this.giveUp(won.map(({ candidate, pending }) => ({ jobId: String(candidate._id), socketId: pending.claimant.socketId })), claimedAt);
+      this.window.invalidate();
+      throw error;
+    }
+    const refused: { jobId: string; socketId: string }[] = [];
+    for (const { pending, candidate } of won) {
+      const jobId = String(candidate._id);
+      const job = passed.get(jobId);
+      const { builder, socketId } = pending.claimant;
+      // Of claims racing near the limit from several processes, none that stays passes it.
+      const overLimit = job !== undefined && pending.nearLimit && (await claimsHeldBy(this.pool, builder)) > this.pool.config.maxClaimsPerBuilder;
+      if (!job || overLimit) {
+        refused.push({ jobId, socketId });
+        if (overLimit) {
+          pending.reject(tooManyClaims(builder, this.pool.config.maxClaimsPerBuilder));
+          // The job is fine for others; the window let go of it.
+          this.window.invalidate();
+        } else {
+          again.push(pending);
+        }
+        continue;
+      }
+      const view = toJobView(job, { expiresAt });
+      this.pool.events.publish('job:claimed', { job: view, builder });
+      pending.resolve(view);
+    }
+    await this.giveUp(refused, claimedAt);
+    if (refused.length < won.length) this.pool.statsChanged();
+    return again;
+  }
+
+  /**
+   * Deletes leases this round inserted and will not keep; a lease another
+   * claimer inserted since is left alone. The window does not offer their jobs
+   * again before its next read: they failed a check, or are read again anyway.
+   */
+  private async giveUp(leases: readonly { jobId: string; socketId: string }[], claimedAt: Date): Promise<void> {
+    for (const { jobId, socketId } of leases) await this.pool.models.Lease.deleteOne({ _id: jobId, socketId, claimedAt });
+  }
+
+  /** The most wanted queued jobs nobody holds, past their backoff, as many as a claim window holds; each claim checks its job once it holds it. */
+  private async readQueue(filter: Record<string, unknown>, passed: readonly string[]): Promise<Candidate[]> {
+    const skipped = [...(await leasedJobIds(this.pool)), ...passed];
     return this.pool.models.Job.find(
       {
-        // A plain equality FerretDB pushes down to SQLite; lapsed claims come back through the sweeper.
+        // A plain equality FerretDB pushes down to SQLite.
         state: 'queued',
         notBefore: { $lte: this.pool.now() },
         ...filter,
-        ...(passed.length > 0 && { _id: { $nin: passed } }),
+        ...(skipped.length > 0 && { _id: { $nin: skipped } }),
       },
       { _id: 1, outPath: 1, attestedBy: 1, triedBy: 1, notBefore: 1 },
     )
       .sort({ verifiedBuilders: 1, seq: 1 })
       .limit(CLAIM_WINDOW)
       .lean<Candidate[]>();
-  }
-
-  /**
-   * Checks the records the claim query's hints mirror: the builder attested
-   * the output or already tried the job, the job failed too often, or enough
-   * builders now back its output. Corrects the job when a hint was stale.
-   * Every read is by key; a claim costs the same however large the pool grows.
-   */
-  private async mayTake(id: string, outPath: string, builder: string): Promise<boolean> {
-    const { JobAttempt, OutputSummary, Job } = this.pool.models;
-    const { config } = this.pool;
-    const [job, tried, summary] = await Promise.all([
-      // `fail` writes the job's failure count before it gives up the lease this claimer now holds.
-      Job.findById(id, { state: 1, notBefore: 1, attempts: 1 }).lean(),
-      JobAttempt.exists({ job: id, builder }),
-      OutputSummary.findOne({ outPath }, { verifiedBuilderCount: 1, attestedBy: 1 }).lean(),
-    ]);
-    const now = this.pool.now();
-    // A claim window may be older than the job's last change: done, failed or backing off since.
-    if (!job || job.state !== 'queued' || job.notBefore > now) return false;
-    const attested = summary?.attestedBy.includes(builder) ?? false;
-    const failures = job.attempts;
-    const verified = summary?.verifiedBuilderCount ?? 0;
-    if (verified >= config.targetBuilders) {
-      await Job.updateOne({ _id: id }, { $set: { ...unclaimed(now), state: 'done', verifiedBuilders: verified } });
-      return false;
-    }
-    if (failures >= config.maxAttempts) {
-      await Job.updateOne({ _id: id }, { $set: { ...unclaimed(now), state: 'failed', attempts: failures } });
-      return false;
-    }
-    if (attested || tried) {
-      await Job.updateOne({ _id: id }, { $addToSet: attested ? { attestedBy: builder } : { triedBy: builder } });
-      return false;
-    }
-    return true;
   }
 }

@@ -19,7 +19,6 @@ interface Held {
   countedAt: number;
   /** Claims this process is handing out right now, not yet confirmed or cancelled. */
   reserved: number;
-  recount: Promise<void> | null;
 }
 
 export interface Reservation {
@@ -35,12 +34,13 @@ export interface Reservation {
  * Keeps each builder under `maxClaimsPerBuilder`. Counting a builder's leases
  * on every claim scanned every lease on FerretDB (which serves no index but
  * `_id`), and claims fell to ten a second once a thousand were held. Leases
- * are counted at most once a second per builder instead; in between, this
+ * are counted at most once a second, every builder's in one read; in between, this
  * process's own claims are reserved before any await, so claims racing here
  * never pass the limit together, and near the limit `claim` asks the store.
  */
 export class ClaimAllowance {
   private readonly held = new Map<string, Held>();
+  private recounting: Promise<void> | null = null;
 
   constructor(private readonly pool: PoolContext) {}
 
@@ -63,19 +63,27 @@ export class ClaimAllowance {
   private async current(builder: string): Promise<Held> {
     let held = this.held.get(builder);
     if (!held) {
-      held = { counted: 0, countedAt: -Infinity, reserved: 0, recount: null };
+      held = { counted: 0, countedAt: -Infinity, reserved: 0 };
       this.held.set(builder, held);
     }
-    const entry = held;
-    if (this.pool.now().getTime() - entry.countedAt >= RECOUNT_AFTER_MS) {
-      entry.recount ??= claimsHeldBy(this.pool, builder)
-        .then((count) => {
-          entry.counted = count;
-          entry.countedAt = this.pool.now().getTime();
-        })
-        .finally(() => (entry.recount = null));
-      await entry.recount;
-    }
-    return entry;
+    if (this.pool.now().getTime() - held.countedAt >= RECOUNT_AFTER_MS) await this.recount();
+    return held;
+  }
+
+  /** Counts every builder's leases in one read: a count per builder was a scan of the leases per builder. */
+  private recount(): Promise<void> {
+    this.recounting ??= (async () => {
+      const now = this.pool.now();
+      const leases = await this.pool.models.Lease.find({ expiresAt: { $gte: now } }, { _id: 0, builder: 1 }).lean();
+      const counts = new Map<string, number>();
+      for (const { builder } of leases) counts.set(builder, (counts.get(builder) ?? 0) + 1);
+      for (const [builder, held] of this.held) {
+        held.counted = counts.get(builder) ?? 0;
+        held.countedAt = now.getTime();
+      }
+    })().finally(() => {
+      this.recounting = null;
+    });
+    return this.recounting;
   }
 }

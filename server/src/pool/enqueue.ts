@@ -1,6 +1,7 @@
 import type { EnqueueResult, JobRequest, JobState } from '@lilac/common';
 import type { PoolContext } from './poolContext.ts';
-import { unclaimed } from './jobViews.ts';
+import { backInQueue } from './jobViews.ts';
+
 
 const CHUNK = 1000;
 
@@ -75,7 +76,7 @@ export async function enqueue(pool: PoolContext, requests: readonly JobRequest[]
     const refresh = { $addToSet: { attestedBy: { $each: [...(entry?.attestedBy ?? [])] } } };
     const requeued = await Job.updateOne(
       { outPath: request.outPath, state: { $in: ['done', 'failed'] } },
-      { $set: { ...unclaimed(now), verifiedBuilders: entry?.verified ?? 0, attempts: 0, lastError: null, notBefore: now }, ...refresh },
+      { $set: { ...backInQueue(now), verifiedBuilders: entry?.verified ?? 0, attempts: 0, lastError: null, notBefore: now }, ...refresh },
     );
     if (requeued.modifiedCount === 1) {
       result.requeued += 1;

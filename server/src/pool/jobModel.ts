@@ -7,14 +7,16 @@ export function jobIdFor(outPath: string): Types.ObjectId {
   return new Types.ObjectId(createHash('sha256').update(outPath).digest().subarray(0, 12));
 }
 
-export const JOB_STATES = ['queued', 'claimed', 'done', 'failed'] as const;
+/** A job's stored states; a queued job with a lease is shown as `claimed`, the lease being the one record of who holds it. */
+export const JOB_STATES = ['queued', 'done', 'failed'] as const;
 
 /**
  * One output to rebuild. Everything a claim filters and sorts on lives on the
- * job itself, so finding the most wanted claimable job is one indexed query.
- * `state`, `claimedBy`, `socketId`, `leaseExpiresAt`, `attestedBy` and
- * `triedBy` steer that query and the monitor; the lease and attempt
- * collections are the authority on who holds and who tried a job.
+ * job itself, so finding the most wanted claimable job is one query.
+ * `state`, `attestedBy` and `triedBy` steer that query and the monitor; the
+ * lease and attempt collections are the authority on who holds and who tried
+ * a job. A claim writes only the lease: a write fewer per claim on a store
+ * that serialises writes.
  */
 export const jobSchema = new Schema(
   {
@@ -30,10 +32,6 @@ export const jobSchema = new Schema(
     attestedBy: { type: [String], default: [] },
     /** Builders that completed or failed this job: never offered it again. */
     triedBy: { type: [String], default: [] },
-    claimedBy: { type: String, default: null },
-    /** Socket.IO connection holding the claim; unique across server processes. */
-    socketId: { type: String, default: null },
-    leaseExpiresAt: { type: Date, default: null },
     /** Not claimable before this (retry backoff). */
     notBefore: { type: Date, required: true },
     attempts: { type: Number, required: true, default: 0 },
@@ -47,8 +45,6 @@ export const jobSchema = new Schema(
 );
 keyedBy(jobSchema, ['outPath'], ([outPath]) => jobIdFor(outPath ?? ''));
 jobSchema.index({ state: 1, verifiedBuilders: 1, seq: 1 });
-jobSchema.index({ socketId: 1 });
-jobSchema.index({ state: 1, leaseExpiresAt: 1 });
 
 export type JobRecord = InferSchemaType<typeof jobSchema>;
 

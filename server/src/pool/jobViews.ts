@@ -1,25 +1,30 @@
 import type { JobView, PoolJobView, RebuildOutcome } from '@lilac/common';
 import type { Types } from 'mongoose';
 import type { JobRecord } from './jobModel.ts';
+import type { LeaseRecord } from './leaseModel.ts';
 
 export type StoredJob = JobRecord & { _id: Types.ObjectId };
+export type StoredLease = LeaseRecord & { _id: string };
 
-export function toJobView(job: StoredJob): JobView {
+/** The job as its holder sees it; `lease` is the holder's, if any. */
+export function toJobView(job: Pick<StoredJob, '_id' | 'drvPath' | 'output' | 'outPath'>, lease: Pick<StoredLease, 'expiresAt'> | null = null): JobView {
   return {
     id: String(job._id),
     drvPath: job.drvPath,
     output: job.output,
     outPath: job.outPath,
-    leaseExpiresAt: job.leaseExpiresAt ? job.leaseExpiresAt.toISOString() : null,
+    leaseExpiresAt: lease ? lease.expiresAt.toISOString() : null,
   };
 }
 
-export function toPoolJobView(job: StoredJob): PoolJobView {
+/** A queued job with a lease shows as claimed, by the lease's builder since the claim. */
+export function toPoolJobView(job: StoredJob, lease: StoredLease | null): PoolJobView {
+  const held = job.state === 'queued' && lease !== null;
   return {
-    ...toJobView(job),
-    state: job.state,
-    builder: job.claimedBy ?? null,
-    since: job.since.toISOString(),
+    ...toJobView(job, held ? lease : null),
+    state: held ? 'claimed' : job.state,
+    builder: held ? lease.builder : null,
+    since: (held ? lease.claimedAt : job.since).toISOString(),
     error: job.lastError ?? null,
     attempts: job.attempts,
     verifiedBuilders: job.verifiedBuilders,
@@ -27,7 +32,7 @@ export function toPoolJobView(job: StoredJob): PoolJobView {
   };
 }
 
-/** The fields that put a job back in the queue, unheld. */
-export function unclaimed(now: Date) {
-  return { state: 'queued' as const, claimedBy: null, socketId: null, leaseExpiresAt: null, since: now };
+/** The fields that put a job back in the queue. */
+export function backInQueue(now: Date) {
+  return { state: 'queued' as const, since: now };
 }

@@ -17,10 +17,6 @@ export interface PoolContext {
   statsChanged(): void;
 }
 
-export function isDuplicateKey(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: number }).code === 11000;
-}
-
 export function later(pool: PoolContext, ms: number): Date {
   return new Date(pool.now().getTime() + ms);
 }

@@ -1,6 +1,5 @@
 import type { AttestationView, EnqueueResult, HeartbeatAck, JobOutcomeAck, JobRequest, JobView, PoolOutlook, PoolStats, PoolView } from '@lilac/common';
 import { GroupCommit } from '../attestations/groupCommit.ts';
-import type { AttestationInput } from '../attestations/submissions.ts';
 import type { Builder } from '../builders/builderService.ts';
 import type { PoolConfig } from '../config.ts';
 import type { EventBus } from '../events/eventBus.ts';
@@ -8,18 +7,26 @@ import type { Logger } from '../log.ts';
 import type { Models } from '../store/models.ts';
 import { Claimer } from './claim.ts';
 import { enqueue } from './enqueue.ts';
-import { heartbeat, release, sweep } from './leases.ts';
-import { complete, fail, followAttestations, type Ingest } from './outcomes.ts';
+import { complete, type Ingest } from './complete.ts';
+import { fail } from './fail.ts';
+import { followAttestations } from './followAttestation.ts';
+import { heartbeat } from './heartbeat.ts';
+import { poolOutlook } from './outlook.ts';
 import type { PoolContext } from './poolContext.ts';
-import { poolOutlook, poolStats, poolView } from './poolView.ts';
+import { release } from './release.ts';
+import { poolStats } from './stats.ts';
+import { sweep } from './sweep.ts';
+import { poolView } from './view.ts';
 
 /** Attestations whose jobs one read looks for (the store's bound on an indexed `$in` is far above). */
 const MAX_FOLLOWED = 1_000;
 
 /**
  * The shared rebuild work pool, which any number of server processes can
- * share. Each operation lives in its own module (enqueue, claim, leases,
- * outcomes, poolView); this class ties them to one process's life: the lease
+ * share. Each operation lives in its own module, named after it (enqueue,
+ * claim, heartbeat, complete, fail, release, sweep, stats, view, outlook),
+ * as rebuilderd keeps one file per queue operation; this class ties them to
+ * one process's life and its clock (`now`, which tests move): the lease
  * sweeper, throttled `pool:stats`, the rebuilder connections it serves, and
  * returning their claims when it shuts down.
  */
@@ -145,12 +152,14 @@ export class WorkPool {
     return heartbeat(this.context, socketId);
   }
 
-  complete(id: string, builder: Builder, socketId: string, attestations: readonly AttestationInput[]): Promise<JobOutcomeAck> {
-    return complete(this.context, this.ingest, id, builder, socketId, attestations);
+  /** `payload` as the worker sent it: `{ id, attestations }`, checked here (`PoolError`) before anything is written. */
+  complete(builder: Builder, socketId: string, payload: unknown): Promise<JobOutcomeAck> {
+    return complete(this.context, this.ingest, builder, socketId, payload);
   }
 
-  fail(id: string, builder: string, socketId: string, error: string): Promise<JobOutcomeAck> {
-    return fail(this.context, id, builder, socketId, error);
+  /** `payload` as the worker sent it: `{ id, error }`. */
+  fail(builder: string, socketId: string, payload: unknown): Promise<JobOutcomeAck> {
+    return fail(this.context, builder, socketId, payload);
   }
 
   release(socketId: string): Promise<number> {

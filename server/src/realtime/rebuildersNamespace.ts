@@ -1,9 +1,9 @@
-import type { ClaimAck, FailPayload, HeartbeatAck, JobOutcomeAck, PoolOutlook, RebuilderErrorAck } from '@lilac/common';
+import type { ClaimAck, HeartbeatAck, JobOutcomeAck, PoolOutlook, RebuilderErrorAck } from '@lilac/common';
 import type { Namespace, Server, Socket } from 'socket.io';
 import type { Builder } from '../builders/builderService.ts';
-import { batchSubmissions, SubmissionError, type AttestationInput } from '../attestations/submissions.ts';
 import type { AppContext } from '../context.ts';
 import { PoolError } from '../pool/poolError.ts';
+import { withBusyRetries } from '../store/busyRetries.ts';
 
 type Ack<T> = (answer: T | RebuilderErrorAck) => void;
 
@@ -16,38 +16,6 @@ interface SocketData {
 /** The token the connection came with was revoked, or its builder removed. */
 class RevokedToken extends Error {
   override name = 'RevokedToken';
-}
-
-/** The attestations of a `complete`, in the batch shape of `POST /api/v1/attestations`. */
-function rebuildAttestations(list: unknown): AttestationInput[] {
-  try {
-    return batchSubmissions({ attestations: list });
-  } catch (error) {
-    if (error instanceof SubmissionError) throw new PoolError(error.message);
-    throw error;
-  }
-}
-
-const BUSY_RETRIES = 8;
-
-/**
- * FerretDB's SQLite backend answers concurrent writers with "database is
- * locked (SQLITE_BUSY)"; every pool message is safe to repeat, so it is
- * retried after a short random pause.
- */
-async function withBusyRetries<T>(work: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await work();
-    } catch (error) {
-      if (attempt >= BUSY_RETRIES || !/SQLITE_BUSY|database is locked/.test((error as Error).message ?? '')) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
-    }
-  }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Socket.IO passes the acknowledgement last; a client that sent none gets nothing back. */
@@ -125,17 +93,8 @@ export function attachRebuildersNamespace(io: Server, context: AppContext): Name
     handle<HeartbeatAck>('heartbeat', () => pool.heartbeat(socket.id));
     handle<PoolOutlook>('outlook', (_payload, builder) => pool.outlook(builder.name));
     handle<{ released: number }>('release', async () => ({ released: await pool.release(socket.id) }));
-    handle<JobOutcomeAck>('complete', async (payload, builder) => {
-      if (!isRecord(payload) || typeof payload.id !== 'string') throw new PoolError('complete needs { id, attestations }');
-      return pool.complete(payload.id, builder, socket.id, rebuildAttestations(payload.attestations));
-    });
-    handle<JobOutcomeAck>('fail', async (payload, builder) => {
-      if (!isRecord(payload) || typeof payload.id !== 'string' || typeof payload.error !== 'string') {
-        throw new PoolError('fail needs { id, error }');
-      }
-      const { id, error } = payload as unknown as FailPayload;
-      return pool.fail(id, builder.name, socket.id, error);
-    });
+    handle<JobOutcomeAck>('complete', (payload, builder) => pool.complete(builder, socket.id, payload));
+    handle<JobOutcomeAck>('fail', (payload, builder) => pool.fail(builder.name, socket.id, payload));
 
     socket.on('disconnect', () => {
       context.presence.disconnected(builderName, socket.id);

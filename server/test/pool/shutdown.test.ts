@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { ClaimAck, PoolView } from '@lilac/common';
-import { runAdmin, startServerProcess, waitForHealthy } from './support/processes.ts';
-import { connectRebuilder, fakeJob } from './support/rebuilderClient.ts';
+import { runAdmin, startServerProcess, waitForHealthy } from '../support/processes.ts';
+import { connectRebuilder, fakeJob } from '../support/rebuilderClient.ts';
 
 test('on SIGTERM the server returns its rebuilders\' claims to the pool before it closes the store', async () => {
   const env: NodeJS.ProcessEnv = {

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { encodeNixBase32, narinfoFingerprint, signFingerprint, type BatchAttestation, type ClaimAck, type JobRequest, type JobView } from '@lilac/common';
 import type { Socket } from 'socket.io-client';
-import { connectRebuilder, fakeJob, testPoolConfig } from './support/rebuilderClient.ts';
-import { startServerProcess, type ServerProcess } from './support/processes.ts';
-import { startTestServer, type TestBuilder, type TestServer } from './support/testServer.ts';
+import { connectRebuilder, fakeJob, testPoolConfig } from '../support/rebuilderClient.ts';
+import { startServerProcess, type ServerProcess } from '../support/processes.ts';
+import { startTestServer, type TestBuilder, type TestServer } from '../support/testServer.ts';
 
 // About 95 s on the embedded store on a 2-core machine; POOL_TEST_JOBS shortens it while working on the pool.
 const JOBS = Number(process.env.POOL_TEST_JOBS ?? 2_000);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { ClaimAck } from '@lilac/common';
-import { connectRebuilder, fakeJob, testPoolConfig } from './support/rebuilderClient.ts';
-import { startTestServer, type TestServer } from './support/testServer.ts';
+import { connectRebuilder, fakeJob, testPoolConfig } from '../support/rebuilderClient.ts';
+import { startTestServer, type TestServer } from '../support/testServer.ts';
 
 const MAX_CLAIMS = 3;
 let server: TestServer;

@@ -1,0 +1,37 @@
+import type { PoolView, PoolWorkerView } from '@lilac/common';
+import { Types } from 'mongoose';
+import { toPoolJobView, type StoredJob, type StoredLease } from './jobViews.ts';
+import type { PoolContext } from './poolContext.ts';
+import { poolStats } from './stats.ts';
+
+/**
+ * What the monitor shows: claimed jobs, the latest failures, the head of the
+ * queue, and who works on what. `localWorkers` (socket id → builder) are the
+ * connections to this process; those of other processes show through the leases they hold.
+ */
+export async function poolView(pool: PoolContext, limit: number, localWorkers: ReadonlyMap<string, string>): Promise<PoolView> {
+  const { Job, Lease } = pool.models;
+  const leases = await Lease.find().sort({ claimedAt: 1 }).lean<StoredLease[]>();
+  const leaseOf = new Map(leases.map((lease) => [lease._id, lease]));
+  const [stats, claimed, failed, queued] = await Promise.all([
+    poolStats(pool),
+    leases.length === 0 ? [] : Job.find({ _id: { $in: leases.slice(0, limit).map((lease) => new Types.ObjectId(lease._id)) }, state: 'queued' }).lean<StoredJob[]>(),
+    Job.find({ state: 'failed' }).sort({ since: -1 }).limit(limit).lean<StoredJob[]>(),
+    // Held jobs are queued too: enough are read to fill the list with those that are not.
+    Job.find({ state: 'queued' }).sort({ verifiedBuilders: 1, seq: 1 }).limit(limit + leases.length).lean<StoredJob[]>(),
+  ]);
+  claimed.sort((a, b) => leaseOf.get(String(a._id))!.claimedAt.getTime() - leaseOf.get(String(b._id))!.claimedAt.getTime());
+  const workers = new Map<string, PoolWorkerView>();
+  for (const [socketId, builder] of localWorkers) workers.set(socketId, { builder, socketId, jobs: [] });
+  for (const lease of leases) {
+    const worker = workers.get(lease.socketId) ?? { builder: lease.builder, socketId: lease.socketId, jobs: [] };
+    worker.jobs.push(lease._id);
+    workers.set(lease.socketId, worker);
+  }
+  const waiting = queued.filter((job) => !leaseOf.has(String(job._id))).slice(0, limit);
+  return {
+    stats,
+    jobs: [...claimed.map((job) => toPoolJobView(job, leaseOf.get(String(job._id)) ?? null)), ...[...failed, ...waiting].map((job) => toPoolJobView(job, null))],
+    workers: [...workers.values()].sort((a, b) => a.builder.localeCompare(b.builder) || a.socketId.localeCompare(b.socketId)),
+  };
+}
