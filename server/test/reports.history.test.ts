@@ -32,9 +32,11 @@ async function history(name: string, query = ''): Promise<ReportHistory> {
 
 /** An upload's history is written once its verdicts are read, after the answer: the history once it has `versions` versions, all settled. */
 async function settledHistory(name: string, versions: number, query = ''): Promise<ReportHistory> {
+  const deadline = Date.now() + 30_000;
   for (;;) {
     const answer = await history(name, query);
     if (answer.versions.length === versions && answer.versions.every((version) => version.total > 0 && (version.countsAtUpload !== null || version.replacedAt !== null))) return answer;
+    assert.ok(Date.now() < deadline, `history of ${name} never settled: ${JSON.stringify(answer.versions)}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

@@ -1,5 +1,6 @@
 import { VERDICTS, type ReportHistory, type ReportHistoryPoint, type ReportVersionView, type Verdict } from '@lilac/common';
 import type { Models } from '../store/models.ts';
+import { upsertById } from '../store/upsert.ts';
 
 type Counts = Record<Verdict, number>;
 
@@ -34,17 +35,23 @@ export interface VersionFigures {
 
 /** A new version is in force: its record, written before the upload is answered so its attribute path shows at once. */
 export async function recordVersion(models: Models, version: { report: string; version: string; total: number; attrPath: string | null }, at: Date): Promise<void> {
-  await models.ReportVersion.updateOne(
-    { _id: version.version },
-    { $set: { report: version.report, uploadedAt: at, total: version.total, attrPath: version.attrPath }, $setOnInsert: { countsAtUpload: null, replacedAt: null } },
-    { upsert: true },
+  await upsertById(() =>
+    models.ReportVersion.updateOne(
+      { _id: version.version },
+      { $set: { report: version.report, uploadedAt: at, total: version.total, attrPath: version.attrPath }, $setOnInsert: { countsAtUpload: null, replacedAt: null } },
+      { upsert: true },
+    ),
   );
 }
 
-/** The new version's counts once its state was built: its upload figures, and the day's. */
+/**
+ * The new version's counts once its state was built: the day's, then its
+ * upload figures, so a version whose upload counts are read already has its
+ * day's point.
+ */
 export async function recordUploadCounts(models: Models, figures: VersionFigures, at: Date): Promise<void> {
-  await models.ReportVersion.updateOne({ _id: figures.version }, { $set: { countsAtUpload: figures.counts, latestCounts: figures.counts, countedAt: at } });
   await recordDay(models, figures, at);
+  await models.ReportVersion.updateOne({ _id: figures.version }, { $set: { countsAtUpload: figures.counts, latestCounts: figures.counts, countedAt: at } });
 }
 
 /**
@@ -54,13 +61,15 @@ export async function recordUploadCounts(models: Models, figures: VersionFigures
  * fills in the rest.
  */
 export async function recordReplaced(models: Models, report: string, version: string, at: Date, lastCounts: Counts | null): Promise<void> {
-  await models.ReportVersion.updateOne(
-    { _id: version },
-    {
-      $set: { replacedAt: at, ...(lastCounts !== null && { latestCounts: lastCounts, countedAt: at }) },
-      $setOnInsert: { report, uploadedAt: at, total: 0, attrPath: null, countsAtUpload: null },
-    },
-    { upsert: true },
+  await upsertById(() =>
+    models.ReportVersion.updateOne(
+      { _id: version },
+      {
+        $set: { replacedAt: at, ...(lastCounts !== null && { latestCounts: lastCounts, countedAt: at }) },
+        $setOnInsert: { report, uploadedAt: at, total: 0, attrPath: null, countsAtUpload: null },
+      },
+      { upsert: true },
+    ),
   );
 }
 
@@ -70,19 +79,23 @@ export async function recordReplaced(models: Models, report: string, version: st
  * here, dated by the report's last change.
  */
 export async function recordSnapshot(models: Models, figures: VersionFigures, at: Date, versionSince: Date): Promise<void> {
-  await models.ReportVersion.updateOne(
-    { _id: figures.version },
-    { $set: { latestCounts: figures.counts, countedAt: at }, $setOnInsert: { report: figures.report, uploadedAt: versionSince, total: figures.total, attrPath: null, countsAtUpload: null, replacedAt: null } },
-    { upsert: true },
+  await upsertById(() =>
+    models.ReportVersion.updateOne(
+      { _id: figures.version },
+      { $set: { latestCounts: figures.counts, countedAt: at }, $setOnInsert: { report: figures.report, uploadedAt: versionSince, total: figures.total, attrPath: null, countsAtUpload: null, replacedAt: null } },
+      { upsert: true },
+    ),
   );
   await recordDay(models, figures, at);
 }
 
 function recordDay(models: Models, figures: VersionFigures, at: Date) {
-  return models.ReportDay.updateOne(
-    { _id: dayId(figures.report, dayOf(at)) },
-    { $set: { report: figures.report, at, version: figures.version, total: figures.total, counts: figures.counts } },
-    { upsert: true },
+  return upsertById(() =>
+    models.ReportDay.updateOne(
+      { _id: dayId(figures.report, dayOf(at)) },
+      { $set: { report: figures.report, at, version: figures.version, total: figures.total, counts: figures.counts } },
+      { upsert: true },
+    ),
   );
 }
 
