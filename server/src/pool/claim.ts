@@ -1,4 +1,4 @@
-import type { JobView } from '@lilac/common';
+import type { JobView, WorkerCapabilities } from '@lilac/common';
 import { insertNew } from '../store/insertNew.ts';
 import { ClaimAllowance, claimsHeldBy, tooManyClaims } from './claimAllowance.ts';
 import type { Claimant } from './claimant.ts';
@@ -18,6 +18,20 @@ const CLAIM_WINDOW_MAX_AGE_MS = 10_000;
  * the store go in the next without waiting for it to end.
  */
 const ROUNDS_IN_FLIGHT = 2;
+
+/**
+ * `mayOffer`'s system and feature conditions as a store filter, for the read
+ * that looks past the window for one claimant: a job for another system, or
+ * needing a feature the worker lacks, is left in the store.
+ */
+function buildableBy(claimant: Claimant): Record<string, unknown> {
+  const { capabilities } = claimant;
+  if (capabilities === null) return {};
+  return {
+    system: { $in: [null, ...capabilities.systems] },
+    requiredSystemFeatures: { $not: { $elemMatch: { $nin: capabilities.features } } },
+  };
+}
 
 /** One `claim` waiting for its answer. */
 interface Pending {
@@ -53,7 +67,7 @@ export class Claimer {
     this.window = new ClaimWindow(
       () => this.readQueue({}, []),
       CLAIM_WINDOW,
-      (claimant, passed) => this.readQueue({ attestedBy: { $nin: [claimant.builder] }, triedBy: { $nin: [claimant.builder] } }, passed),
+      (claimant, passed) => this.readQueue({ attestedBy: { $nin: [claimant.builder] }, triedBy: { $nin: [claimant.builder] }, ...buildableBy(claimant) }, passed),
       CLAIM_WINDOW_MAX_AGE_MS,
       pool.now,
     );
@@ -69,11 +83,11 @@ export class Claimer {
    * attested by it, not completed or failed by it, past its retry backoff;
    * `null` when there is none. Refused once the builder holds `maxClaimsPerBuilder`.
    */
-  async claim(builder: string, socketId: string): Promise<JobView | null> {
+  async claim(builder: string, socketId: string, capabilities: WorkerCapabilities | null = null): Promise<JobView | null> {
     const reservation = await this.allowance.reserve(builder);
     try {
       const job = await new Promise<JobView | null>((resolve, reject) => {
-        this.waiting.push({ claimant: { builder, socketId }, passed: new Set(), since: this.pool.now().getTime(), nearLimit: reservation.nearLimit, resolve, reject });
+        this.waiting.push({ claimant: { builder, socketId, capabilities }, passed: new Set(), since: this.pool.now().getTime(), nearLimit: reservation.nearLimit, resolve, reject });
         this.runRounds();
       });
       if (job) reservation.confirm();
@@ -194,7 +208,7 @@ export class Claimer {
         ...filter,
         ...(skipped.length > 0 && { _id: { $nin: skipped } }),
       },
-      { _id: 1, outPath: 1, attestedBy: 1, triedBy: 1, notBefore: 1 },
+      { _id: 1, outPath: 1, attestedBy: 1, triedBy: 1, notBefore: 1, system: 1, requiredSystemFeatures: 1 },
     )
       .sort({ verifiedBuilders: 1, seq: 1 })
       .limit(CLAIM_WINDOW)
