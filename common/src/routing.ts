@@ -5,8 +5,8 @@
  * offers jobs) and the hook (which reads them from Nix).
  */
 
-/** Nix system names: `x86_64-linux`, `aarch64-darwin`, `riscv64-linux`. */
-const SYSTEM = /^[a-z0-9_]+-[a-z0-9_]+$/;
+/** Nix system names: `x86_64-linux`, `aarch64-darwin`, `riscv64-linux`, and the `x86_64-v3-linux` Nix lists in `extra-platforms`. */
+const SYSTEM = /^[a-z0-9_]+(?:-[a-z0-9_]+){1,3}$/;
 /** A system feature as Nix names them (`kvm`, `big-parallel`, `gccarch-armv8-a`): a plain token. */
 const FEATURE = /^[A-Za-z0-9_.+-]{1,64}$/;
 /** More than any real machine or derivation has: bounds what a client can make the server hold. */

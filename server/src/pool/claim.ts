@@ -1,7 +1,7 @@
 import type { JobView, WorkerCapabilities } from '@lilac/common';
 import { insertNew } from '../store/insertNew.ts';
 import { ClaimAllowance, claimsHeldBy, tooManyClaims } from './claimAllowance.ts';
-import type { Claimant } from './claimant.ts';
+import { buildableBy, type Claimant } from './claimant.ts';
 import { checkWon, type Won } from './claimChecks.ts';
 import { ClaimWindow, type Candidate } from './claimWindow.ts';
 import { toJobView } from './jobViews.ts';
@@ -18,20 +18,6 @@ const CLAIM_WINDOW_MAX_AGE_MS = 10_000;
  * the store go in the next without waiting for it to end.
  */
 const ROUNDS_IN_FLIGHT = 2;
-
-/**
- * `mayOffer`'s system and feature conditions as a store filter, for the read
- * that looks past the window for one claimant: a job for another system, or
- * needing a feature the worker lacks, is left in the store.
- */
-function buildableBy(claimant: Claimant): Record<string, unknown> {
-  const { capabilities } = claimant;
-  if (capabilities === null) return {};
-  return {
-    system: { $in: [null, ...capabilities.systems] },
-    requiredSystemFeatures: { $not: { $elemMatch: { $nin: capabilities.features } } },
-  };
-}
 
 /** One `claim` waiting for its answer. */
 interface Pending {
@@ -67,7 +53,7 @@ export class Claimer {
     this.window = new ClaimWindow(
       () => this.readQueue({}, []),
       CLAIM_WINDOW,
-      (claimant, passed) => this.readQueue({ attestedBy: { $nin: [claimant.builder] }, triedBy: { $nin: [claimant.builder] }, ...buildableBy(claimant) }, passed),
+      (claimant, passed) => this.readQueue({ attestedBy: { $nin: [claimant.builder] }, triedBy: { $nin: [claimant.builder] }, ...buildableBy(claimant.capabilities) }, passed),
       CLAIM_WINDOW_MAX_AGE_MS,
       pool.now,
     );

@@ -180,8 +180,9 @@ export class WorkPool {
     return poolView(this.context, limit, this.localWorkers);
   }
 
-  outlook(builder: string): Promise<PoolOutlook> {
-    return poolOutlook(this.context, builder);
+  /** What this connection may take, by what it announced. */
+  outlook(builder: string, socketId: string): Promise<PoolOutlook> {
+    return poolOutlook(this.context, builder, this.localWorkers.get(socketId)?.capabilities ?? null);
   }
 
   /** Publishes `pool:stats` at most once per `statsIntervalMs`, however busy the pool is. */

@@ -102,7 +102,7 @@ export function attachRebuildersNamespace(io: Server, context: AppContext): Name
 
     handle<ClaimAck>('claim', (_payload, builder) => pool.claim(builder.name, socket.id));
     handle<HeartbeatAck>('heartbeat', () => pool.heartbeat(socket.id));
-    handle<PoolOutlook>('outlook', (_payload, builder) => pool.outlook(builder.name));
+    handle<PoolOutlook>('outlook', (_payload, builder) => pool.outlook(builder.name, socket.id));
     handle<{ released: number }>('release', async () => ({ released: await pool.release(socket.id) }));
     handle<JobOutcomeAck>('complete', (payload, builder) => pool.complete(builder, socket.id, payload));
     handle<JobOutcomeAck>('fail', (payload, builder) => pool.fail(builder.name, socket.id, payload));
