@@ -53,7 +53,8 @@ export class Claimer {
     this.window = new ClaimWindow(
       () => this.readQueue({}, []),
       CLAIM_WINDOW,
-      (claimant, passed) => this.readQueue({ attestedBy: { $nin: [claimant.builder] }, triedBy: { $nin: [claimant.builder] }, ...buildableBy(claimant.capabilities) }, passed),
+      async (claimant, passed) =>
+        this.readQueue({ attestedBy: { $nin: [claimant.builder] }, triedBy: { $nin: [claimant.builder] }, ...(await buildableBy(pool, claimant.capabilities)) }, passed),
       CLAIM_WINDOW_MAX_AGE_MS,
       pool.now,
     );

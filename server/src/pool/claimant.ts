@@ -1,4 +1,5 @@
 import type { WorkerCapabilities } from '@lilac/common';
+import type { PoolContext } from './poolContext.ts';
 
 /** Who asks for a job: what decides which jobs it may be offered, and the connection its lease names. */
 export interface Claimant {
@@ -11,12 +12,18 @@ export interface Claimant {
 /**
  * `canBuild` as a store filter, for reads of the queue for one worker (the
  * further read past the claim window, the outlook): a job for another system,
- * or needing a feature the worker lacks, is left in the store.
+ * or needing a feature the worker lacks, is left in the store. "Every required
+ * feature is the worker's" is said as "none of the features queued jobs need
+ * and the worker lacks": FerretDB 1.24 gets `$not`/`$nor` of `$elemMatch`
+ * wrong (it matches nothing), while `$nin` on an array is right. Costs one
+ * read of the queue, as the reads it serves do anyway.
  */
-export function buildableBy(capabilities: WorkerCapabilities | null): Record<string, unknown> {
+export async function buildableBy(pool: PoolContext, capabilities: WorkerCapabilities | null): Promise<Record<string, unknown>> {
   if (capabilities === null) return {};
+  const needed = (await pool.models.Job.distinct('requiredSystemFeatures', { state: 'queued' })) as string[];
+  const lacking = needed.filter((feature) => !capabilities.features.includes(feature));
   return {
     system: { $in: [null, ...capabilities.systems] },
-    requiredSystemFeatures: { $not: { $elemMatch: { $nin: capabilities.features } } },
+    ...(lacking.length > 0 && { requiredSystemFeatures: { $nin: lacking } }),
   };
 }

@@ -10,7 +10,7 @@ import type { PoolContext } from './poolContext.ts';
 export async function poolOutlook(pool: PoolContext, builder: string, capabilities: WorkerCapabilities | null): Promise<PoolOutlook> {
   const now = pool.now();
   const [queued, leases] = await Promise.all([
-    pool.models.Job.find({ state: 'queued', attestedBy: { $nin: [builder] }, triedBy: { $nin: [builder] }, ...buildableBy(capabilities) }, { _id: 1, notBefore: 1 }).lean(),
+    pool.models.Job.find({ state: 'queued', attestedBy: { $nin: [builder] }, triedBy: { $nin: [builder] }, ...(await buildableBy(pool, capabilities)) }, { _id: 1, notBefore: 1 }).lean(),
     pool.models.Lease.find({}, { _id: 1, expiresAt: 1 }).lean(),
   ]);
   const leaseEnds = new Map(leases.map((lease) => [lease._id, lease.expiresAt]));

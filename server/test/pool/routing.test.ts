@@ -45,9 +45,14 @@ test('past a claim window full of jobs it cannot build, a worker finds the one i
     index % 2 === 0 ? { ...fakeJob(`ahead-${index}`), system: 'riscv64-linux' } : { ...fakeJob(`ahead-${index}`), system: 'x86_64-linux', requiredSystemFeatures: ['kvm'] },
   );
   const mine = { ...fakeJob('behind'), system: 'x86_64-linux', requiredSystemFeatures: ['big-parallel'] };
-  assert.equal((await enqueue([...ahead, mine])).status, 200);
+  const unsaid = fakeJob('behind-unsaid');
+  const notMine = { ...fakeJob('behind-not-mine'), system: 'x86_64-linux', requiredSystemFeatures: ['big-parallel', 'kvm'] };
+  assert.equal((await enqueue([...ahead, mine, notMine, unsaid])).status, 200);
   const worker = await connectRebuilder(server().url, (await server().createBuilder('far-reader')).token, { systems: ['x86_64-linux'], features: ['big-parallel'] });
-  assert.deepEqual(await claimAll(worker), [mine.outPath]);
+  // The outlook counts what this connection can build, so `--until-empty` does not wait for the rest.
+  assert.deepEqual(await worker.emitWithAck('outlook'), { claimable: 2, backingOff: 0, held: 0, lapsed: 0 });
+  assert.deepEqual(await claimAll(worker), [mine.outPath, unsaid.outPath]);
+  assert.deepEqual(await worker.emitWithAck('outlook'), { claimable: 0, backingOff: 0, held: 2, lapsed: 0 });
   await leave(worker);
 });
 
