@@ -78,7 +78,12 @@ export interface DerivationInput {
  */
 export function derivationInputs(text: string): { outputs: DerivationOutput[]; inputDrvs: DerivationInput[] } {
   const [outputs, afterOutputs] = readOutputs(text);
-  let index = expect(text, afterOutputs, ',[');
+  return { outputs, inputDrvs: readInputDrvs(text, afterOutputs)[0] };
+}
+
+/** The input derivations list after the outputs (at `start`, its leading `,`); returns them and the index after its `]`. */
+function readInputDrvs(text: string, start: number): [DerivationInput[], number] {
+  let index = expect(text, start, ',[');
   const inputDrvs: DerivationInput[] = [];
   while (text[index] !== ']') {
     if (inputDrvs.length > 0) index = expect(text, index, ',');
@@ -95,7 +100,61 @@ export function derivationInputs(text: string): { outputs: DerivationOutput[]; i
     index = expect(text, index, '])');
     inputDrvs.push({ drvPath: parseStorePath(drvPath).path, outputs: names });
   }
-  return { outputs, inputDrvs };
+  return [inputDrvs, index + 1];
+}
+
+/** A `[ "a", "b" ]` list of ATerm strings at `start`; returns them and the index after its `]`. */
+function readStringList(text: string, start: number): [string[], number] {
+  let index = expect(text, start, '[');
+  const items: string[] = [];
+  while (text[index] !== ']') {
+    if (items.length > 0) index = expect(text, index, ',');
+    const [item, next] = readString(text, index);
+    items.push(item);
+    index = next;
+  }
+  return [items, index + 1];
+}
+
+/**
+ * What building a `.drv` needs from a machine, as Nix decides where it may
+ * build: its `system` (the fourth field) and the `requiredSystemFeatures` of
+ * its environment (space-separated, or a list in `__json` for derivations
+ * with structured attributes).
+ */
+export function derivationRequirements(text: string): { system: string; requiredSystemFeatures: string[] } {
+  const [, afterOutputs] = readOutputs(text);
+  const [, afterInputDrvs] = readInputDrvs(text, afterOutputs);
+  let index = expect(text, afterInputDrvs, ',');
+  [, index] = readStringList(text, index);
+  const [system, afterSystem] = readString(text, expect(text, index, ','));
+  [, index] = readString(text, expect(text, afterSystem, ','));
+  [, index] = readStringList(text, expect(text, index, ','));
+  index = expect(text, index, ',[');
+  const env = new Map<string, string>();
+  while (text[index] !== ']') {
+    if (env.size > 0) index = expect(text, index, ',');
+    const [key, afterKey] = readString(text, expect(text, index, '('));
+    const [value, afterValue] = readString(text, expect(text, afterKey, ','));
+    env.set(key, value);
+    index = expect(text, afterValue, ')');
+  }
+  return { system, requiredSystemFeatures: requiredFeaturesOf(env) };
+}
+
+function requiredFeaturesOf(env: ReadonlyMap<string, string>): string[] {
+  const structured = env.get('__json');
+  if (structured !== undefined) {
+    let attrs: unknown;
+    try {
+      attrs = JSON.parse(structured);
+    } catch {
+      throw new DerivationFormatError('__json is not JSON');
+    }
+    const features = (attrs as { requiredSystemFeatures?: unknown } | null)?.requiredSystemFeatures;
+    return Array.isArray(features) ? features.filter((feature): feature is string => typeof feature === 'string') : [];
+  }
+  return (env.get('requiredSystemFeatures') ?? '').split(/\s+/).filter((feature) => feature !== '');
 }
 
 /**

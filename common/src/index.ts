@@ -10,3 +10,4 @@ export * from './wire.ts';
 export * from './listings.ts';
 export * from './sbom.ts';
 export * from './people.ts';
+export * from './routing.ts';

@@ -100,6 +100,10 @@ export interface JobRequest {
   /** Output name in the derivation (`out`, `dev`, …). */
   output: string;
   outPath: string;
+  /** The Nix system the output is built for (`x86_64-linux`); null or absent: any worker may build it. */
+  system?: string | null;
+  /** Features a worker must have (the derivation's `requiredSystemFeatures`). */
+  requiredSystemFeatures?: string[];
 }
 
 /** What a rebuilder's `claim` acknowledgement receives (or `null` when nothing is claimable). */
@@ -156,12 +160,19 @@ export interface PoolJobView extends JobView {
   verifiedBuilders: number;
   /** How the last rebuild of it ended; null before the first. */
   outcome: RebuildOutcome | null;
+  system: string | null;
+  requiredSystemFeatures: string[];
+  /** Queued, and no worker connected to this server can build it (its system or features): it waits for a capable worker. */
+  waitingForCapableWorker: boolean;
 }
 
 /** A connected rebuilder connection and the jobs it holds. */
 export interface PoolWorkerView {
   builder: string;
   socketId: string;
+  /** What it announced; null: nothing, so it is offered any job (or it is connected to another server). */
+  systems: string[] | null;
+  features: string[];
   jobs: string[];
 }
 

@@ -11,6 +11,7 @@ export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   'diff-hook': async () => (await import('./commands/diffHook.ts')).diffHook,
   flush: async () => (await import('./commands/flush.ts')).flush,
   'import-cache': async () => (await import('./commands/importCache.ts')).importCache,
+  enqueue: async () => (await import('./commands/enqueue.ts')).enqueue,
   rebuild: async () => (await import('./commands/rebuild.ts')).rebuild,
   report: async () => (await import('./commands/report.ts')).report,
 };

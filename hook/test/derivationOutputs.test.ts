@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { derivationRequirements } from '@lilac/common';
 import { outputsOfDerivation } from '../src/store/pathInfo.ts';
 import { nix, nonce, tempDir } from './support/nix.ts';
 
@@ -15,4 +16,22 @@ test('the outputs read from a .drv file are the ones the store knows (Nix 2.8 le
   const fromStore = nix(['nix-store', '--query', '--outputs', drvPath]).trim().split('\n');
   assert.equal(fromStore.length, 3);
   assert.deepEqual((await outputsOfDerivation(drvPath)).sort(), fromStore.sort());
+});
+
+test('the system and required features read from a .drv are the ones Nix wrote, structured attributes too', async () => {
+  const dir = tempDir('drv');
+  const needs = (name: string, extra: string) => {
+    const file = path.join(dir, `${name}.nix`);
+    writeFileSync(file, `builtins.derivation { system = "riscv64-linux"; builder = "/bin/sh"; args = [ "-c" "echo \\"${nonce()}\\" > $out" ]; name = "${name}"; ${extra} }\n`);
+    return readFileSync(nix(['nix-instantiate', file]).trim(), 'utf8');
+  };
+  assert.deepEqual(derivationRequirements(needs('lilac-plain', '')), { system: 'riscv64-linux', requiredSystemFeatures: [] });
+  assert.deepEqual(derivationRequirements(needs('lilac-kvm', 'requiredSystemFeatures = [ "kvm" "big-parallel" ];')), {
+    system: 'riscv64-linux',
+    requiredSystemFeatures: ['kvm', 'big-parallel'],
+  });
+  assert.deepEqual(derivationRequirements(needs('lilac-structured', '__structuredAttrs = true; requiredSystemFeatures = [ "nixos-test" ];')), {
+    system: 'riscv64-linux',
+    requiredSystemFeatures: ['nixos-test'],
+  });
 });

@@ -208,3 +208,33 @@ test('`lilac rebuild` releases its claims on SIGTERM', async () => {
     ['queued'],
   );
 });
+
+test('a job for riscv64-linux is never handed to this x86_64 worker while its x86_64 jobs are done', async () => {
+  const run_ = nonce();
+  const system = nix(['nix-instantiate', '--eval', '--expr', 'builtins.currentSystem']).trim().replaceAll('"', '');
+  assert.notEqual(system, 'riscv64-linux');
+  const native = await builtByAlice(`lilac-rebuild-native-${run_}`, `echo native ${run_} > $out`);
+  // `lilac enqueue` reads the system from the .drv on the machine that enqueues.
+  const enqueued = await run(LILAC_BIN, ['enqueue', native.drvPath], { ...nixEnv(), ...alice.env });
+  assert.equal(enqueued.status, 0, enqueued.stderr);
+  const nativeJob = await server.context.models.Job.findOne({ outPath: native.outPath }).lean();
+  assert.deepEqual([nativeJob?.system, nativeJob?.requiredSystemFeatures], [system, []]);
+  // Never built: a name Nix could give, for a machine nobody here is.
+  const digest = 'riscv'.padEnd(32, '0');
+  const riscv = { drvPath: `/nix/store/${digest}-riscv-${run_}.drv`, output: 'out', outPath: `/nix/store/${digest}-riscv-${run_}`, system: 'riscv64-linux' };
+  const posted = await server.request('/api/v1/jobs', { method: 'POST', token: aliceToken, json: [riscv] });
+  assert.equal(posted.status, 200, await posted.clone().text());
+
+  // Bob's worker announces what its Nix builds; it finishes the native job and stops with the riscv one still queued.
+  const worker = bobsWorker(['--until-empty', '--poll-ms', '200']);
+  assert.equal(await worker.exited, 0, worker.stderr());
+  assert.match(worker.stderr(), new RegExp(`building for [^\\n]*${system}`));
+  assert.match(worker.stderr(), new RegExp(`${native.outPath}: reproduced; the job is now done`));
+  assert.doesNotMatch(worker.stderr(), /riscv/);
+  assert.equal(await verdict(native.outPath), 'reproduced');
+  const riscvJob = await server.context.models.Job.findOne({ outPath: riscv.outPath }).lean();
+  assert.deepEqual([riscvJob?.state, riscvJob?.attempts, riscvJob?.triedBy], ['queued', 0, []]);
+  const pool = (await (await server.request('/api/v1/pool')).json()) as PoolView;
+  const shown = pool.jobs.find((job) => job.outPath === riscv.outPath);
+  assert.deepEqual([shown?.state, shown?.system, shown?.waitingForCapableWorker], ['queued', 'riscv64-linux', true]);
+});

@@ -1,13 +1,15 @@
 /**
  * The work pool: claims per second with 50 concurrent workers (10 builders,
  * 5 connections each) taking 1,000 queued jobs, and how many jobs were handed
- * to two workers (must be none); and how long a dead worker's
+ * to two workers (must be none); the same with routing, 50 workers of 5 kinds
+ * (systems and features) taking 2,000 mixed jobs, none offered a job its
+ * worker cannot build; and how long a dead worker's
  * jobs stay unclaimable — after its connection is cut (returned at disconnect),
  * and after its server died holding it (returned by the lease sweeper, with
  * the lease length and sweep interval printed).
  */
 import { performance } from 'node:perf_hooks';
-import type { ClaimAck } from '@lilac/common';
+import { canBuild, type ClaimAck, type JobView, type WorkerCapabilities } from '@lilac/common';
 import type { Socket } from 'socket.io-client';
 import { connectRebuilder, fakeJob, testPoolConfig } from '../test/support/rebuilderClient.ts';
 import { startTestServer, type TestServer } from '../test/support/testServer.ts';
@@ -18,6 +20,26 @@ const JOBS = 1_000;
 /** Long enough that no lease of the claim run lapses however slow the machine: a job handed out twice is then a double claim. */
 const CLAIM_RUN_LEASE_MS = 600_000;
 const LEASE_MS = 2_000;
+const ROUTED_JOBS = 2_000;
+/** The fleet of the routed run: each kind is one worker in five. */
+const WORKER_KINDS: WorkerCapabilities[] = [
+  { systems: ['x86_64-linux', 'i686-linux'], features: [] },
+  { systems: ['x86_64-linux', 'i686-linux'], features: ['big-parallel', 'kvm'] },
+  { systems: ['aarch64-linux'], features: [] },
+  { systems: ['aarch64-linux'], features: ['big-parallel'] },
+  { systems: ['x86_64-darwin', 'aarch64-darwin'], features: [] },
+];
+/** What the routed run's jobs need, in turn; the last kind no worker has, and stays queued. */
+const JOB_KINDS = [
+  { system: 'x86_64-linux', requiredSystemFeatures: [] },
+  { system: 'aarch64-linux', requiredSystemFeatures: [] },
+  { system: 'x86_64-linux', requiredSystemFeatures: ['kvm'] },
+  { system: 'aarch64-linux', requiredSystemFeatures: ['big-parallel'] },
+  { system: 'aarch64-darwin', requiredSystemFeatures: [] },
+  { system: 'i686-linux', requiredSystemFeatures: ['big-parallel'] },
+  { system: null, requiredSystemFeatures: [] },
+  { system: 'riscv64-linux', requiredSystemFeatures: [] },
+];
 const SWEEP_MS = 500;
 
 async function enqueue(server: TestServer, token: string, count: number, prefix: string): Promise<void> {
@@ -35,7 +57,7 @@ async function firstClaim(socket: Socket, since: number): Promise<number> {
 }
 
 // Workers here claim and never complete, so each builder's claim cap would end the run after 32 claims a builder.
-let server = await startTestServer({ pool: testPoolConfig({ leaseMs: CLAIM_RUN_LEASE_MS, maxClaimsPerBuilder: JOBS, sweepIntervalMs: 5_000, statsIntervalMs: 1_000 }) });
+let server = await startTestServer({ pool: testPoolConfig({ leaseMs: CLAIM_RUN_LEASE_MS, maxClaimsPerBuilder: ROUTED_JOBS, sweepIntervalMs: 5_000, statsIntervalMs: 1_000 }) });
 try {
   const enqueuer = await server.createBuilder('enqueuer');
   await enqueue(server, enqueuer.token, JOBS, 'bench');
@@ -66,6 +88,47 @@ try {
   console.log(`double claims: ${[...handedOut.values()].filter((count) => count > 1).length} jobs handed to more than one worker`);
   await Promise.all(sockets.map((socket) => socket.emitWithAck('release')));
   for (const socket of sockets) socket.disconnect();
+  await server.context.models.Job.updateMany({}, { $set: { state: 'done' } });
+
+  // Routed: each worker is offered only what it can build.
+  const mixed = Array.from({ length: ROUTED_JOBS }, (_, index) => ({ ...fakeJob(`routed-${index}`), ...JOB_KINDS[index % JOB_KINDS.length]! }));
+  for (let start = 0; start < mixed.length; start += 5_000) {
+    const response = await server.request('/api/v1/jobs', { method: 'POST', token: enqueuer.token, json: mixed.slice(start, start + 5_000) });
+    if (response.status !== 200) throw new Error(`${response.status} ${await response.text()}`);
+  }
+  const buildable = mixed.filter((job) => WORKER_KINDS.some((kind) => canBuild(kind, job))).length;
+  const fleet = await Promise.all(
+    Array.from({ length: WORKERS }, async (_, index) => {
+      const kind = WORKER_KINDS[index % WORKER_KINDS.length]!;
+      return { kind, socket: await connectRebuilder(server.url, builders[index % BUILDERS]!.token, kind) };
+    }),
+  );
+  let routed = 0;
+  let misrouted = 0;
+  const routedLatencies: number[] = [];
+  const routedStart = performance.now();
+  await Promise.all(
+    fleet.map(async ({ kind, socket }) => {
+      for (;;) {
+        const sent = performance.now();
+        const ack = (await socket.emitWithAck('claim')) as ClaimAck;
+        if (ack === null) return;
+        if ('error' in ack) throw new Error(ack.error);
+        routedLatencies.push(performance.now() - sent);
+        routed += 1;
+        const job = ack as JobView;
+        if (!canBuild(kind, { system: job.system ?? null, requiredSystemFeatures: job.requiredSystemFeatures ?? [] })) misrouted += 1;
+      }
+    }),
+  );
+  const routedSeconds = (performance.now() - routedStart) / 1000;
+  routedLatencies.sort((a, b) => a - b);
+  const rp = (q: number) => (routedLatencies[Math.min(routedLatencies.length - 1, Math.floor((routedLatencies.length * q) / 100))] ?? 0).toFixed(0);
+  console.log(
+    `routed claims: ${routed} of ${buildable} buildable (of ${ROUTED_JOBS} mixed jobs) by ${WORKERS} workers of ${WORKER_KINDS.length} kinds in ${routedSeconds.toFixed(1)} s = ${(routed / routedSeconds).toFixed(0)} claims/s (p50 ${rp(50)} ms, p99 ${rp(99)} ms); misrouted: ${misrouted}`,
+  );
+  await Promise.all(fleet.map(({ socket }) => socket.emitWithAck('release')));
+  for (const { socket } of fleet) socket.disconnect();
   await server.context.models.Job.updateMany({}, { $set: { state: 'done' } });
 
   // A worker's connection is cut while it holds 5 jobs: they come back at disconnect.

@@ -350,7 +350,7 @@ test('a store written at version 3 loses the ingest indexes that repeat _id, and
 
   const server = await startOn(store);
   try {
-    assert.deepEqual(await migrationRuns(store.db), [4, 5]);
+    assert.deepEqual(await migrationRuns(store.db), [4, 5, 6]);
     const indexNames = (collection: string) => store.db.collection(collection).indexes().then((indexes) => indexes.map((index) => index.name).sort());
     assert.deepEqual(await indexNames('attestations'), ['_id_']);
     assert.deepEqual(await indexNames('derivations'), ['_id_']);
@@ -398,7 +398,7 @@ test('a pool written at 7f92c7a, whose jobs recorded their holder, keeps its cla
 
   const server = await startOn(store);
   try {
-    assert.deepEqual(await migrationRuns(store.db), [4, 5]);
+    assert.deepEqual(await migrationRuns(store.db), [4, 5, 6]);
     const stored = await store.db.collection('pool_jobs').find().sort({ seq: 1 }).toArray();
     assert.deepEqual(stored.map((job) => job.state), ['queued', 'queued', 'queued']);
     assert.ok(stored.every((job) => !('claimedBy' in job) && !('socketId' in job) && !('leaseExpiresAt' in job)), JSON.stringify(stored));
@@ -416,6 +416,36 @@ test('a pool written at 7f92c7a, whose jobs recorded their holder, keeps its cla
     const claims = [];
     for (let index = 0; index < 3; index++) claims.push(((await worker.emitWithAck('claim')) as JobView | null)?.outPath ?? null);
     assert.deepEqual(claims, [leaseGone.outPath, queued.outPath, null]);
+    worker.disconnect();
+  } finally {
+    await server.close();
+    await store.close();
+  }
+});
+
+test('a pool written at version 5, whose jobs said nothing of systems, routes them as system null to any worker', async () => {
+  const store = await oldStore();
+  await store.db.collection<{ _id: string; version: number }>(SCHEMA_COLLECTION).insertOne({ _id: 'version', version: 5 });
+  const outPath = storePath('old-job-1.0');
+  await store.db.collection('pool_jobs').insertOne({
+    _id: jobIdFor(outPath), drvPath: drvPath('old-job-1.0'), output: 'out', outPath, state: 'queued', verifiedBuilders: 0, seq: 1,
+    attestedBy: [], triedBy: [], notBefore: at, attempts: 0, lastError: null, lastOutcome: null, since: at,
+  });
+
+  const server = await startOn(store);
+  try {
+    assert.deepEqual(await migrationRuns(store.db), [6]);
+    const stored = await store.db.collection('pool_jobs').findOne({ outPath });
+    assert.deepEqual([stored?.system, stored?.requiredSystemFeatures], [null, []]);
+    const view = await json<PoolView>(await server.request('/api/v1/pool'));
+    const shown = view.jobs.find((job) => job.outPath === outPath);
+    assert.deepEqual([shown?.system, shown?.requiredSystemFeatures], [null, []]);
+
+    // A worker that announced a system still gets a job that names none.
+    const dora = await server.createBuilder('dora');
+    const worker = await connectRebuilder(server.url, dora.token, { systems: ['aarch64-linux'], features: ['kvm'] });
+    const claimedJob = (await worker.emitWithAck('claim')) as JobView | null;
+    assert.deepEqual([claimedJob?.outPath, claimedJob?.system], [outPath, null]);
     worker.disconnect();
   } finally {
     await server.close();

@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
 import { CONFIG_FLAGS, ConfigError, loadHookConfig, type HookConfig } from '../config.ts';
 import { withDiffoscopeFlags } from '../listings/diffoscopeSettings.ts';
+import { log } from '../log.ts';
 import { runRebuildWorker } from '../rebuild/rebuildWorker.ts';
+import { narrowCapabilities, nixCapabilities } from '../rebuild/workerCapabilities.ts';
 import type { Command } from './command.ts';
 
 function positiveInteger(text: string | undefined, fallback: number, what: string): number {
@@ -16,12 +18,14 @@ function positiveInteger(text: string | undefined, fallback: number, what: strin
  * (SIGINT/SIGTERM release the claims held). A rebuild whose claim was lost is
  * delivered or spooled like a post-build-hook's (`--spool-dir`, `--timeout-ms`).
  * A rebuild that differs uploads the listings of both copies and, when
- * diffoscope is installed, its output between them.
+ * diffoscope is installed, its output between them. The worker announces
+ * the systems and features its Nix builds (narrowed by `--system` and
+ * `--features`) and is offered only jobs it can build.
  */
 export const rebuild: Command = {
   summary: 'join the rebuild pool: claim derivations, rebuild them with Nix, attest the results',
   usage:
-    'lilac rebuild [--jobs N] [--poll-ms MS] [--until-empty] [--diffoscope-timeout SECONDS] [--diffoscope-html] [--server URL] [--token T | --token-file F] [--secret-key-file F] [--spool-dir D] [--timeout-ms N]',
+    'lilac rebuild [--jobs N] [--system S]... [--features A,B] [--poll-ms MS] [--until-empty] [--diffoscope-timeout SECONDS] [--diffoscope-html] [--server URL] [--token T | --token-file F] [--secret-key-file F] [--spool-dir D] [--timeout-ms N]',
   async run(args, env) {
     const { values } = parseArgs({
       args,
@@ -32,10 +36,12 @@ export const rebuild: Command = {
         'until-empty': { type: 'boolean' },
         'diffoscope-timeout': { type: 'string' },
         'diffoscope-html': { type: 'boolean' },
+        system: { type: 'string', multiple: true },
+        features: { type: 'string' },
       },
       strict: true,
     });
-    const { jobs, 'poll-ms': pollMs, 'until-empty': untilEmpty, 'diffoscope-timeout': diffoscopeTimeout, 'diffoscope-html': diffoscopeHtml, ...flags } = values;
+    const { jobs, 'poll-ms': pollMs, 'until-empty': untilEmpty, 'diffoscope-timeout': diffoscopeTimeout, 'diffoscope-html': diffoscopeHtml, system, features, ...flags } = values;
     const loaded = loadHookConfig(env, flags);
     let config: HookConfig;
     try {
@@ -46,6 +52,9 @@ export const rebuild: Command = {
     if (config.server === null) throw new ConfigError('no server configured (--server or LILAC_SERVER)');
     if (config.token === null) throw new ConfigError('no token configured (--token, --token-file or LILAC_TOKEN)');
     if (config.secretKey === null) throw new ConfigError('no secret key configured (--secret-key-file or LILAC_SECRET_KEY_FILE)');
+    // Announced when connecting: the pool offers only jobs for these systems needing only these features.
+    const capabilities = narrowCapabilities(await nixCapabilities(), system, features);
+    log(`building for ${capabilities.systems.join(', ')}; features: ${capabilities.features.join(', ') || 'none'}`);
     const stop = new AbortController();
     const onSignal = () => stop.abort();
     process.once('SIGINT', onSignal);
@@ -55,6 +64,7 @@ export const rebuild: Command = {
         server: config.server,
         token: config.token,
         secretKey: config.secretKey,
+        capabilities,
         delivery: config,
         jobs: positiveInteger(jobs, 1, '--jobs'),
         pollMs: positiveInteger(pollMs, 5000, '--poll-ms'),

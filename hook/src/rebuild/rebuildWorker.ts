@@ -7,6 +7,7 @@ import {
   type NamedKey,
   type PoolOutlook,
   type RebuilderErrorAck,
+  type WorkerCapabilities,
 } from '@lilac/common';
 import { io, type Socket } from 'socket.io-client';
 import type { HookConfig } from '../config.ts';
@@ -20,6 +21,8 @@ export interface RebuildWorkerOptions {
   readonly server: string;
   readonly token: string;
   readonly secretKey: NamedKey;
+  /** Announced in the handshake: the pool offers only jobs these systems and features build. */
+  readonly capabilities: WorkerCapabilities;
   /** Where a rebuild whose claim was lost is delivered or spooled, as the post-build-hook does. */
   readonly delivery: HookConfig;
   /** Claims held at once. */
@@ -58,7 +61,7 @@ function nothingLeft(outlook: PoolOutlook): string | null {
  */
 export async function runRebuildWorker(options: RebuildWorkerOptions): Promise<number> {
   const socket: Socket = io(`${options.server}/rebuilders`, {
-    auth: { token: options.token },
+    auth: { token: options.token, systems: options.capabilities.systems, features: options.capabilities.features },
     transports: ['websocket'],
     reconnectionDelay: 1000,
     reconnectionDelayMax: 60_000,

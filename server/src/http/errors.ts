@@ -1,4 +1,4 @@
-import { InvalidKeyError, InvalidNarHashError, InvalidStorePathError, ListingError } from '@lilac/common';
+import { InvalidKeyError, InvalidNarHashError, InvalidRoutingError, InvalidStorePathError, ListingError } from '@lilac/common';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { SubmissionError } from '../attestations/submissions.ts';
 import { DiffError } from '../listings/listingService.ts';
@@ -39,7 +39,7 @@ function statusAndDetail(error: unknown): { status: number; detail: string } | n
   if (error instanceof InvalidTriageError) return { status: 400, detail: error.message };
   if (error instanceof TriageNotFoundError) return { status: 409, detail: error.message };
   if (error instanceof CommentError) return { status: commentErrorStatus[error.kind], detail: error.message };
-  if (error instanceof InvalidStorePathError || error instanceof InvalidNarHashError || error instanceof InvalidKeyError) {
+  if (error instanceof InvalidStorePathError || error instanceof InvalidNarHashError || error instanceof InvalidKeyError || error instanceof InvalidRoutingError) {
     return { status: 400, detail: error.message };
   }
   if (error instanceof StoreUnavailableError) return { status: 503, detail: error.message };

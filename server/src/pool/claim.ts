@@ -1,7 +1,7 @@
-import type { JobView } from '@lilac/common';
+import type { JobView, WorkerCapabilities } from '@lilac/common';
 import { insertNew } from '../store/insertNew.ts';
 import { ClaimAllowance, claimsHeldBy, tooManyClaims } from './claimAllowance.ts';
-import type { Claimant } from './claimant.ts';
+import { buildableBy, type Claimant } from './claimant.ts';
 import { checkWon, type Won } from './claimChecks.ts';
 import { ClaimWindow, type Candidate } from './claimWindow.ts';
 import { toJobView } from './jobViews.ts';
@@ -53,7 +53,8 @@ export class Claimer {
     this.window = new ClaimWindow(
       () => this.readQueue({}, []),
       CLAIM_WINDOW,
-      (claimant, passed) => this.readQueue({ attestedBy: { $nin: [claimant.builder] }, triedBy: { $nin: [claimant.builder] } }, passed),
+      async (claimant, passed) =>
+        this.readQueue({ attestedBy: { $nin: [claimant.builder] }, triedBy: { $nin: [claimant.builder] }, ...(await buildableBy(pool, claimant.capabilities)) }, passed),
       CLAIM_WINDOW_MAX_AGE_MS,
       pool.now,
     );
@@ -69,11 +70,11 @@ export class Claimer {
    * attested by it, not completed or failed by it, past its retry backoff;
    * `null` when there is none. Refused once the builder holds `maxClaimsPerBuilder`.
    */
-  async claim(builder: string, socketId: string): Promise<JobView | null> {
+  async claim(builder: string, socketId: string, capabilities: WorkerCapabilities | null = null): Promise<JobView | null> {
     const reservation = await this.allowance.reserve(builder);
     try {
       const job = await new Promise<JobView | null>((resolve, reject) => {
-        this.waiting.push({ claimant: { builder, socketId }, passed: new Set(), since: this.pool.now().getTime(), nearLimit: reservation.nearLimit, resolve, reject });
+        this.waiting.push({ claimant: { builder, socketId, capabilities }, passed: new Set(), since: this.pool.now().getTime(), nearLimit: reservation.nearLimit, resolve, reject });
         this.runRounds();
       });
       if (job) reservation.confirm();
@@ -194,7 +195,7 @@ export class Claimer {
         ...filter,
         ...(skipped.length > 0 && { _id: { $nin: skipped } }),
       },
-      { _id: 1, outPath: 1, attestedBy: 1, triedBy: 1, notBefore: 1 },
+      { _id: 1, outPath: 1, attestedBy: 1, triedBy: 1, notBefore: 1, system: 1, requiredSystemFeatures: 1 },
     )
       .sort({ verifiedBuilders: 1, seq: 1 })
       .limit(CLAIM_WINDOW)

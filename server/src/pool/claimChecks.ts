@@ -1,3 +1,4 @@
+import { canBuild, type JobRequirements } from '@lilac/common';
 import { Types } from 'mongoose';
 import type { Claimant } from './claimant.ts';
 import type { StoredJob } from './jobViews.ts';
@@ -10,7 +11,7 @@ export interface Won {
   readonly outPath: string;
 }
 
-type CheckedJob = Pick<StoredJob, '_id' | 'drvPath' | 'output' | 'outPath' | 'state' | 'notBefore' | 'attempts'>;
+type CheckedJob = Pick<StoredJob, '_id' | 'drvPath' | 'output' | 'outPath' | 'state' | 'notBefore' | 'attempts'> & JobRequirements;
 
 /**
  * Checks the records the claim window's hints mirror, for every lease one
@@ -25,7 +26,7 @@ export async function checkWon(pool: PoolContext, won: readonly Won[]): Promise<
   const { config } = pool;
   // All three at once: the window named each job's output, which never changes (the job's id is derived from it).
   const [jobs, tried, summaries] = await Promise.all([
-    Job.find({ _id: { $in: won.map(({ jobId }) => new Types.ObjectId(jobId)) } }, { drvPath: 1, output: 1, outPath: 1, state: 1, notBefore: 1, attempts: 1 }).lean<CheckedJob[]>(),
+    Job.find({ _id: { $in: won.map(({ jobId }) => new Types.ObjectId(jobId)) } }, { drvPath: 1, output: 1, outPath: 1, state: 1, notBefore: 1, attempts: 1, system: 1, requiredSystemFeatures: 1 }).lean<CheckedJob[]>(),
     // `fail` writes the attempt before it gives up the lease a claimer now holds.
     JobAttempt.find({ _id: { $in: won.map(({ jobId, claimant }) => `${jobId}:${claimant.builder}`) } }, { _id: 1 }).lean(),
     OutputSummary.find({ outPath: { $in: won.map(({ outPath }) => outPath) } }, { outPath: 1, verifiedBuilderCount: 1, attestedBy: 1 }).lean(),
@@ -37,8 +38,8 @@ export async function checkWon(pool: PoolContext, won: readonly Won[]): Promise<
   const passed = new Map<string, CheckedJob>();
   for (const { jobId, claimant } of won) {
     const job = jobOf.get(jobId);
-    // A claim window may be older than the job's last change: done, failed or backing off since.
-    if (!job || job.state !== 'queued' || job.notBefore > now) continue;
+    // A claim window may be older than the job's last change: done, failed, backing off or enqueued again for another system since.
+    if (!job || job.state !== 'queued' || job.notBefore > now || !canBuild(claimant.capabilities, job)) continue;
     const summary = summaryOf.get(job.outPath);
     const verified = summary?.verifiedBuilderCount ?? 0;
     const attested = summary?.attestedBy.includes(claimant.builder) ?? false;

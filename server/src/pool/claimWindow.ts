@@ -1,3 +1,4 @@
+import { canBuild } from '@lilac/common';
 import type { Types } from 'mongoose';
 import type { Claimant } from './claimant.ts';
 
@@ -8,6 +9,8 @@ export interface Candidate {
   readonly attestedBy: readonly string[];
   readonly triedBy: readonly string[];
   readonly notBefore: Date;
+  readonly system: string | null;
+  readonly requiredSystemFeatures: string[];
 }
 
 /**
@@ -17,7 +20,12 @@ export interface Candidate {
  * `Candidate` and `Claimant`.
  */
 export function mayOffer(candidate: Candidate, claimant: Claimant, now: Date): boolean {
-  return !candidate.attestedBy.includes(claimant.builder) && !candidate.triedBy.includes(claimant.builder) && candidate.notBefore <= now;
+  return (
+    !candidate.attestedBy.includes(claimant.builder) &&
+    !candidate.triedBy.includes(claimant.builder) &&
+    candidate.notBefore <= now &&
+    canBuild(claimant.capabilities, candidate)
+  );
 }
 
 /**

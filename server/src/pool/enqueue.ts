@@ -49,6 +49,8 @@ export async function enqueue(pool: PoolContext, requests: readonly JobRequest[]
     const entry = known.get(request.outPath);
     return {
       ...request,
+      system: request.system ?? null,
+      requiredSystemFeatures: request.requiredSystemFeatures ?? [],
       state: 'queued',
       verifiedBuilders: entry?.verified ?? 0,
       seq: seq++,
@@ -74,14 +76,16 @@ export async function enqueue(pool: PoolContext, requests: readonly JobRequest[]
   for (const request of wanted.filter((candidate) => existing.has(candidate.outPath))) {
     const entry = known.get(request.outPath);
     const refresh = { $addToSet: { attestedBy: { $each: [...(entry?.attestedBy ?? [])] } } };
+    // An enqueuer that says what the job needs corrects what an earlier one (or none) said.
+    const needs = request.system ? { system: request.system, requiredSystemFeatures: request.requiredSystemFeatures ?? [] } : {};
     const requeued = await Job.updateOne(
       { outPath: request.outPath, state: { $in: ['done', 'failed'] } },
-      { $set: { ...backInQueue(now), verifiedBuilders: entry?.verified ?? 0, attempts: 0, lastError: null, notBefore: now }, ...refresh },
+      { $set: { ...backInQueue(now), ...needs, verifiedBuilders: entry?.verified ?? 0, attempts: 0, lastError: null, notBefore: now }, ...refresh },
     );
     if (requeued.modifiedCount === 1) {
       result.requeued += 1;
     } else {
-      await Job.updateOne({ outPath: request.outPath }, { $set: { verifiedBuilders: entry?.verified ?? 0 }, ...refresh });
+      await Job.updateOne({ outPath: request.outPath }, { $set: { ...needs, verifiedBuilders: entry?.verified ?? 0 }, ...refresh });
       result.unchanged += 1;
     }
   }

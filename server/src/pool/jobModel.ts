@@ -28,6 +28,10 @@ export const jobSchema = new Schema(
     verifiedBuilders: { type: Number, required: true, default: 0 },
     /** Priority, second key: the order jobs were asked for. */
     seq: { type: Number, required: true },
+    /** The Nix system it is built for; null: not said, any worker may take it. */
+    system: { type: String, default: null },
+    /** Features a worker must announce to be offered it. */
+    requiredSystemFeatures: { type: [String], default: [] },
     /** Builders that attested the output (verified or not): never offered it. */
     attestedBy: { type: [String], default: [] },
     /** Builders that completed or failed this job: never offered it again. */

@@ -7,18 +7,20 @@ export type StoredJob = JobRecord & { _id: Types.ObjectId };
 export type StoredLease = LeaseRecord & { _id: string };
 
 /** The job as its holder sees it; `lease` is the holder's, if any. */
-export function toJobView(job: Pick<StoredJob, '_id' | 'drvPath' | 'output' | 'outPath'>, lease: Pick<StoredLease, 'expiresAt'> | null = null): JobView {
+export function toJobView(job: Pick<StoredJob, '_id' | 'drvPath' | 'output' | 'outPath' | 'system' | 'requiredSystemFeatures'>, lease: Pick<StoredLease, 'expiresAt'> | null = null): JobView {
   return {
     id: String(job._id),
     drvPath: job.drvPath,
     output: job.output,
     outPath: job.outPath,
+    system: job.system ?? null,
+    requiredSystemFeatures: job.requiredSystemFeatures,
     leaseExpiresAt: lease ? lease.expiresAt.toISOString() : null,
   };
 }
 
-/** A queued job with a lease shows as claimed, by the lease's builder since the claim. */
-export function toPoolJobView(job: StoredJob, lease: StoredLease | null): PoolJobView {
+/** A queued job with a lease shows as claimed, by the lease's builder since the claim; `unroutable`: no connected worker can build it. */
+export function toPoolJobView(job: StoredJob, lease: StoredLease | null, unroutable: boolean): PoolJobView {
   const held = job.state === 'queued' && lease !== null;
   return {
     ...toJobView(job, held ? lease : null),
@@ -29,6 +31,9 @@ export function toPoolJobView(job: StoredJob, lease: StoredLease | null): PoolJo
     attempts: job.attempts,
     verifiedBuilders: job.verifiedBuilders,
     outcome: (job.lastOutcome as RebuildOutcome | null | undefined) ?? null,
+    system: job.system ?? null,
+    requiredSystemFeatures: job.requiredSystemFeatures,
+    waitingForCapableWorker: unroutable,
   };
 }
 

@@ -1,15 +1,23 @@
-import type { PoolView, PoolWorkerView } from '@lilac/common';
+import { canBuild, type PoolView, type PoolWorkerView, type WorkerCapabilities } from '@lilac/common';
 import { Types } from 'mongoose';
 import { toPoolJobView, type StoredJob, type StoredLease } from './jobViews.ts';
 import type { PoolContext } from './poolContext.ts';
 import { poolStats } from './stats.ts';
 
+/** A rebuilder connection to this process and what it announced. */
+export interface LocalWorker {
+  readonly builder: string;
+  readonly capabilities: WorkerCapabilities | null;
+}
+
 /**
  * What the monitor shows: claimed jobs, the latest failures, the head of the
  * queue, and who works on what. `localWorkers` (socket id → builder) are the
  * connections to this process; those of other processes show through the leases they hold.
+ * A queued job none of this process's workers can build is flagged as waiting
+ * for a capable worker: what other processes' workers announced is not known here.
  */
-export async function poolView(pool: PoolContext, limit: number, localWorkers: ReadonlyMap<string, string>): Promise<PoolView> {
+export async function poolView(pool: PoolContext, limit: number, localWorkers: ReadonlyMap<string, LocalWorker>): Promise<PoolView> {
   const { Job, Lease } = pool.models;
   const leases = await Lease.find().sort({ claimedAt: 1 }).lean<StoredLease[]>();
   const leaseOf = new Map(leases.map((lease) => [lease._id, lease]));
@@ -22,16 +30,24 @@ export async function poolView(pool: PoolContext, limit: number, localWorkers: R
   ]);
   claimed.sort((a, b) => leaseOf.get(String(a._id))!.claimedAt.getTime() - leaseOf.get(String(b._id))!.claimedAt.getTime());
   const workers = new Map<string, PoolWorkerView>();
-  for (const [socketId, builder] of localWorkers) workers.set(socketId, { builder, socketId, jobs: [] });
+  for (const [socketId, { builder, capabilities }] of localWorkers) {
+    workers.set(socketId, { builder, socketId, systems: capabilities?.systems ?? null, features: capabilities?.features ?? [], jobs: [] });
+  }
   for (const lease of leases) {
-    const worker = workers.get(lease.socketId) ?? { builder: lease.builder, socketId: lease.socketId, jobs: [] };
+    const worker = workers.get(lease.socketId) ?? { builder: lease.builder, socketId: lease.socketId, systems: null, features: [], jobs: [] };
     worker.jobs.push(lease._id);
     workers.set(lease.socketId, worker);
   }
   const waiting = queued.filter((job) => !leaseOf.has(String(job._id))).slice(0, limit);
+  const capable = [...localWorkers.values()].map((worker) => worker.capabilities);
+  const unroutable = (job: StoredJob) => !capable.some((capabilities) => canBuild(capabilities, { system: job.system ?? null, requiredSystemFeatures: job.requiredSystemFeatures }));
   return {
     stats,
-    jobs: [...claimed.map((job) => toPoolJobView(job, leaseOf.get(String(job._id)) ?? null)), ...[...failed, ...waiting].map((job) => toPoolJobView(job, null))],
+    jobs: [
+      ...claimed.map((job) => toPoolJobView(job, leaseOf.get(String(job._id)) ?? null, false)),
+      ...failed.map((job) => toPoolJobView(job, null, false)),
+      ...waiting.map((job) => toPoolJobView(job, null, unroutable(job))),
+    ],
     workers: [...workers.values()].sort((a, b) => a.builder.localeCompare(b.builder) || a.socketId.localeCompare(b.socketId)),
   };
 }

@@ -1,4 +1,4 @@
-import type { AttestationView, EnqueueResult, HeartbeatAck, JobOutcomeAck, JobRequest, JobView, PoolOutlook, PoolStats, PoolView } from '@lilac/common';
+import type { AttestationView, EnqueueResult, HeartbeatAck, JobOutcomeAck, JobRequest, JobView, PoolOutlook, PoolStats, PoolView, WorkerCapabilities } from '@lilac/common';
 import { GroupCommit } from '../attestations/groupCommit.ts';
 import type { Builder } from '../builders/builderService.ts';
 import type { PoolConfig } from '../config.ts';
@@ -16,7 +16,7 @@ import type { PoolContext } from './poolContext.ts';
 import { release } from './release.ts';
 import { poolStats } from './stats.ts';
 import { sweep } from './sweep.ts';
-import { poolView } from './view.ts';
+import { poolView, type LocalWorker } from './view.ts';
 
 /** Attestations whose jobs one read looks for (the store's bound on an indexed `$in` is far above). */
 const MAX_FOLLOWED = 1_000;
@@ -32,7 +32,7 @@ const MAX_FOLLOWED = 1_000;
  */
 export class WorkPool {
   /** Rebuilder connections to this process, by socket id. */
-  private readonly localWorkers = new Map<string, string>();
+  private readonly localWorkers = new Map<string, LocalWorker>();
   /** Claims of gone connections being returned; `close()` waits for them. */
   private readonly departures = new Set<Promise<unknown>>();
   private sweeper: NodeJS.Timeout | null = null;
@@ -120,8 +120,9 @@ export class WorkPool {
     while (this.departures.size > 0) await Promise.allSettled([...this.departures]);
   }
 
-  workerConnected(socketId: string, builder: string): void {
-    this.localWorkers.set(socketId, builder);
+  /** `capabilities` null: the worker announced nothing and is offered any job. */
+  workerConnected(socketId: string, builder: string, capabilities: WorkerCapabilities | null = null): void {
+    this.localWorkers.set(socketId, { builder, capabilities });
   }
 
   /**
@@ -144,8 +145,9 @@ export class WorkPool {
     return enqueue(this.context, requests);
   }
 
+  /** The connection's announced capabilities decide which jobs it is offered. */
   claim(builder: string, socketId: string): Promise<JobView | null> {
-    return this.claimer.claim(builder, socketId);
+    return this.claimer.claim(builder, socketId, this.localWorkers.get(socketId)?.capabilities ?? null);
   }
 
   heartbeat(socketId: string): Promise<HeartbeatAck> {
@@ -178,8 +180,9 @@ export class WorkPool {
     return poolView(this.context, limit, this.localWorkers);
   }
 
-  outlook(builder: string): Promise<PoolOutlook> {
-    return poolOutlook(this.context, builder);
+  /** What this connection may take, by what it announced. */
+  outlook(builder: string, socketId: string): Promise<PoolOutlook> {
+    return poolOutlook(this.context, builder, this.localWorkers.get(socketId)?.capabilities ?? null);
   }
 
   /** Publishes `pool:stats` at most once per `statsIntervalMs`, however busy the pool is. */

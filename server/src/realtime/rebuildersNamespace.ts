@@ -1,4 +1,4 @@
-import type { ClaimAck, HeartbeatAck, JobOutcomeAck, PoolOutlook, RebuilderErrorAck } from '@lilac/common';
+import { InvalidRoutingError, parseCapabilities, type ClaimAck, type HeartbeatAck, type JobOutcomeAck, type PoolOutlook, type RebuilderErrorAck, type WorkerCapabilities } from '@lilac/common';
 import type { Namespace, Server, Socket } from 'socket.io';
 import type { Builder } from '../builders/builderService.ts';
 import type { AppContext } from '../context.ts';
@@ -9,6 +9,8 @@ type Ack<T> = (answer: T | RebuilderErrorAck) => void;
 
 interface SocketData {
   builder: Builder;
+  /** What the worker announced it can build; null: nothing announced, offered any job. */
+  capabilities: WorkerCapabilities | null;
   /** Checked again with every message: a token revoked while the socket is open stops working at once. */
   token: string;
 }
@@ -26,7 +28,7 @@ function ackOf<T>(args: unknown[]): Ack<T> {
 
 /**
  * `/rebuilders`: the work pool protocol (docs/design.md, "Live channel"). The handshake carries
- * `auth: { token }`; every message checks the token again (two reads by key),
+ * `auth: { token, systems?, features? }` (what the worker can build; none: any job); every message checks the token again (two reads by key),
  * so a revoked token is disconnected at its next message and a removed key
  * signs nothing more; every message is validated and acknowledged, errors as `{ error }`.
  */
@@ -35,15 +37,24 @@ export function attachRebuildersNamespace(io: Server, context: AppContext): Name
   const { pool, log } = context;
 
   rebuilders.use((socket, next) => {
-    const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+    const auth = socket.handshake.auth as { token?: unknown; systems?: unknown; features?: unknown } | undefined;
+    const token = auth?.token;
     if (typeof token !== 'string' || token === '') {
       next(new Error('missing token: connect with auth: { token }'));
+      return;
+    }
+    let capabilities: WorkerCapabilities | null;
+    try {
+      capabilities = parseCapabilities(auth?.systems, auth?.features);
+    } catch (error) {
+      if (!(error instanceof InvalidRoutingError)) throw error;
+      next(new Error(error.message));
       return;
     }
     context.builders.authenticate(token).then(
       (builder) => {
         if (!builder) return next(new Error('invalid token'));
-        (socket.data as SocketData) = { builder, token };
+        (socket.data as SocketData) = { builder, token, capabilities };
         next();
       },
       (error: unknown) => {
@@ -54,11 +65,11 @@ export function attachRebuildersNamespace(io: Server, context: AppContext): Name
   });
 
   rebuilders.on('connection', (socket: Socket) => {
-    const { builder: connected, token } = socket.data as SocketData;
+    const { builder: connected, token, capabilities } = socket.data as SocketData;
     const builderName = connected.name;
     /** Messages being answered; the connection's claims are returned only once they are. */
     const answering = new Set<Promise<void>>();
-    pool.workerConnected(socket.id, builderName);
+    pool.workerConnected(socket.id, builderName, capabilities);
     context.presence.connected(builderName, socket.id);
     void context.builders.touch(builderName).catch(() => undefined);
 
@@ -91,7 +102,7 @@ export function attachRebuildersNamespace(io: Server, context: AppContext): Name
 
     handle<ClaimAck>('claim', (_payload, builder) => pool.claim(builder.name, socket.id));
     handle<HeartbeatAck>('heartbeat', () => pool.heartbeat(socket.id));
-    handle<PoolOutlook>('outlook', (_payload, builder) => pool.outlook(builder.name));
+    handle<PoolOutlook>('outlook', (_payload, builder) => pool.outlook(builder.name, socket.id));
     handle<{ released: number }>('release', async () => ({ released: await pool.release(socket.id) }));
     handle<JobOutcomeAck>('complete', (payload, builder) => pool.complete(builder, socket.id, payload));
     handle<JobOutcomeAck>('fail', (payload, builder) => pool.fail(builder.name, socket.id, payload));

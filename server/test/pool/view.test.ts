@@ -18,7 +18,7 @@ test('the monitor sees claimed jobs with their builder and each connected worker
   assert.equal(entry?.builder, 'watched-worker');
   assert.deepEqual(
     view.workers.find((candidate) => candidate.builder === 'watched-worker'),
-    { builder: 'watched-worker', socketId: worker.id, jobs: [id] },
+    { builder: 'watched-worker', socketId: worker.id, systems: null, features: [], jobs: [id] },
   );
   assert.ok(view.stats.claimed >= 1);
   await leave(worker);

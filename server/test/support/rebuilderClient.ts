@@ -14,9 +14,12 @@ export function fakeJob(name = 'hello-2.12'): JobRequest {
   return { drvPath: `/nix/store/${digest()}-${name}.drv`, output: 'out', outPath: `/nix/store/${digest()}-${name}` };
 }
 
-/** A `/rebuilders` connection, resolved once the handshake is accepted. */
-export async function connectRebuilder(url: string, token: string): Promise<Socket> {
-  const socket = io(`${url}/rebuilders`, { auth: { token }, transports: ['websocket'], forceNew: true, reconnection: false });
+/**
+ * A `/rebuilders` connection, resolved once the handshake is accepted;
+ * `announce`: the systems and features the worker says it can build (none: it is offered any job).
+ */
+export async function connectRebuilder(url: string, token: string, announce: { systems?: unknown; features?: unknown } = {}): Promise<Socket> {
+  const socket = io(`${url}/rebuilders`, { auth: { token, ...announce }, transports: ['websocket'], forceNew: true, reconnection: false });
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);
     socket.once('connect_error', reject);

@@ -28,6 +28,8 @@ function lastOutcome(job: PoolJobView): PoolActivity | null {
 export const usePoolStore = defineStore('pool', () => {
   const stats = ref<PoolStats | null>(null);
   const activity = ref<PoolActivity[]>([]);
+  /** Queued jobs no connected worker can build (their system or features), as of the last load. */
+  const waitingForWorker = ref<PoolJobView[]>([]);
   const error = ref<string | null>(null);
   const socket = useMonitorSocket();
 
@@ -42,6 +44,7 @@ export const usePoolStore = defineStore('pool', () => {
       const view = await getJson<PoolView>('/api/v1/pool');
       stats.value = view.stats;
       add(view.jobs.map(lastOutcome).filter((item) => item !== null));
+      waitingForWorker.value = view.jobs.filter((job) => job.waitingForCapableWorker);
       error.value = null;
     } catch (caught) {
       // A server without the pool answers 404: nothing to show until `pool:stats` arrives.
@@ -61,5 +64,5 @@ export const usePoolStore = defineStore('pool', () => {
   socket.on('job:failed', ({ job, builder, outcome, final }) => record(final ? 'failed' : 'retrying', job, builder, outcome));
   socket.onReconnect(() => void load());
 
-  return { stats, activity, error, load };
+  return { stats, activity, waitingForWorker, error, load };
 });

@@ -4,10 +4,11 @@ import { derivationClaims } from './0002-derivationClaims.ts';
 import { reportGraphs } from './0003-reportGraphs.ts';
 import { redundantIndexes } from './0004-redundantIndexes.ts';
 import { leasesHoldClaims } from './0005-leasesHoldClaims.ts';
+import { jobRequirements } from './0006-jobRequirements.ts';
 
 /**
  * Every migration, in order; the store's schema version is the number of
  * them applied. Adding one: a file `NNNN-what.ts` exporting a `Migration`
  * with the next version, and its line here.
  */
-export const MIGRATIONS: readonly Migration[] = [naturalKeyIds, derivationClaims, reportGraphs, redundantIndexes, leasesHoldClaims];
+export const MIGRATIONS: readonly Migration[] = [naturalKeyIds, derivationClaims, reportGraphs, redundantIndexes, leasesHoldClaims, jobRequirements];
