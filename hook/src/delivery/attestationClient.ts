@@ -1,4 +1,5 @@
 import type { AttestationResult, AttestationSubmission } from '@lilac/common';
+import { detailOf } from './errorDetail.ts';
 
 export type DeliveryResult =
   /** `results`: lilac's answer per output (lila answers nothing a builder reads: empty). */
@@ -47,14 +48,4 @@ function resultsOf(body: string): AttestationResult[] {
   } catch {
     return [];
   }
-}
-
-function detailOf(body: string): string {
-  try {
-    const parsed = JSON.parse(body) as { detail?: unknown };
-    if (typeof parsed.detail === 'string') return parsed.detail;
-  } catch {
-    // not JSON: show the start of what came back
-  }
-  return body.slice(0, 200);
 }

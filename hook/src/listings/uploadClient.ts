@@ -1,6 +1,7 @@
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { parseStorePath, type DiffoscopeUpload, type ListingUpload } from '@lilac/common';
+import { detailOf } from '../delivery/errorDetail.ts';
 
 const gzipped = promisify(gzip);
 
@@ -11,16 +12,6 @@ export type UploadOutcome =
   | { readonly kind: 'refused'; readonly status: number; readonly reason: string }
   /** Unreachable, too slow, or 5xx. */
   | { readonly kind: 'unavailable'; readonly reason: string };
-
-function detailOf(body: string): string {
-  try {
-    const parsed = JSON.parse(body) as { detail?: unknown };
-    if (typeof parsed.detail === 'string') return parsed.detail;
-  } catch {
-    // not JSON: show the start of what came back
-  }
-  return body.slice(0, 200);
-}
 
 /** PUTs JSON gzipped: a listing of a large output compresses well (paths and hex digests). */
 async function putGzippedJson(url: string, token: string, body: unknown, timeoutMs: number): Promise<UploadOutcome> {
