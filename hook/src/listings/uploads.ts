@@ -58,7 +58,7 @@ function walkCopy(copy: CopyOfOutput, known: ReadonlyMap<string, NarDigestWithLi
     }
   }
   if (walked.narHash !== copy.narHash) {
-    log(`no listing of ${copy.path}: it hashes to ${walked.narHash} now, not ${copy.narHash} as attested`);
+    log(`no listing for ${copy.narHash} from ${copy.path}: this store holds another build of it (${walked.narHash}); a builder holding that copy sends it`);
     return null;
   }
   if (walked.entries === null) {
