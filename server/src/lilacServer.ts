@@ -27,6 +27,9 @@ import { startOrJoinEmbeddedStore, type EmbeddedStore } from './store/embeddedSt
 import { prepareOnConnect } from './store/migrations/prepareOnConnect.ts';
 import { createModels, ensureIndexes } from './store/models.ts';
 
+/** How long requests in flight at shutdown may take to finish before their connections are closed. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
 export interface LilacServer {
   readonly url: string;
   readonly io: Server;
@@ -121,6 +124,8 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
         await new Promise<void>((resolve) => {
           void io.close(() => resolve());
           httpServer.closeIdleConnections();
+          // A request a client holds open must not hold the shutdown, and the claims and store behind it, for ever.
+          setTimeout(() => httpServer.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
         });
         // The rebuilders' claims go back to the pool while the store is still open: a restart leaves no lease to run out.
         await context.pool.close();
