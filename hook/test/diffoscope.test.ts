@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { DEFAULT_DIFFOSCOPE_SETTINGS, withDiffoscopeFlags } from '../src/listings/diffoscopeSettings.ts';
@@ -10,7 +10,10 @@ import { tempDir } from './support/nix.ts';
 const program = findDiffoscope();
 const needsDiffoscope = program === null ? 'diffoscope is not installed (apt-get install diffoscope-minimal)' : false;
 
-/** Two copies of an output: the same fixed file, and a file that differs. */
+/**
+ * Two copies of an output: the same fixed file, and a file that differs. Their
+ * times differ too, as two copies unpacked from NARs at different moments do.
+ */
 function twoCopies(): { a: string; b: string } {
   const root = tempDir('diffoscope');
   const copies = { a: path.join(root, 'a'), b: path.join(root, 'b') };
@@ -18,6 +21,8 @@ function twoCopies(): { a: string; b: string } {
     mkdirSync(path.join(copy, 'share'), { recursive: true });
     writeFileSync(path.join(copy, 'share', 'fixed'), 'the same on both sides\n');
     writeFileSync(path.join(copy, 'random'), `${side === 'a' ? 'first' : 'second'} build\n`.repeat(200));
+    const time = side === 'a' ? 1 : 1_700_000_000;
+    for (const entry of ['share/fixed', 'share', 'random', '.']) utimesSync(path.join(copy, entry), time, time);
   }
   return copies;
 }
@@ -32,6 +37,7 @@ test('diffoscope between two copies names the differing file and says its versio
   assert.match(text, /\/random\b/);
   assert.match(text, /-first build/);
   assert.doesNotMatch(text, /share\/fixed/);
+  assert.doesNotMatch(text, /Modify:|stat \{\}/, 'times and other metadata a NAR does not keep are not differences');
 });
 
 test('diffoscope output is cut at the size bound and marked truncated; HTML comes when asked', { skip: needsDiffoscope }, async () => {

@@ -75,7 +75,7 @@ function readBounded(file: string, maxBytes: number): Buffer | null {
 }
 
 /**
- * Runs `diffoscope --text - A B` (and `--html` to a temporary file when asked)
+ * Runs `diffoscope --text - A B` without file metadata (and `--html` to a temporary file when asked)
  * in a process group of its own, bounded in time (the whole group is killed
  * at the bound: diffoscope starts helpers of its own) and in size (its own
  * limits, and the text cut here). What it printed until a time-out is kept.
@@ -85,7 +85,9 @@ export async function runDiffoscope(program: string, a: string, b: string, setti
   const workDir = mkdtempSync(path.join(tmpdir(), 'lilac-diffoscope-'));
   const htmlFile = path.join(workDir, 'report.html');
   const limit = String(settings.maxBytes);
-  const args = ['--no-progress', '--text', '-', '--text-color', 'never', '--max-text-report-size', limit];
+  // A NAR keeps no times, owners or link counts, so they differ between two copies for no reason that
+  // matters; the one mode bit it keeps (executable) is shown apart, in the listings.
+  const args = ['--no-progress', '--exclude-directory-metadata', 'yes', '--text', '-', '--text-color', 'never', '--max-text-report-size', limit];
   if (settings.html) args.push('--html', htmlFile, '--max-report-size', limit);
   args.push(a, b);
   try {
