@@ -6,7 +6,7 @@ import type { AttestationView } from '@lilac/common';
 import { startTestServer, type TestServer } from '@lilac/server/testing';
 import type { SpooledSubmission } from '../src/delivery/spool.ts';
 import { backgroundIdle } from './support/background.ts';
-import { buildBundle, builderMachine, hookCheckout, hookScripts, LILAC_BIN } from './support/builderSetup.ts';
+import { buildBundle, builderMachine, HOOK_BIN_DIR, hookCheckout, hookScripts, LILAC_BIN } from './support/builderSetup.ts';
 import { derivationFile, nixBuild, nonce, tempDir } from './support/nix.ts';
 import { run } from './support/run.ts';
 import { waitFor } from './support/waitFor.ts';
@@ -158,4 +158,39 @@ test('a hook that crashes, or cannot start at all, leaves the build successful, 
     assert.equal(diff.stderr.trim().split('\n').length, 1, diff.stderr);
     assert.match(diff.stderr, cause);
   }
+});
+
+test('under a real nix-build --check the diff hook fails nothing with no env file, bad settings, no bundle or a crash, and says what is wrong in one line', async () => {
+  const machine = builderMachine(await server.createBuilder('diff-hook-broken'), server.url);
+  const dir = tempDir('diff-hook-broken');
+  const missing = path.join(dir, 'missing.env');
+  const missingSpool = path.join(dir, 'spool-no-env-file');
+  const badSpool = path.join(dir, 'spool-bad-settings');
+  const badSettings = path.join(dir, 'bad.env');
+  writeFileSync(badSettings, `${readFileSync(machine.envFile, 'utf8')}LILAC_SERVER=not a url\nLILAC_SPOOL_DIR=${badSpool}\n`);
+  const setups: { name: string; variables: Record<string, string>; binDir: string; says: RegExp; spool: string | null }[] = [
+    { name: 'no env file', variables: { LILAC_ENV_FILE: missing, LILAC_SPOOL_DIR: missingSpool }, binDir: HOOK_BIN_DIR, says: new RegExp(`lilac: settings: no env file at ${missing}`), spool: missingSpool },
+    { name: 'bad settings', variables: { LILAC_ENV_FILE: badSettings }, binDir: HOOK_BIN_DIR, says: /lilac: settings: server is not a URL: not a url/, spool: badSpool },
+    { name: 'no bundle', variables: { LILAC_ENV_FILE: machine.envFile }, binDir: hookCheckout({ bundle: null, nodeModules: true }), says: /lilac: no bundle at .*dist\/lilac\.mjs, running the sources/, spool: null },
+    { name: 'a crash', variables: { LILAC_ENV_FILE: machine.envFile }, binDir: hookCheckout({ bundle: "throw new Error('simulated crash at start-up');\n", nodeModules: true }), says: /lilac: diff-hook failed \(exit 1\), nothing attested, the build goes on: Error: simulated crash at start-up/, spool: null },
+  ];
+  const file = derivationFile(dir, 'lilac-random-broken-diff-hook', `echo ${nonce()} > /dev/null; /usr/bin/head -c 16 /dev/urandom > $out`);
+  const first = await nixBuild(file, []);
+  assert.equal(first.status, 0, first.log);
+
+  for (const setup of setups) {
+    const scripts = hookScripts(tempDir('scripts'), setup.variables, setup.binDir);
+    const check = await nixBuild(file, [['run-diff-hook', 'true'], ['diff-hook', scripts.diffHook]], ['--check']);
+    assert.match(check.log, /may not be deterministic: output .* differs from/, `${setup.name}: Nix ran the check to its end\n${check.log}`);
+    assert.doesNotMatch(check.log, /diff hook execution failed/, `${setup.name}: Nix saw the diff hook fail\n${check.log}`);
+    assert.equal(linesOf(check.log, setup.says).length, 1, `${setup.name}: one line says what is wrong\n${check.log}`);
+    assert.deepEqual(linesOf(check.log, /^\s+at /), [], `${setup.name}: no stack trace in the build log`);
+    if (setup.spool !== null) {
+      const spool = setup.spool;
+      await waitFor(`${setup.name}: the rebuilt hash spooled in ${spool}`, () => existsSync(spool) && spooledEntries(spool).length > 0);
+    }
+  }
+  await waitFor('the rebuilt hash of the run without a bundle delivered, signed', async () =>
+    (await attested(first.outPath)).some(([builder, status, source]) => builder === 'diff-hook-broken' && status === 'valid' && source === 'diff-hook'),
+  );
 });
