@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, existsSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -84,4 +84,15 @@ test('import-cache attests a flaky binary cache\'s narinfos, reports what is mis
   } finally {
     cache.server.close();
   }
+});
+
+test('import-cache --report with a server that does not answer names the server in one line, no stack trace', async () => {
+  const closed = createServer();
+  const port = await new Promise<number>((resolve) => closed.listen(0, '127.0.0.1', () => resolve((closed.address() as AddressInfo).port)));
+  await new Promise((resolve) => closed.close(resolve));
+  const settings = path.join(tempDir('closed'), 'hook.env');
+  writeFileSync(settings, `LILAC_SERVER=http://127.0.0.1:${port}\nLILAC_TOKEN=${token}\n`);
+  const result = await run(LILAC_BIN, ['import-cache', '--cache', `http://127.0.0.1:${port}`, '--report', 'any'], { ...process.env, LILAC_ENV_FILE: settings });
+  assert.equal(result.status, 1, result.stderr);
+  assert.equal(result.stderr, `lilac import-cache: http://127.0.0.1:${port}: fetch failed: connect ECONNREFUSED 127.0.0.1:${port}\n`);
 });

@@ -63,7 +63,16 @@ export const importCache: Command = {
     const cache = values.cache.replace(/\/+$/, '');
     const outPaths = [...positionals];
     if (values['paths-file'] !== undefined) outPaths.push(...pathsFromFile(values['paths-file']));
-    if (values.report !== undefined) outPaths.push(...(await reportOutPaths(config.server, config.token, values.report)));
+    if (values.report !== undefined) {
+      try {
+        outPaths.push(...(await reportOutPaths(config.server, config.token, values.report)));
+      } catch (error) {
+        if (error instanceof ConfigError) throw error;
+        const cause = (error as Error & { cause?: Error }).cause;
+        process.stderr.write(`lilac import-cache: ${config.server}: ${(error as Error).message}${cause ? `: ${cause.message}` : ''}\n`);
+        return 1;
+      }
+    }
     if (outPaths.length === 0) throw new ConfigError(`no out paths: give --report, --paths-file or paths\n${importCache.usage}`);
     for (const outPath of outPaths) parseStorePath(outPath);
 
