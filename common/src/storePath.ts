@@ -71,10 +71,6 @@ export function drvHashOf(drvPath: string): string {
   return parseDerivationPath(drvPath).baseName.slice(0, -'.drv'.length);
 }
 
-export function drvPathFromHash(drvHash: string): string {
-  return parseDerivationPath(`${STORE_DIR}/${drvHash}.drv`).path;
-}
-
 /** A derivation as someone named it: its path, or only its digest, which the store must resolve. */
 export type DerivationReference = { readonly drvPath: string; readonly digest: string } | { readonly drvPath: null; readonly digest: string };
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { drvHashOf, drvPathFromHash, parseDerivationReference, parseStoreBaseName, parseStorePath } from '../src/index.ts';
+import { drvHashOf, parseDerivationReference, parseStoreBaseName, parseStorePath } from '../src/index.ts';
 
 const digest = 'c35shi5ngx898rna4g5nazmj89hhw6bh';
 
@@ -16,7 +16,7 @@ test('recognises derivation paths and converts to and from lila drv hashes', () 
   const drvPath = `/nix/store/${digest}-hello-2.12.1.drv`;
   assert.equal(parseStorePath(drvPath).isDerivation, true);
   assert.equal(drvHashOf(drvPath), `${digest}-hello-2.12.1`);
-  assert.equal(drvPathFromHash(`${digest}-hello-2.12.1`), drvPath);
+  assert.equal(parseDerivationReference(`${digest}-hello-2.12.1`).drvPath, drvPath);
 });
 
 test('accepts every character Nix allows in names', () => {

@@ -317,6 +317,32 @@ test("lila's derivation routes: listing, raw counts per hash, full attestations,
   assert.equal((await server.request(`/api/v1/derivations/${drvHash(drvPath('never'))}`)).status, 404);
 });
 
+test("lila's submission route takes the derivation however it is pasted, and names what is wrong with anything else", async () => {
+  const drv = drvPath('pasted-submission');
+  const outPath = storePath('pasted-submission');
+  const baseName = drv.slice('/nix/store/'.length);
+  for (const pasted of [drvHash(drv), baseName, encodeURIComponent(drv), drv.slice(1)]) {
+    const response = await server.request(`/attestation/${pasted}`, { method: 'POST', token: alice.token, json: [lilaItem(alice, { outPath, narHash: narHash('pasted') })] });
+    assert.equal(response.status, 200, `${pasted}: ${await response.clone().text()}`);
+    const [result] = (await response.json()) as AttestationResult[];
+    assert.equal(result?.signature.status, 'valid', pasted);
+  }
+  const stored = (await (await server.request(`/attestations/by-output/${outPath.slice(11)}`)).json()) as AttestationView[];
+  assert.deepEqual(stored.map((view) => [view.builder, view.drv_path]), [['alice', drv]]);
+
+  const digest = baseName.slice(0, 32);
+  const cases: [string, RegExp][] = [
+    [digest, new RegExp(`^a bare digest does not say which derivation: give ${digest}-<name>`)],
+    [encodeURIComponent(outPath), /^not a derivation path/],
+    ['not-a-derivation', /^not a store path base name/],
+  ];
+  for (const [pasted, detail] of cases) {
+    const response = await server.request(`/attestation/${pasted}`, { method: 'POST', token: alice.token, json: [lilaItem(alice, { outPath, narHash: narHash('pasted') })] });
+    assert.equal(response.status, 400, pasted);
+    assert.match(((await response.json()) as { detail: string }).detail, detail, pasted);
+  }
+});
+
 test('the batch route takes many outputs of many derivations', async () => {
   const items = Array.from({ length: 20 }, (_, index) => {
     const outPath = storePath(`batch-${index}`);

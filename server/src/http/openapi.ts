@@ -223,7 +223,7 @@ export const openApiDocument = {
       post: {
         summary: "Submit attestations of one derivation's outputs (lila)",
         security: bearer,
-        parameters: [pathParam('drv_hash', 'derivation path without /nix/store/ and .drv')],
+        parameters: [pathParam('drv_hash', "the derivation: lila's form (its path without /nix/store/ and .drv), its base name or its whole path (URL-encoded)")],
         requestBody: { content: { 'application/json': { schema: { type: 'array', items: { $ref: '#/components/schemas/AttestationSubmission' } } } } },
         responses: { 200: jsonArray('AttestationResult'), 400: detail, 401: detail, 413: detail },
       },
@@ -324,7 +324,7 @@ export const openApiDocument = {
     '/api/v1/outputs/{digest-name}/diff': {
       get: { summary: 'For each pair of hash groups: the differing files, missing listings, diffoscope links and a cause guess', parameters: [pathParam('digest-name', 'store path base name')], responses: { 200: json('OutputDiff'), 400: detail, 404: detail } },
     },
-    '/api/v1/derivations/{drv_hash}': { get: { summary: "A derivation's output summaries", parameters: [pathParam('drv_hash', 'derivation path without /nix/store/ and .drv')], responses: { 200: { description: '{ drvPath, outputs: OutputSummaryView[] }' }, 404: detail } } },
+    '/api/v1/derivations/{drv_hash}': { get: { summary: "A derivation's output summaries", parameters: [pathParam('drv_hash', "the derivation: lila's form (its path without /nix/store/ and .drv), its base name or its whole path (URL-encoded)")], responses: { 200: { description: '{ drvPath, outputs: OutputSummaryView[] }' }, 404: detail } } },
     '/api/v1/divergences': { get: { summary: 'Divergences, most recently changed first', parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000 } }], responses: { 200: jsonArray('DivergenceView'), 400: detail } } },
     '/api/v1/stats': { get: { summary: 'Totals', responses: { 200: json('Stats') } } },
     '/api/v1/session': {
