@@ -329,8 +329,10 @@ test("lila's submission route takes the derivation however it is pasted, and nam
   }
   const stored = (await (await server.request(`/attestations/by-output/${outPath.slice(11)}`)).json()) as AttestationView[];
   assert.deepEqual(stored.map((view) => [view.builder, view.drv_path]), [['alice', drv]]);
-
   const digest = baseName.slice(0, 32);
+  const derivations = (await (await server.request('/derivations')).json()) as { id: string }[];
+  assert.deepEqual(derivations.filter((entry) => entry.id.includes(digest)).map((entry) => entry.id), [drv], 'no derivation named after a mangled path');
+
   const cases: [string, RegExp][] = [
     [digest, new RegExp(`^a bare digest does not say which derivation: give ${digest}-<name>`)],
     [encodeURIComponent(outPath), /^not a derivation path/],
