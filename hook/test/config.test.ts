@@ -75,6 +75,17 @@ test('lilac flush with no server configured says so and exits non-zero', async (
   assert.equal(flush.stderr, `lilac flush: no server configured: set LILAC_SERVER in ${file}, or pass --server\n`);
 });
 
+test('lilac rebuild and import-cache with nothing configured name the env file they read', async () => {
+  const file = envFile('LILAC_TIMEOUT_MS=1000\n');
+  const env = { ...process.env, LILAC_ENV_FILE: file, LILAC_SERVER: '', HASH_COLLECTION_SERVER: '' };
+  const rebuild = await run(LILAC_BIN, ['rebuild'], env);
+  assert.equal(rebuild.status, 2);
+  assert.equal(rebuild.stderr, `lilac rebuild: no server configured: set LILAC_SERVER in ${file}, or pass --server\n`);
+  const importCache = await run(LILAC_BIN, ['import-cache', '--cache', 'http://127.0.0.1:9', '--report', 'any'], env);
+  assert.equal(importCache.status, 2);
+  assert.equal(importCache.stderr, `lilac import-cache: a server and a token are needed: LILAC_SERVER and LILAC_TOKEN_FILE in ${file}, or --server and --token-file\n`);
+});
+
 test('a hook whose environment says it all does not ask for the default env file', { skip: existsSync(DEFAULT_ENV_FILE) && `${DEFAULT_ENV_FILE} exists here` }, async () => {
   const keyFile = path.join(tempDir('key'), 'secret');
   writeFileSync(keyFile, formatKey(generateKeyPair('env-1').secretKey));

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { CONFIG_FLAGS, ConfigError, loadHookConfig, type HookConfig } from '../config.ts';
+import { CONFIG_FLAGS, ConfigError, loadHookConfig, settingsSource, type HookConfig } from '../config.ts';
 import { withDiffoscopeFlags } from '../listings/diffoscopeSettings.ts';
 import { log } from '../log.ts';
 import { runRebuildWorker } from '../rebuild/rebuildWorker.ts';
@@ -49,9 +49,9 @@ export const rebuild: Command = {
     } catch (error) {
       throw new ConfigError((error as Error).message);
     }
-    if (config.server === null) throw new ConfigError('no server configured (--server or LILAC_SERVER)');
-    if (config.token === null) throw new ConfigError('no token configured (--token, --token-file or LILAC_TOKEN)');
-    if (config.secretKey === null) throw new ConfigError('no secret key configured (--secret-key-file or LILAC_SECRET_KEY_FILE)');
+    if (config.server === null) throw new ConfigError(`no server configured: set LILAC_SERVER in ${settingsSource(config)}, or pass --server`);
+    if (config.token === null) throw new ConfigError(`no token configured: set LILAC_TOKEN_FILE in ${settingsSource(config)}, or pass --token-file`);
+    if (config.secretKey === null) throw new ConfigError(`no secret key configured: set LILAC_SECRET_KEY_FILE in ${settingsSource(config)}, or pass --secret-key-file`);
     // Announced when connecting: the pool offers only jobs for these systems needing only these features.
     const capabilities = narrowCapabilities(await nixCapabilities(), system, features);
     log(`building for ${capabilities.systems.join(', ')}; features: ${capabilities.features.join(', ') || 'none'}`);
