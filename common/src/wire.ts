@@ -191,6 +191,14 @@ export interface AttemptView {
   durationMs: number | null;
 }
 
+/** `GET /api/v1/reports/{name}/rebuilds`: how the pool's last rebuild of each of a report's outputs ended. */
+export interface ReportRebuilds {
+  /** Outputs of the report by the ending of their last rebuild; outputs never rebuilt are not counted. */
+  counts: Record<RebuildOutcomeKind, number>;
+  /** The outputs whose last rebuild did not reproduce them (BAD, FAIL, timed out, cancelled), up to a bound. */
+  notReproduced: { outPath: string; outcome: RebuildOutcome }[];
+}
+
 /** A job as the monitor lists it (`GET /api/v1/pool`). */
 export interface PoolJobView extends JobView {
   state: JobState;

@@ -1,5 +1,6 @@
-import type { AttemptView, RebuildOutcome } from '@lilac/common';
+import { REBUILD_OUTCOME_KINDS, type AttemptView, type RebuildOutcome, type ReportRebuilds } from '@lilac/common';
 import { isDuplicateKeyError } from '../store/duplicateKey.ts';
+import { jobIdFor } from './jobModel.ts';
 import { attemptId, type AttemptRecord } from './leaseModel.ts';
 import type { PoolContext } from './poolContext.ts';
 
@@ -73,4 +74,30 @@ export async function attemptsAt(pool: PoolContext, outPath: string): Promise<At
   const job = await pool.models.Job.findOne({ outPath }, { triedBy: 1 }).lean();
   if (!job) return [];
   return (await attemptsOf(pool, [job])).get(String(job._id)) ?? [];
+}
+
+/** Outputs looked up in one read: the store's bound on an `$in` of keys is far above. */
+const OUTCOMES_CHUNK = 1000;
+/** The most not-reproduced rebuilds a report lists; the counts cover all. */
+const MAX_LISTED = 500;
+
+/**
+ * How the last rebuild of each of `outPaths` ended, read by key (a job's id
+ * comes from its output): counts by ending, and the outputs it did not reproduce.
+ */
+export async function lastRebuildsOf(pool: PoolContext, outPaths: readonly string[]): Promise<ReportRebuilds> {
+  const counts = Object.fromEntries(REBUILD_OUTCOME_KINDS.map((kind) => [kind, 0])) as ReportRebuilds['counts'];
+  const notReproduced: ReportRebuilds['notReproduced'] = [];
+  const unique = [...new Set(outPaths)];
+  for (let start = 0; start < unique.length; start += OUTCOMES_CHUNK) {
+    const ids = unique.slice(start, start + OUTCOMES_CHUNK).map(jobIdFor);
+    const jobs = await pool.models.Job.find({ _id: { $in: ids }, lastOutcome: { $ne: null } }, { outPath: 1, lastOutcome: 1 }).lean();
+    for (const job of jobs) {
+      const outcome = job.lastOutcome as RebuildOutcome;
+      counts[outcome.kind] += 1;
+      if (outcome.kind !== 'reproduced' && outcome.kind !== 'unmatched' && notReproduced.length < MAX_LISTED) notReproduced.push({ outPath: job.outPath, outcome });
+    }
+  }
+  notReproduced.sort((a, b) => a.outPath.localeCompare(b.outPath));
+  return { counts, notReproduced };
 }
