@@ -113,3 +113,38 @@ test('a fail that names an ending other than failed, timed-out or cancelled is r
   assert.deepEqual([shown?.state, shown?.builder, shown?.history], ['claimed', 'odd-holder', []]);
   await leave(holder);
 });
+
+test('a report counts its outputs by how their last rebuild ended and lists those a rebuild did not reproduce', async () => {
+  await drain();
+  const first = await server().createBuilder('report-first');
+  const [broken, same, untouched] = [fakeJob('report-broken'), fakeJob('report-same'), fakeJob('report-untouched')];
+  for (const job of [broken, same, untouched]) await attestedBy(first, job, narHash(job.outPath));
+  await enqueue([broken, same]);
+  const rebuilder = await server().createBuilder('report-rebuilder');
+  const worker = await connectRebuilder(server().url, rebuilder.token);
+  for (let index = 0; index < 2; index++) {
+    const claim = claimed(await worker.emitWithAck('claim'));
+    if (claim.outPath === broken.outPath) await worker.emitWithAck('fail', { id: claim.id, error: 'no space left on device' });
+    else await worker.emitWithAck('complete', { id: claim.id, attestations: [batchItem(rebuilder, same.drvPath, { outPath: same.outPath, narHash: narHash(same.outPath) })] });
+  }
+  await leave(worker);
+  const root = fakeJob('report-root').outPath;
+  const paths = [broken, same, untouched].map((job) => job.outPath);
+  const components = paths.map((path) => ({ 'bom-ref': path, type: 'library', name: path.slice(44), properties: [{ name: 'nix:out_path', value: path }] }));
+  const sbom = {
+    bomFormat: 'CycloneDX',
+    specVersion: '1.5',
+    metadata: { component: { 'bom-ref': root, type: 'application', name: 'report-root', properties: [{ name: 'nix:out_path', value: root }] } },
+    components,
+    dependencies: [{ ref: root, dependsOn: paths }],
+  };
+  assert.equal((await server().request('/reports/rebuilt', { method: 'PUT', token: first.token, json: sbom })).status, 201);
+
+  const response = await server().request('/api/v1/reports/rebuilt/rebuilds');
+  assert.equal(response.status, 200);
+  assert.deepEqual(await response.json(), {
+    counts: { reproduced: 1, differs: 0, unmatched: 0, failed: 1, 'timed-out': 0, cancelled: 0 },
+    notReproduced: [{ outPath: broken.outPath, outcome: { kind: 'failed', log: 'no space left on device' } }],
+  });
+  assert.equal((await server().request('/api/v1/reports/no-such-report/rebuilds')).status, 404);
+});
