@@ -112,13 +112,17 @@ export interface JobView extends JobRequest {
   leaseExpiresAt: string | null;
 }
 
-export type JobState = 'queued' | 'claimed' | 'done' | 'failed';
+/** `cancelled`: a cancel stopped it; it is not retried. */
+export type JobState = 'queued' | 'claimed' | 'done' | 'failed' | 'cancelled';
 
 /**
- * What one rebuild of a job showed, decided once by the server and carried by
+ * How one rebuild attempt of a job ended, decided once by the server and carried by
  * `job:done`, `job:failed`, `PoolJobView` and the worker's acknowledgement.
- * A new kind of ending (timed out, cancelled, …) is one more member here and
- * one more case in `describeRebuildOutcome`, which every reader uses.
+ * A rebuild that built either matches the others (`reproduced`), does not
+ * (`differs`: BAD), or has nobody to compare with yet (`unmatched`); one that did
+ * not build `failed` (FAIL), ran past the worker's limit (`timed-out`) or was
+ * stopped by a cancel (`cancelled`). Only a rebuild that built says anything
+ * about the output: the other three never touch a verdict or a divergence.
  */
 export type RebuildOutcome =
   /** Every other builder with a valid signature got the rebuilt NAR hash. */
@@ -127,10 +131,36 @@ export type RebuildOutcome =
   | { kind: 'differs'; narHash: string; others: string[] }
   /** No other builder's valid attestation to compare with yet. */
   | { kind: 'unmatched'; narHash: string }
-  /** The rebuild did not finish; `log` is the tail of the build log. */
-  | { kind: 'failed'; log: string };
+  /** The rebuild could not build; `log` is the tail of the build log. */
+  | { kind: 'failed'; log: string }
+  /** The worker stopped the build at its `--max-build-seconds`; `log` is the tail of the build log. */
+  | { kind: 'timed-out'; log: string }
+  /** A cancel stopped the build; `log` is what the worker saw, maybe empty. */
+  | { kind: 'cancelled'; log: string };
 
-export type RebuildOutcomeKind = RebuildOutcome['kind'];
+export const REBUILD_OUTCOME_KINDS = ['reproduced', 'differs', 'unmatched', 'failed', 'timed-out', 'cancelled'] as const satisfies readonly RebuildOutcome['kind'][];
+export type RebuildOutcomeKind = (typeof REBUILD_OUTCOME_KINDS)[number];
+
+/** The endings of a rebuild that did not build, as a worker reports them in `fail`. */
+export const UNBUILT_OUTCOME_KINDS = ['failed', 'timed-out', 'cancelled'] as const satisfies readonly RebuildOutcomeKind[];
+export type UnbuiltOutcomeKind = (typeof UNBUILT_OUTCOME_KINDS)[number];
+
+/** The endings the pool retries with another builder (up to its attempt limit): a build that broke or hung may work elsewhere. */
+export const RETRIED_OUTCOME_KINDS = ['failed', 'timed-out'] as const satisfies readonly UnbuiltOutcomeKind[];
+
+export function isRetriedOutcome(kind: RebuildOutcomeKind): boolean {
+  return (RETRIED_OUTCOME_KINDS as readonly RebuildOutcomeKind[]).includes(kind);
+}
+
+/** Short names, as reproduce.debian.net shows them: GOOD, BAD and FAIL are never confused. */
+export const REBUILD_OUTCOME_LABELS: Record<RebuildOutcomeKind, string> = {
+  reproduced: 'GOOD',
+  differs: 'BAD',
+  unmatched: 'BUILT',
+  failed: 'FAIL',
+  'timed-out': 'TIMEOUT',
+  cancelled: 'CANCELLED',
+};
 
 /** The one wording of an outcome, shared by the worker's log, the pool card and the live feed. */
 export function describeRebuildOutcome(outcome: RebuildOutcome): string {
@@ -142,8 +172,31 @@ export function describeRebuildOutcome(outcome: RebuildOutcome): string {
     case 'unmatched':
       return 'rebuilt, nothing to compare with yet';
     case 'failed':
-      return 'failed';
+      return 'failed to build';
+    case 'timed-out':
+      return 'timed out';
+    case 'cancelled':
+      return 'cancelled';
   }
+}
+
+/** One builder's finished go at a job, as `PoolJobView.history` and `OutputDetail.rebuilds` list it. */
+export interface AttemptView {
+  builder: string;
+  outcome: RebuildOutcome;
+  /** When the builder claimed it; null for attempts recorded before lilac kept it. */
+  startedAt: string | null;
+  finishedAt: string;
+  /** From claim to report; null when the start is not known. */
+  durationMs: number | null;
+}
+
+/** `GET /api/v1/reports/{name}/rebuilds`: how the pool's last rebuild of each of a report's outputs ended. */
+export interface ReportRebuilds {
+  /** Outputs of the report by the ending of their last rebuild; outputs never rebuilt are not counted. */
+  counts: Record<RebuildOutcomeKind, number>;
+  /** The outputs whose last rebuild did not reproduce them (BAD, FAIL, timed out, cancelled), up to a bound. */
+  notReproduced: { outPath: string; outcome: RebuildOutcome }[];
 }
 
 /** A job as the monitor lists it (`GET /api/v1/pool`). */
@@ -160,6 +213,8 @@ export interface PoolJobView extends JobView {
   verifiedBuilders: number;
   /** How the last rebuild of it ended; null before the first. */
   outcome: RebuildOutcome | null;
+  /** Every finished attempt, oldest first. */
+  history: AttemptView[];
   system: string | null;
   requiredSystemFeatures: string[];
   /** Queued, and no worker connected to this server can build it (its system or features): it waits for a capable worker. */
@@ -186,7 +241,7 @@ export interface PoolView {
 export interface EnqueueResult {
   /** Jobs new to the pool. */
   added: number;
-  /** Jobs that were done or failed and went back to the queue. */
+  /** Jobs that were done, failed or cancelled and went back to the queue. */
   requeued: number;
   /** Already queued or claimed, left as they were. */
   unchanged: number;
@@ -216,6 +271,8 @@ export interface FailPayload {
   id: string;
   /** What went wrong, e.g. the tail of the build log. */
   error: string;
+  /** How the build ended; absent: `failed` (what workers before it sent). */
+  kind?: UnbuiltOutcomeKind;
 }
 export interface JobOutcomeAck {
   state: JobState;
@@ -409,7 +466,11 @@ export interface ReportHistory {
   versions: ReportVersionView[];
 }
 
-export type OutputDetail = OutputSummaryView & { attestations: AttestationView[] } & OutputCollaboration;
+export type OutputDetail = OutputSummaryView & {
+  attestations: AttestationView[];
+  /** The rebuild pool's attempts at this output, oldest first; empty when it was never enqueued. */
+  rebuilds: AttemptView[];
+} & OutputCollaboration;
 
 export interface DerivationDetail {
   drvPath: string;

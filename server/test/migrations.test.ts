@@ -350,7 +350,7 @@ test('a store written at version 3 loses the ingest indexes that repeat _id, and
 
   const server = await startOn(store);
   try {
-    assert.deepEqual(await migrationRuns(store.db), [4, 5, 6]);
+    assert.deepEqual(await migrationRuns(store.db), [4, 5, 6, 7]);
     const indexNames = (collection: string) => store.db.collection(collection).indexes().then((indexes) => indexes.map((index) => index.name).sort());
     assert.deepEqual(await indexNames('attestations'), ['_id_']);
     assert.deepEqual(await indexNames('derivations'), ['_id_']);
@@ -398,7 +398,7 @@ test('a pool written at 7f92c7a, whose jobs recorded their holder, keeps its cla
 
   const server = await startOn(store);
   try {
-    assert.deepEqual(await migrationRuns(store.db), [4, 5, 6]);
+    assert.deepEqual(await migrationRuns(store.db), [4, 5, 6, 7]);
     const stored = await store.db.collection('pool_jobs').find().sort({ seq: 1 }).toArray();
     assert.deepEqual(stored.map((job) => job.state), ['queued', 'queued', 'queued']);
     assert.ok(stored.every((job) => !('claimedBy' in job) && !('socketId' in job) && !('leaseExpiresAt' in job)), JSON.stringify(stored));
@@ -434,7 +434,7 @@ test('a pool written at version 5, whose jobs said nothing of systems, routes th
 
   const server = await startOn(store);
   try {
-    assert.deepEqual(await migrationRuns(store.db), [6]);
+    assert.deepEqual(await migrationRuns(store.db), [6, 7]);
     const stored = await store.db.collection('pool_jobs').findOne({ outPath });
     assert.deepEqual([stored?.system, stored?.requiredSystemFeatures], [null, []]);
     const view = await json<PoolView>(await server.request('/api/v1/pool'));
@@ -447,6 +447,47 @@ test('a pool written at version 5, whose jobs said nothing of systems, routes th
     const claimedJob = (await worker.emitWithAck('claim')) as JobView | null;
     assert.deepEqual([claimedJob?.outPath, claimedJob?.system], [outPath, null]);
     worker.disconnect();
+  } finally {
+    await server.close();
+    await store.close();
+  }
+});
+
+test('a pool written at version 6, whose attempts said only done or failed, shows each attempt\'s outcome, log and unknown start', async () => {
+  const store = await oldStore();
+  await store.db.collection<{ _id: string; version: number }>(SCHEMA_COLLECTION).insertOne({ _id: 'version', version: 6 });
+  const [alice, bob, carol] = [oldBuilder('alice'), oldBuilder('bob'), oldBuilder('carol')];
+  for (const builder of [alice, bob, carol]) await writeBuilder(store.db, naturalKeys, builder);
+  const name = 'attempted-1.0';
+  const outPath = storePath(name);
+  const statements = [alice, bob].map((builder) => ({ builder, outPath, drvPath: drvPath(name), narHash: narHash(`${name}-${builder.name}`), valid: true, createdAt: at }));
+  for (const statement of statements) await writeAttestation(store.db, naturalKeys, statement);
+  await writeSummary(store.db, naturalKeys, statements, 'nondeterministic');
+  const jobId = jobIdFor(outPath);
+  await store.db.collection('pool_jobs').insertOne({
+    _id: jobId, drvPath: drvPath(name), output: 'out', outPath, state: 'queued', verifiedBuilders: 2, seq: 1, system: null, requiredSystemFeatures: [],
+    attestedBy: ['alice', 'bob'], triedBy: ['bob', 'carol'], notBefore: at, attempts: 1, lastError: 'builder failed: boom', lastOutcome: { kind: 'failed', log: 'builder failed: boom' }, since: later,
+  });
+  const job = jobId.toHexString();
+  await store.db.collection<{ _id: string; [field: string]: unknown }>('pool_attempts').insertMany([
+    { _id: `${job}:bob`, job, builder: 'bob', outcome: 'done', error: null, at },
+    { _id: `${job}:carol`, job, builder: 'carol', outcome: 'failed', error: 'builder failed: boom', at: later },
+  ]);
+
+  const server = await startOn(store);
+  try {
+    assert.deepEqual(await migrationRuns(store.db), [7]);
+    const [aliceHash, bobHash] = statements.map((statement) => statement.narHash);
+    const expected = [
+      { builder: 'bob', outcome: { kind: 'differs', narHash: bobHash, others: [aliceHash] }, startedAt: null, finishedAt: at.toISOString(), durationMs: null },
+      { builder: 'carol', outcome: { kind: 'failed', log: 'builder failed: boom' }, startedAt: null, finishedAt: later.toISOString(), durationMs: null },
+    ];
+    const detail = await json<OutputDetail>(await server.request(`/api/v1/outputs/${baseName(outPath)}`));
+    assert.deepEqual(detail.rebuilds, expected);
+    const view = await json<PoolView>(await server.request('/api/v1/pool'));
+    assert.deepEqual(view.jobs.find((shown) => shown.outPath === outPath)?.history, expected);
+    const stored = await store.db.collection('pool_attempts').find({ job }).toArray();
+    assert.ok(stored.every((attempt) => !('error' in attempt)), JSON.stringify(stored));
   } finally {
     await server.close();
     await store.close();

@@ -13,6 +13,17 @@ function positiveInteger(text: string | undefined, fallback: number, what: strin
   return value;
 }
 
+/** `--max-build-seconds`: a positive number of seconds, or no limit when absent. */
+export function maxBuildSeconds(text: string | undefined): number | null {
+  if (text === undefined) return null;
+  const value = Number(text);
+  // setTimeout takes at most 2^31-1 ms; a limit of 24 days is no limit.
+  if (text.trim() === '' || !Number.isFinite(value) || value <= 0 || value * 1000 > 2 ** 31 - 1) {
+    throw new ConfigError(`--max-build-seconds must be a positive number of seconds (at most ${Math.floor((2 ** 31 - 1) / 1000)}): ${text}`);
+  }
+  return value;
+}
+
 /**
  * Joins the server's work pool and rebuilds what it hands out until stopped
  * (SIGINT/SIGTERM release the claims held). A rebuild whose claim was lost is
@@ -20,18 +31,21 @@ function positiveInteger(text: string | undefined, fallback: number, what: strin
  * A rebuild that differs uploads the listings of both copies and, when
  * diffoscope is installed, its output between them. The worker announces
  * the systems and features its Nix builds (narrowed by `--system` and
- * `--features`) and is offered only jobs it can build.
+ * `--features`) and is offered only jobs it can build. A rebuild that runs
+ * past `--max-build-seconds` is stopped, its whole process group, and
+ * reported as timed out with its log's tail.
  */
 export const rebuild: Command = {
   summary: 'join the rebuild pool: claim derivations, rebuild them with Nix, attest the results',
   usage:
-    'lilac rebuild [--jobs N] [--system S]... [--features A,B] [--poll-ms MS] [--until-empty] [--diffoscope-timeout SECONDS] [--diffoscope-html] [--server URL] [--token T | --token-file F] [--secret-key-file F] [--spool-dir D] [--timeout-ms N]',
+    'lilac rebuild [--jobs N] [--max-build-seconds N] [--system S]... [--features A,B] [--poll-ms MS] [--until-empty] [--diffoscope-timeout SECONDS] [--diffoscope-html] [--server URL] [--token T | --token-file F] [--secret-key-file F] [--spool-dir D] [--timeout-ms N]',
   async run(args, env) {
     const { values } = parseArgs({
       args,
       options: {
         ...CONFIG_FLAGS,
         jobs: { type: 'string' },
+        'max-build-seconds': { type: 'string' },
         'poll-ms': { type: 'string' },
         'until-empty': { type: 'boolean' },
         'diffoscope-timeout': { type: 'string' },
@@ -41,7 +55,8 @@ export const rebuild: Command = {
       },
       strict: true,
     });
-    const { jobs, 'poll-ms': pollMs, 'until-empty': untilEmpty, 'diffoscope-timeout': diffoscopeTimeout, 'diffoscope-html': diffoscopeHtml, system, features, ...flags } = values;
+    const { jobs, 'max-build-seconds': maxSeconds, 'poll-ms': pollMs, 'until-empty': untilEmpty, 'diffoscope-timeout': diffoscopeTimeout, 'diffoscope-html': diffoscopeHtml, system, features, ...flags } = values;
+    const limit = maxBuildSeconds(maxSeconds);
     const loaded = loadHookConfig(env, flags);
     let config: HookConfig;
     try {
@@ -67,6 +82,7 @@ export const rebuild: Command = {
         capabilities,
         delivery: config,
         jobs: positiveInteger(jobs, 1, '--jobs'),
+        maxBuildSeconds: limit,
         pollMs: positiveInteger(pollMs, 5000, '--poll-ms'),
         untilEmpty: untilEmpty ?? false,
         signal: stop.signal,

@@ -17,21 +17,50 @@ export interface CheckCopy {
   readonly walked: NarDigestWithListing;
 }
 
-/** Every output of the derivation as the rebuild produced it (and the copies that differ), or why it did not. */
-export type RebuildResult = { ok: true; outputs: PathInfo[]; builtAt: string; checkCopies: CheckCopy[] } | { ok: false; error: string };
+/** Every output of the derivation as the rebuild produced it (and the copies that differ), or how it ended without and why. */
+export type RebuildResult = { ok: true; outputs: PathInfo[]; builtAt: string; checkCopies: CheckCopy[] } | { ok: false; kind: 'failed' | 'timed-out'; error: string };
 
 /** The Nix processes a worker runs right now, so a shutdown can stop them. */
 export const runningBuilds = new Set<ChildProcess>();
+
+/** How long `nix-store` gets to stop its builders after SIGTERM before its process group is killed outright. */
+const STOP_GRACE_MS = 10_000;
+
+/**
+ * Stops a `nix-store` run and everything in its process group. SIGTERM
+ * first: Nix then kills each builder's own process group (a builder runs in
+ * a session of its own, out of reach of a signal to this group) and releases
+ * its locks. What is still there after the grace is killed.
+ */
+export function stopBuild(child: ChildProcess): void {
+  const group = (signal: NodeJS.Signals) => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, signal);
+    } catch {
+      // The group is gone already.
+    }
+  };
+  group('SIGTERM');
+  const kill = setTimeout(() => group('SIGKILL'), STOP_GRACE_MS);
+  kill.unref();
+  child.once('close', () => clearTimeout(kill));
+}
 
 function tail(text: string): string {
   return text.length > LOG_TAIL_BYTES ? `…${text.slice(-LOG_TAIL_BYTES)}` : text;
 }
 
-/** Runs `nix-store` and keeps the tail of what it printed; Nix writes build logs to stderr. */
-function nixStore(args: readonly string[]): Promise<{ code: number; log: string }> {
+/**
+ * Runs `nix-store` in a process group of its own and keeps the tail of what
+ * it printed (Nix writes build logs to stderr); `deadline` aborted stops it.
+ */
+function nixStore(args: readonly string[], deadline: AbortSignal): Promise<{ code: number; log: string; timedOut: boolean }> {
+  if (deadline.aborted) return Promise.resolve({ code: 1, log: '', timedOut: true });
   return new Promise((resolve, reject) => {
-    const child = spawn('nix-store', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('nix-store', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     runningBuilds.add(child);
+    const onDeadline = () => stopBuild(child);
+    deadline.addEventListener('abort', onDeadline, { once: true });
     let log = '';
     const collect = (chunk: Buffer) => {
       log = tail(log + chunk.toString('utf8'));
@@ -40,11 +69,13 @@ function nixStore(args: readonly string[]): Promise<{ code: number; log: string 
     child.stderr.on('data', collect);
     child.on('error', (error) => {
       runningBuilds.delete(child);
+      deadline.removeEventListener('abort', onDeadline);
       reject(error);
     });
     child.on('close', (code, signal) => {
       runningBuilds.delete(child);
-      resolve({ code: code ?? (signal ? 128 : 1), log });
+      deadline.removeEventListener('abort', onDeadline);
+      resolve({ code: code ?? (signal ? 128 : 1), log, timedOut: deadline.aborted });
     });
   });
 }
@@ -57,18 +88,37 @@ function nixStore(args: readonly string[]): Promise<{ code: number; log: string 
  * and listed here in one walk, and kept for its uploads. The rebuilt copy has its self-references rewritten to the output
  * path, so the registered references describe it too.
  */
-export async function rebuildDerivation(job: JobView): Promise<RebuildResult> {
-  const realised = await nixStore(['--realise', job.drvPath]);
-  if (realised.code !== 0) return { ok: false, error: `nix-store --realise ${job.drvPath} failed:\n${realised.log}` };
+export async function rebuildDerivation(job: JobView, maxBuildSeconds: number | null = null): Promise<RebuildResult> {
+  const deadline = new AbortController();
+  const timer = maxBuildSeconds === null ? null : setTimeout(() => deadline.abort(), maxBuildSeconds * 1000);
+  try {
+    return await realiseAndCheck(job, deadline.signal, maxBuildSeconds);
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+}
+
+function unbuilt(command: string, run: { log: string; timedOut: boolean }, maxBuildSeconds: number | null): RebuildResult {
+  if (run.timedOut) return { ok: false, kind: 'timed-out', error: `${command} stopped after ${maxBuildSeconds} s (--max-build-seconds):\n${run.log}` };
+  return { ok: false, kind: 'failed', error: `${command} failed:\n${run.log}` };
+}
+
+/** Both builds share one deadline: the limit is on the whole rebuild of a job. */
+async function realiseAndCheck(job: JobView, deadline: AbortSignal, maxBuildSeconds: number | null): Promise<RebuildResult> {
+  const realised = await nixStore(['--realise', job.drvPath], deadline);
+  if (realised.code !== 0 || realised.timedOut) return unbuilt(`nix-store --realise ${job.drvPath}`, realised, maxBuildSeconds);
   const outPaths = await outputsOfDerivation(job.drvPath);
   for (const outPath of outPaths) rmSync(`${outPath}.check`, { recursive: true, force: true });
-  const checked = await nixStore(['--realise', '--check', '--keep-failed', job.drvPath]);
+  const checked = await nixStore(['--realise', '--check', '--keep-failed', job.drvPath], deadline);
+  if (checked.timedOut) {
+    // A check stopped midway may leave a partial copy.
+    for (const outPath of outPaths) rmSync(`${outPath}.check`, { recursive: true, force: true });
+    return unbuilt(`nix-store --realise --check ${job.drvPath}`, checked, maxBuildSeconds);
+  }
   const builtAt = new Date().toISOString();
   const registered = await queryPathInfo(outPaths);
   const differing = registered.filter((info) => existsSync(`${info.outPath}.check`));
-  if (checked.code !== 0 && differing.length === 0) {
-    return { ok: false, error: `nix-store --realise --check ${job.drvPath} failed:\n${checked.log}` };
-  }
+  if (checked.code !== 0 && differing.length === 0) return unbuilt(`nix-store --realise --check ${job.drvPath}`, checked, maxBuildSeconds);
   let checkCopies: CheckCopy[];
   try {
     checkCopies = differing.map((info) => {

@@ -15,7 +15,7 @@ import { log } from '../log.ts';
 import { runFollowUps } from '../listings/followUps.ts';
 import { uploadOutputFiles } from '../listings/uploads.ts';
 import { deliverRebuild, rebuildAttestations } from './rebuildAttestations.ts';
-import { rebuildDerivation, removeCheckCopies, runningBuilds, type CheckCopy, type RebuildResult } from './rebuildDerivation.ts';
+import { rebuildDerivation, removeCheckCopies, runningBuilds, stopBuild, type CheckCopy, type RebuildResult } from './rebuildDerivation.ts';
 
 export interface RebuildWorkerOptions {
   readonly server: string;
@@ -27,6 +27,8 @@ export interface RebuildWorkerOptions {
   readonly delivery: HookConfig;
   /** Claims held at once. */
   readonly jobs: number;
+  /** A rebuild running longer is stopped and reported `timed-out`; null: no limit. */
+  readonly maxBuildSeconds: number | null;
   /** Wait before asking again when the pool had nothing for us. */
   readonly pollMs: number;
   /** Stop once nothing in the pool is for us, nor can come back to us, and nothing is in flight (scripts, tests). */
@@ -164,17 +166,17 @@ export async function runRebuildWorker(options: RebuildWorkerOptions): Promise<n
     let result: RebuildResult;
     try {
       log(`rebuild: rebuilding ${job.drvPath} (${job.outPath})`);
-      result = await rebuildDerivation(job);
+      result = await rebuildDerivation(job, options.maxBuildSeconds);
     } catch (error) {
-      result = { ok: false, error: (error as Error).message };
+      result = { ok: false, kind: 'failed', error: (error as Error).message };
     }
     if (!result.ok) {
       // A build this worker stopped itself says nothing about the derivation; the release gives the job back.
       if (options.signal.aborted) return;
-      const answer = await report(job, claimedOn, 'fail', { id: job.id, error: result.error });
+      const answer = await report(job, claimedOn, 'fail', { id: job.id, error: result.error, kind: result.kind });
       // The error is a command and then its log's tail; the tail's last line says why (Nix ends with `error: …`).
       const why = result.error.split('\n').filter((line) => line.trim() !== '').at(-1)?.trim() ?? 'no output';
-      if (typeof answer === 'string') log(`rebuild: ${job.outPath}: failed (${why}); not reported, ${answer}`);
+      if (typeof answer === 'string') log(`rebuild: ${job.outPath}: ${result.kind} (${why}); not reported, ${answer}`);
       else log(`rebuild: ${job.outPath}: ${describeRebuildOutcome(answer.outcome)} (${why}); the job is now ${answer.state}`);
       return;
     }
@@ -245,7 +247,7 @@ export async function runRebuildWorker(options: RebuildWorkerOptions): Promise<n
   }
 
   if (options.signal.aborted) {
-    for (const child of runningBuilds) child.kill('SIGTERM');
+    for (const child of runningBuilds) stopBuild(child);
   }
   // Rebuilds that finished are reported (or delivered) before anything is released.
   await Promise.all(inFlight.values());

@@ -1,3 +1,5 @@
+import { REBUILD_OUTCOME_KINDS } from '@lilac/common';
+
 /** The OpenAPI document of lilac's HTTP API, served at `GET /api/v1/openapi.json`. Shapes are named after `common/src/wire.ts`. */
 
 const detail = { description: 'error', content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } } };
@@ -147,9 +149,32 @@ export const openApiDocument = {
               triage: { oneOf: [{ $ref: '#/components/schemas/TriageView' }, { type: 'null' }] },
               history: { type: 'array', description: '{at, by, changes: [{field, from, to}]}' },
               comments: { type: 'array', items: { $ref: '#/components/schemas/CommentView' } },
+              rebuilds: { type: 'array', items: { $ref: '#/components/schemas/AttemptView' }, description: "the pool's attempts at rebuilding it, oldest first" },
             },
           },
         ],
+      },
+      RebuildOutcome: {
+        type: 'object',
+        description: 'reproduced {narHash}, differs {narHash, others} (BAD), unmatched {narHash}, failed {log} (FAIL), timed-out {log}, cancelled {log}',
+        properties: { kind: { type: 'string', enum: [...REBUILD_OUTCOME_KINDS] }, narHash: { type: 'string' }, others: { type: 'array', items: { type: 'string' } }, log: { type: 'string', description: 'the build log tail' } },
+      },
+      AttemptView: {
+        type: 'object',
+        properties: {
+          builder: { type: 'string' },
+          outcome: { $ref: '#/components/schemas/RebuildOutcome' },
+          startedAt: { type: ['string', 'null'] },
+          finishedAt: { type: 'string' },
+          durationMs: { type: ['integer', 'null'] },
+        },
+      },
+      ReportRebuilds: {
+        type: 'object',
+        properties: {
+          counts: { type: 'object', description: 'outputs by the ending of their last rebuild', properties: Object.fromEntries(REBUILD_OUTCOME_KINDS.map((kind) => [kind, { type: 'integer' }])) },
+          notReproduced: { type: 'array', description: 'at most 500', items: { type: 'object', properties: { outPath: { type: 'string' }, outcome: { $ref: '#/components/schemas/RebuildOutcome' } } } },
+        },
       },
       DivergenceView: {
         type: 'object',
@@ -275,6 +300,9 @@ export const openApiDocument = {
     '/api/v1/reports': { get: { summary: 'Reports with counts per verdict', responses: { 200: jsonArray('ReportSummary') } } },
     '/api/v1/reports/{name}/causes': {
       get: { summary: "Cause guesses of the report's not-reproduced outputs: {outPath: CauseKind[]}, outputs without a guess left out", parameters: [pathParam('name', 'report name')], responses: { 200: { description: '{outPath: CauseKind[]}' }, 404: detail } },
+    },
+    '/api/v1/reports/{name}/rebuilds': {
+      get: { summary: "How the pool's last rebuild of each of the report's outputs ended: counts, and those not reproduced", parameters: [pathParam('name', 'report name')], responses: { 200: json('ReportRebuilds'), 404: detail } },
     },
     '/api/v1/reports/{name}': { get: { summary: 'Counts, percentages, not-reproduced paths by link pattern, and the tree', parameters: [pathParam('name', 'report name')], responses: { 200: json('ReportDetail'), 404: detail } } },
     '/api/v1/reports/{name}/history': {

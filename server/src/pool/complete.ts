@@ -34,14 +34,14 @@ export function completion(payload: unknown): { id: string; attestations: Attest
  */
 export async function complete(pool: PoolContext, ingest: Ingest, builder: Builder, socketId: string, payload: unknown): Promise<JobOutcomeAck> {
   const { id, attestations } = completion(payload);
-  const job = await heldJob(pool, id, socketId);
+  const { job, lease } = await heldJob(pool, id, socketId);
   if (attestations.some((input) => input.drvPath !== job.drvPath)) throw new PoolError(`attestations must be of outputs of ${job.drvPath}`);
   const rebuilt = attestations.find((input) => input.outPath === job.outPath);
   if (!rebuilt) throw new PoolError(`attestations must include ${job.outPath}`);
   await ingest.submit(builder, attestations);
-  await recordAttempt(pool, id, builder.name, 'done', null);
   const summary = await pool.models.OutputSummary.findOne({ outPath: job.outPath }, { verifiedBuilderCount: 1, attestedBy: 1, hashes: 1 }).lean();
   const outcome = decideRebuildOutcome(builder.name, rebuilt.narHash, summary?.hashes ?? []);
+  await recordAttempt(pool, id, builder.name, outcome, lease.claimedAt);
   const verified = summary?.verifiedBuilderCount ?? 0;
   const state = verified >= pool.config.targetBuilders ? 'done' : 'queued';
   const now = pool.now();

@@ -79,7 +79,7 @@ export async function enqueue(pool: PoolContext, requests: readonly JobRequest[]
     // An enqueuer that says what the job needs corrects what an earlier one (or none) said.
     const needs = request.system ? { system: request.system, requiredSystemFeatures: request.requiredSystemFeatures ?? [] } : {};
     const requeued = await Job.updateOne(
-      { outPath: request.outPath, state: { $in: ['done', 'failed'] } },
+      { outPath: request.outPath, state: { $in: ['done', 'failed', 'cancelled'] } },
       { $set: { ...backInQueue(now), ...needs, verifiedBuilders: entry?.verified ?? 0, attempts: 0, lastError: null, notBefore: now }, ...refresh },
     );
     if (requeued.modifiedCount === 1) {

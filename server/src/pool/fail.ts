@@ -1,30 +1,34 @@
-import type { FailPayload, JobOutcomeAck, RebuildOutcome } from '@lilac/common';
-import { recordAttempt } from './attempts.ts';
+import { isRetriedOutcome, RETRIED_OUTCOME_KINDS, UNBUILT_OUTCOME_KINDS, type FailPayload, type JobOutcomeAck, type JobState, type RebuildOutcome, type UnbuiltOutcomeKind } from '@lilac/common';
+import { MAX_ATTEMPT_LOG, recordAttempt } from './attempts.ts';
 import { heldJob } from './heldJob.ts';
 import { backInQueue, toJobView, type StoredJob } from './jobViews.ts';
 import { later, type PoolContext } from './poolContext.ts';
 import { PoolError } from './poolError.ts';
 
-/** The longest failure message kept: a build log's tail, not the whole log. */
-const MAX_ERROR_LENGTH = 16 * 1024;
-
-/** A worker's `fail` message. */
-export function failure(payload: unknown): FailPayload {
-  const { id, error } = (typeof payload === 'object' && payload !== null ? payload : {}) as { id?: unknown; error?: unknown };
+/** A worker's `fail` message; a worker that does not say how the build ended says it `failed`. */
+export function failure(payload: unknown): Required<FailPayload> {
+  const { id, error, kind = 'failed' } = (typeof payload === 'object' && payload !== null ? payload : {}) as { id?: unknown; error?: unknown; kind?: unknown };
   if (typeof id !== 'string' || typeof error !== 'string') throw new PoolError('fail needs { id, error }');
-  return { id, error };
+  if (!(UNBUILT_OUTCOME_KINDS as readonly unknown[]).includes(kind)) throw new PoolError(`fail's kind must be one of ${UNBUILT_OUTCOME_KINDS.join(', ')}`);
+  return { id, error, kind: kind as UnbuiltOutcomeKind };
 }
 
-/** A failed rebuild: retried by another builder after a backoff, or failed for good after `maxAttempts`. */
+/**
+ * A rebuild that did not build. One that failed or timed out is retried by
+ * another builder after a backoff, and fails for good after `maxAttempts`
+ * such endings; a cancelled one is not retried. None of them touches the
+ * output's verdict or divergences: nothing was attested.
+ */
 export async function fail(pool: PoolContext, builder: string, socketId: string, payload: unknown): Promise<JobOutcomeAck> {
-  const { id, error: message } = failure(payload);
-  const error = message.slice(-MAX_ERROR_LENGTH);
-  const job = await heldJob(pool, id, socketId);
-  await recordAttempt(pool, id, builder, 'failed', error);
-  const attempts = await pool.models.JobAttempt.countDocuments({ job: id, outcome: 'failed' });
-  const final = attempts >= pool.config.maxAttempts;
-  const state = final ? 'failed' : 'queued';
-  const outcome: RebuildOutcome = { kind: 'failed', log: error };
+  const { id, error: message, kind } = failure(payload);
+  const error = message.slice(-MAX_ATTEMPT_LOG);
+  const { job, lease } = await heldJob(pool, id, socketId);
+  const outcome = { kind, log: error } as RebuildOutcome;
+  await recordAttempt(pool, id, builder, outcome, lease.claimedAt);
+  const attempts = await pool.models.JobAttempt.countDocuments({ job: id, outcome: { $in: RETRIED_OUTCOME_KINDS } });
+  const retried = isRetriedOutcome(kind);
+  const final = !retried || attempts >= pool.config.maxAttempts;
+  const state: JobState = !retried ? 'cancelled' : final ? 'failed' : 'queued';
   const updated = await pool.models.Job.findOneAndUpdate(
     { _id: job._id },
     {
@@ -34,7 +38,7 @@ export async function fail(pool: PoolContext, builder: string, socketId: string,
         attempts,
         lastError: error,
         lastOutcome: outcome,
-        notBefore: later(pool, pool.config.retryBaseMs * 2 ** (attempts - 1)),
+        notBefore: later(pool, pool.config.retryBaseMs * 2 ** Math.max(0, attempts - 1)),
       },
       $addToSet: { triedBy: builder },
     },

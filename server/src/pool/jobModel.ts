@@ -8,7 +8,7 @@ export function jobIdFor(outPath: string): Types.ObjectId {
 }
 
 /** A job's stored states; a queued job with a lease is shown as `claimed`, the lease being the one record of who holds it. */
-export const JOB_STATES = ['queued', 'done', 'failed'] as const;
+export const JOB_STATES = ['queued', 'done', 'failed', 'cancelled'] as const;
 
 /**
  * One output to rebuild. Everything a claim filters and sorts on lives on the

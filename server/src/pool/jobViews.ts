@@ -1,4 +1,4 @@
-import type { JobView, PoolJobView, RebuildOutcome } from '@lilac/common';
+import type { AttemptView, JobView, PoolJobView, RebuildOutcome } from '@lilac/common';
 import type { Types } from 'mongoose';
 import type { JobRecord } from './jobModel.ts';
 import type { LeaseRecord } from './leaseModel.ts';
@@ -20,7 +20,7 @@ export function toJobView(job: Pick<StoredJob, '_id' | 'drvPath' | 'output' | 'o
 }
 
 /** A queued job with a lease shows as claimed, by the lease's builder since the claim; `unroutable`: no connected worker can build it. */
-export function toPoolJobView(job: StoredJob, lease: StoredLease | null, unroutable: boolean): PoolJobView {
+export function toPoolJobView(job: StoredJob, lease: StoredLease | null, unroutable: boolean, history: AttemptView[]): PoolJobView {
   const held = job.state === 'queued' && lease !== null;
   return {
     ...toJobView(job, held ? lease : null),
@@ -31,6 +31,7 @@ export function toPoolJobView(job: StoredJob, lease: StoredLease | null, unrouta
     attempts: job.attempts,
     verifiedBuilders: job.verifiedBuilders,
     outcome: (job.lastOutcome as RebuildOutcome | null | undefined) ?? null,
+    history,
     system: job.system ?? null,
     requiredSystemFeatures: job.requiredSystemFeatures,
     waitingForCapableWorker: unroutable,

@@ -1,3 +1,4 @@
+import { REBUILD_OUTCOME_KINDS } from '@lilac/common';
 import { Schema, type InferSchemaType } from 'mongoose';
 import { keyedBy } from '../store/keyedBy.ts';
 
@@ -23,18 +24,34 @@ leaseSchema.index({ expiresAt: 1 });
 
 export type LeaseRecord = InferSchemaType<typeof leaseSchema>;
 
-/** One builder's finished go at one job; unique per (job, builder) so retries and "never again" are counted exactly. */
+/**
+ * One builder's finished go at one job, kept as the job's history; unique per
+ * (job, builder) so retries and "never again" are counted exactly. The
+ * outcome's fields are flat so a count of retried endings is one query.
+ */
 export const attemptSchema = new Schema(
   {
     _id: { type: String },
     job: { type: String, required: true },
     builder: { type: String, required: true },
-    outcome: { type: String, enum: ['done', 'failed'], required: true },
-    error: { type: String, default: null },
+    outcome: { type: String, enum: REBUILD_OUTCOME_KINDS, required: true },
+    /** The rebuilt NAR hash, for the endings that built. */
+    narHash: { type: String, default: null },
+    /** `differs`: the other builders' hashes. */
+    others: { type: [String], default: undefined },
+    /** The build log's tail, for the endings that did not build. */
+    log: { type: String, default: null },
+    /** When the builder claimed it; null for attempts recorded before lilac kept it. */
+    startedAt: { type: Date, default: null },
     at: { type: Date, required: true },
   },
   { collection: 'pool_attempts', versionKey: false },
 );
-// A job id is 24 hex digits, so the separator cannot occur in it and the key is unambiguous.
-keyedBy(attemptSchema, ['job', 'builder'], ([job, builder]) => `${job}:${builder}`);
+/** An attempt's key; a job id is 24 hex digits, so the separator cannot occur in it and the key is unambiguous. */
+export function attemptId(job: string, builder: string): string {
+  return `${job}:${builder}`;
+}
+keyedBy(attemptSchema, ['job', 'builder'], ([job, builder]) => attemptId(job ?? '', builder ?? ''));
 attemptSchema.index({ job: 1, builder: 1 }, { unique: true });
+
+export type AttemptRecord = InferSchemaType<typeof attemptSchema>;

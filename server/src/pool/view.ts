@@ -1,5 +1,6 @@
 import { canBuild, type PoolView, type PoolWorkerView, type WorkerCapabilities } from '@lilac/common';
 import { Types } from 'mongoose';
+import { attemptsOf } from './attempts.ts';
 import { toPoolJobView, type StoredJob, type StoredLease } from './jobViews.ts';
 import type { PoolContext } from './poolContext.ts';
 import { poolStats } from './stats.ts';
@@ -11,8 +12,8 @@ export interface LocalWorker {
 }
 
 /**
- * What the monitor shows: claimed jobs, the latest failures, the head of the
- * queue, and who works on what. `localWorkers` (socket id → builder) are the
+ * What the monitor shows: claimed jobs, the latest failures and cancels, the head of the
+ * queue, each with its attempts, and who works on what. `localWorkers` (socket id → builder) are the
  * connections to this process; those of other processes show through the leases they hold.
  * A queued job none of this process's workers can build is flagged as waiting
  * for a capable worker: what other processes' workers announced is not known here.
@@ -24,7 +25,7 @@ export async function poolView(pool: PoolContext, limit: number, localWorkers: R
   const [stats, claimed, failed, queued] = await Promise.all([
     poolStats(pool),
     leases.length === 0 ? [] : Job.find({ _id: { $in: leases.slice(0, limit).map((lease) => new Types.ObjectId(lease._id)) }, state: 'queued' }).lean<StoredJob[]>(),
-    Job.find({ state: 'failed' }).sort({ since: -1 }).limit(limit).lean<StoredJob[]>(),
+    Job.find({ state: { $in: ['failed', 'cancelled'] } }).sort({ since: -1 }).limit(limit).lean<StoredJob[]>(),
     // Held jobs are queued too: enough are read to fill the list with those that are not.
     Job.find({ state: 'queued' }).sort({ verifiedBuilders: 1, seq: 1 }).limit(limit + leases.length).lean<StoredJob[]>(),
   ]);
@@ -41,12 +42,14 @@ export async function poolView(pool: PoolContext, limit: number, localWorkers: R
   const waiting = queued.filter((job) => !leaseOf.has(String(job._id))).slice(0, limit);
   const capable = [...localWorkers.values()].map((worker) => worker.capabilities);
   const unroutable = (job: StoredJob) => !capable.some((capabilities) => canBuild(capabilities, { system: job.system ?? null, requiredSystemFeatures: job.requiredSystemFeatures }));
+  const history = await attemptsOf(pool, [...claimed, ...failed, ...waiting]);
+  const view = (job: StoredJob, lease: StoredLease | null, unroutableJob: boolean) => toPoolJobView(job, lease, unroutableJob, history.get(String(job._id)) ?? []);
   return {
     stats,
     jobs: [
-      ...claimed.map((job) => toPoolJobView(job, leaseOf.get(String(job._id)) ?? null, false)),
-      ...failed.map((job) => toPoolJobView(job, null, false)),
-      ...waiting.map((job) => toPoolJobView(job, null, unroutable(job))),
+      ...claimed.map((job) => view(job, leaseOf.get(String(job._id)) ?? null, false)),
+      ...failed.map((job) => view(job, null, false)),
+      ...waiting.map((job) => view(job, null, unroutable(job))),
     ],
     workers: [...workers.values()].sort((a, b) => a.builder.localeCompare(b.builder) || a.socketId.localeCompare(b.socketId)),
   };

@@ -1,10 +1,11 @@
-import type { AttestationView, EnqueueResult, HeartbeatAck, JobOutcomeAck, JobRequest, JobView, PoolOutlook, PoolStats, PoolView, WorkerCapabilities } from '@lilac/common';
+import type { AttemptView, AttestationView, EnqueueResult, HeartbeatAck, JobOutcomeAck, JobRequest, JobView, PoolOutlook, PoolStats, PoolView, ReportRebuilds, WorkerCapabilities } from '@lilac/common';
 import { GroupCommit } from '../attestations/groupCommit.ts';
 import type { Builder } from '../builders/builderService.ts';
 import type { PoolConfig } from '../config.ts';
 import type { EventBus } from '../events/eventBus.ts';
 import type { Logger } from '../log.ts';
 import type { Models } from '../store/models.ts';
+import { attemptsAt, lastRebuildsOf } from './attempts.ts';
 import { Claimer } from './claim.ts';
 import { enqueue } from './enqueue.ts';
 import { complete, type Ingest } from './complete.ts';
@@ -178,6 +179,16 @@ export class WorkPool {
 
   view(limit: number): Promise<PoolView> {
     return poolView(this.context, limit, this.localWorkers);
+  }
+
+  /** How the pool's rebuilds of `outPath` ended, oldest first. */
+  attemptsAt(outPath: string): Promise<AttemptView[]> {
+    return attemptsAt(this.context, outPath);
+  }
+
+  /** How the last rebuilds of `outPaths` (a report's) ended. */
+  lastRebuildsOf(outPaths: readonly string[]): Promise<ReportRebuilds> {
+    return lastRebuildsOf(this.context, outPaths);
   }
 
   /** What this connection may take, by what it announced. */

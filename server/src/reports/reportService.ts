@@ -279,6 +279,11 @@ export class ReportService {
     };
   }
 
+  /** Every output path of the report, each once. */
+  async outPaths(name: string): Promise<string[]> {
+    return [...new Set((await this.load(name)).outPaths)];
+  }
+
   /** The report's partially reproduced and nondeterministic outputs, each once. */
   async notReproducedPaths(name: string): Promise<string[]> {
     const report = await this.load(name);

@@ -1,4 +1,4 @@
-import type { JobView, PoolJobView, PoolStats, PoolView, RebuildOutcome } from '@lilac/common/wire';
+import { UNBUILT_OUTCOME_KINDS, type JobView, type PoolJobView, type PoolStats, type PoolView, type RebuildOutcome, type RebuildOutcomeKind } from '@lilac/common/wire';
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import { ApiError, errorText, getJson } from '../api.ts';
@@ -7,8 +7,8 @@ import { useMonitorSocket } from '../useMonitorSocket.ts';
 export interface PoolActivity {
   key: string;
   at: string;
-  /** `retrying`: the rebuild failed and the job waits to be offered again; `failed`: it will not be. */
-  kind: 'claimed' | 'done' | 'retrying' | 'failed';
+  /** `retrying`: the rebuild failed or timed out and the job waits to be offered again; `failed`: it will not be; `cancelled`: a cancel stopped it. */
+  kind: 'claimed' | 'done' | 'retrying' | 'failed' | 'cancelled';
   job: JobView;
   builder: string | null;
   /** How the rebuild ended; null for a claim. */
@@ -17,10 +17,14 @@ export interface PoolActivity {
 
 const ACTIVITY_LIMIT = 30;
 
+function unbuilt(kind: RebuildOutcomeKind): boolean {
+  return (UNBUILT_OUTCOME_KINDS as readonly RebuildOutcomeKind[]).includes(kind);
+}
+
 /** A job the pool lists with the outcome of its last rebuild, as activity: a page opened later still sees why a job failed. */
 function lastOutcome(job: PoolJobView): PoolActivity | null {
   if (job.outcome === null) return null;
-  const kind = job.outcome.kind !== 'failed' ? 'done' : job.state === 'failed' ? 'failed' : 'retrying';
+  const kind = !unbuilt(job.outcome.kind) ? 'done' : job.state === 'failed' || job.state === 'cancelled' ? job.state : 'retrying';
   return { key: `${kind}:${job.id}:${job.since}`, at: job.since, kind, job, builder: null, outcome: job.outcome };
 }
 
@@ -61,7 +65,7 @@ export const usePoolStore = defineStore('pool', () => {
   });
   socket.on('job:claimed', ({ job, builder }) => record('claimed', job, builder));
   socket.on('job:done', ({ job, builder, outcome }) => record('done', job, builder, outcome));
-  socket.on('job:failed', ({ job, builder, outcome, final }) => record(final ? 'failed' : 'retrying', job, builder, outcome));
+  socket.on('job:failed', ({ job, builder, outcome, final }) => record(outcome.kind === 'cancelled' ? 'cancelled' : final ? 'failed' : 'retrying', job, builder, outcome));
   socket.onReconnect(() => void load());
 
   return { stats, activity, waitingForWorker, error, load };

@@ -78,6 +78,10 @@ export function reportRoutes(context: AppContext): Router {
     res.json(await context.listings.causesOf(await context.reports.notReproducedPaths(reportName(req))));
   });
 
+  router.get('/api/v1/reports/:name/rebuilds', async (req, res) => {
+    res.json(await context.pool.lastRebuildsOf(await context.reports.outPaths(reportName(req))));
+  });
+
   router.get('/api/v1/reports/:name', async (req, res) => {
     const { body, etag } = await context.reports.detailJson(reportName(req));
     // Set here, Express answers a matching If-None-Match with 304 and skips hashing 11 MB per request.
