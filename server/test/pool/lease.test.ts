@@ -99,3 +99,30 @@ test('a lease runs out on the pool\'s own clock: sweeping then returns the job, 
   assert.equal(again?.leaseExpiresAt, new Date(now.getTime() + LEASE_MS).toISOString());
   await pool.release('socket-of-late');
 });
+
+test('a heartbeat racing the sweeper either keeps the lease or loses it, and says which', async () => {
+  await drain();
+  const { models, events, log, ingest } = server().context;
+  // Two processes whose clocks disagree about one lease: the holder's sees it running, the sweeper's sees it lapsed.
+  let holderNow = new Date('2042-01-01T00:00:00Z');
+  let sweeperNow = holderNow;
+  const holderPool = new WorkPool(models, events, testPoolConfig({ leaseMs: LEASE_MS }), log, ingest, () => holderNow);
+  const sweeperPool = new WorkPool(models, events, testPoolConfig({ leaseMs: LEASE_MS }), log, ingest, () => sweeperNow);
+  const job = fakeJob('raced');
+  await holderPool.enqueue([job]);
+  for (let round = 0; round < 20; round++) {
+    holderNow = new Date(holderNow.getTime() + 10 * LEASE_MS);
+    const held = await holderPool.claim('racer', 'socket-of-racer');
+    assert.equal(held?.outPath, job.outPath, `round ${round}: the job is free again`);
+    holderNow = new Date(holderNow.getTime() + LEASE_MS - 1);
+    sweeperNow = new Date(holderNow.getTime() + 2);
+    const [beat] = await Promise.all([holderPool.heartbeat('socket-of-racer'), sweeperPool.sweep()]);
+    const lease = await models.Lease.findById(held.id).lean();
+    if (beat.jobs.includes(held.id)) {
+      assert.equal(lease?.expiresAt.toISOString(), beat.leaseExpiresAt, `round ${round}: the kept lease runs to the heartbeat's time`);
+    } else {
+      assert.equal(lease, null, `round ${round}: a lease the heartbeat lost is still there: ${JSON.stringify(lease)}`);
+    }
+    await holderPool.release('socket-of-racer');
+  }
+});
