@@ -82,3 +82,22 @@ test('a maintainer triages and comments; an anonymous viewer sees both without r
   await maintainer.page.getByTestId('presence-anonymous').waitFor({ state: 'detached' });
   await maintainer.page.close();
 });
+
+test('signing in goes back to the page the person came from, or home when they came to sign in', async () => {
+  const outputPath = `/output/${hello.slice('/nix/store/'.length)}`;
+  const fromOutput = await openPage(browser, `${server.url}${outputPath}`);
+  await fromOutput.page.getByTestId('me').click();
+  await fromOutput.page.getByTestId('token-input').fill(maintainerToken);
+  await fromOutput.page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await fromOutput.page.waitForURL(`${server.url}${outputPath}`);
+  await fromOutput.page.getByTestId('me').filter({ hasText: 'max (maintainer)' }).waitFor();
+
+  const direct = await openPage(browser, `${server.url}/sign-in`);
+  await direct.page.getByTestId('token-input').fill(maintainerToken);
+  await direct.page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await direct.page.waitForURL(`${server.url}/`);
+  await direct.page.getByTestId('me').filter({ hasText: 'max (maintainer)' }).waitFor();
+  assert.deepEqual([...fromOutput.errors, ...direct.errors], []);
+  await fromOutput.page.close();
+  await direct.page.close();
+});
