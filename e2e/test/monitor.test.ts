@@ -175,6 +175,27 @@ test('the server serves the built app with cache headers, and browsers only wher
   assert.match(curlOnRoot.headers.get('content-type') ?? '', /text\/html/);
 });
 
+test('a page loads without a 404, its lilac favicon included, and /favicon.ico is served too', async () => {
+  const { page, errors } = await openPage(browser, 'about:blank');
+  const missing: string[] = [];
+  page.on('response', (response) => {
+    if (response.status() === 404) missing.push(response.url());
+  });
+  await page.goto(`${server.url}/builders`);
+  await live(page);
+  const icon = await page.locator('link[rel="icon"]').getAttribute('href');
+  assert.equal(icon, '/favicon.svg');
+  const svg = await server.request(icon);
+  assert.equal(svg.status, 200);
+  assert.match(svg.headers.get('content-type') ?? '', /^image\/svg\+xml/);
+  const ico = await server.request('/favicon.ico', { headers: { accept: 'image/*' } });
+  assert.equal(ico.status, 200);
+  assert.match(ico.headers.get('content-type') ?? '', /^image\/svg\+xml/);
+  assert.deepEqual(missing, []);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 // Last: it replaces the server the other tests use.
 test('after the server restarts, a reconnected page shows what changed while it was down', async () => {
   const dashboard = await openPage(browser, `${server.url}/`);
