@@ -81,3 +81,24 @@ test('start-up counts what requests cut off by a crash stored', async () => {
     await second.close();
   }
 });
+
+test('the repair sweep reports only what it counted, not the intents of requests that finished their counting', async () => {
+  const server = await startTestServer();
+  try {
+    const alice = await server.createBuilder('alice');
+    // A live request's intent: its statement is stored and counted, the intent not closed yet.
+    const outPath = storePath('live-request');
+    const item = batchItem(alice, drvPath('live-request'), { outPath, narHash: narHash('live-request') });
+    assert.equal((await server.request('/api/v1/attestations', { method: 'POST', token: alice.token, json: { attestations: [item] } })).status, 200);
+    await server.context.models.IngestIntent.create({ builder: alice.name, attestationIds: [attestationId(outPath, alice.name, item.narHash)], openedAt: new Date() });
+    const longAgo = new Date(0);
+    assert.deepEqual(await server.context.ingest.repairUnfinished(longAgo), { intents: 0, outputs: 0 });
+
+    const { outPath: cutOff } = await leaveHalfWritten(server, alice, 'cut-off-request');
+    assert.deepEqual(await server.context.ingest.repairUnfinished(longAgo), { intents: 1, outputs: 1 });
+    assert.deepEqual((await byOutput(server, cutOff)).map((view) => view.builder), ['alice']);
+    assert.deepEqual(await server.context.ingest.repairUnfinished(longAgo), { intents: 0, outputs: 0 }, 'settled once, not again');
+  } finally {
+    await server.close();
+  }
+});
