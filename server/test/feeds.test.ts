@@ -4,15 +4,14 @@ import type { TriageView } from '@lilac/common';
 import { escapeXml } from '../src/feeds/atomFeed.ts';
 import { drvHash, lilaItem, narHash } from './support/attestationFixtures.ts';
 import { generateSbom } from './support/sbomFixtures.ts';
-import { startTestServer, type TestBuilder, type TestServer } from './support/testServer.ts';
+import { startServerWithAliceAndBob, type TestBuilder, type TestServer } from './support/testServer.ts';
 
 let server: TestServer;
 let alice: TestBuilder;
 let bob: TestBuilder;
 let maintainer: string;
 before(async () => {
-  server = await startTestServer();
-  [alice, bob] = await Promise.all([server.createBuilder('alice'), server.createBuilder('bob')]);
+  ({ server, alice, bob } = await startServerWithAliceAndBob());
   maintainer = await server.createMember('max', 'maintainer');
 });
 after(() => server.close());

@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ClaimAck, type HeartbeatAck } from '@lilac/common';
-import { WorkPool } from '../../src/pool/workPool.ts';
-import { connectRebuilder, fakeJob, testPoolConfig } from '../support/rebuilderClient.ts';
-import { LEASE_MS, claimed, drain, endLeaseAt, enqueue, holdingOnlyJob, leave, server, usePoolServer } from './poolKit.ts';
+import { connectRebuilder, fakeJob } from '../support/rebuilderClient.ts';
+import { LEASE_MS, claimed, drain, endLeaseAt, enqueue, holdingOnlyJob, leave, poolOnClock, server, usePoolServer } from './poolKit.ts';
 
 usePoolServer();
 
@@ -81,10 +80,8 @@ test('a lease that already ran out is not revived by a late heartbeat', async ()
 
 test('a lease runs out on the pool\'s own clock: sweeping then returns the job, with no waiting', async () => {
   await drain();
-  const { models, events, log, ingest } = server().context;
-  // Far ahead of the server's own pool, whose real clock sees these jobs as backing off and these leases as running.
   let now = new Date('2040-01-01T00:00:00Z');
-  const pool = new WorkPool(models, events, testPoolConfig({ leaseMs: LEASE_MS }), log, ingest, () => now);
+  const pool = poolOnClock(() => now);
   const job = fakeJob('on-the-clock');
   await pool.enqueue([job]);
   assert.equal((await pool.claim('early', 'socket-of-early'))?.outPath, job.outPath);
@@ -102,12 +99,11 @@ test('a lease runs out on the pool\'s own clock: sweeping then returns the job, 
 
 test('a heartbeat racing the sweeper either keeps the lease or loses it, and says which', async () => {
   await drain();
-  const { models, events, log, ingest } = server().context;
   // Two processes whose clocks disagree about one lease: the holder's sees it running, the sweeper's sees it lapsed.
   let holderNow = new Date('2042-01-01T00:00:00Z');
   let sweeperNow = holderNow;
-  const holderPool = new WorkPool(models, events, testPoolConfig({ leaseMs: LEASE_MS }), log, ingest, () => holderNow);
-  const sweeperPool = new WorkPool(models, events, testPoolConfig({ leaseMs: LEASE_MS }), log, ingest, () => sweeperNow);
+  const holderPool = poolOnClock(() => holderNow);
+  const sweeperPool = poolOnClock(() => sweeperNow);
   const job = fakeJob('raced');
   await holderPool.enqueue([job]);
   for (let round = 0; round < 20; round++) {
@@ -117,7 +113,7 @@ test('a heartbeat racing the sweeper either keeps the lease or loses it, and say
     holderNow = new Date(holderNow.getTime() + LEASE_MS - 1);
     sweeperNow = new Date(holderNow.getTime() + 2);
     const [beat] = await Promise.all([holderPool.heartbeat('socket-of-racer'), sweeperPool.sweep()]);
-    const lease = await models.Lease.findById(held.id).lean();
+    const lease = await server().context.models.Lease.findById(held.id).lean();
     if (beat.jobs.includes(held.id)) {
       assert.equal(lease?.expiresAt.toISOString(), beat.leaseExpiresAt, `round ${round}: the kept lease runs to the heartbeat's time`);
     } else {

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type PoolView } from '@lilac/common';
-import { WorkPool } from '../../src/pool/workPool.ts';
-import { connectRebuilder, fakeJob, testPoolConfig } from '../support/rebuilderClient.ts';
-import { LEASE_MS, claimed, drain, enqueue, leave, server, usePoolServer } from './poolKit.ts';
+import { connectRebuilder, fakeJob } from '../support/rebuilderClient.ts';
+import { LEASE_MS, claimed, drain, enqueue, leave, poolOnClock, server, usePoolServer } from './poolKit.ts';
 
 usePoolServer();
 
@@ -28,17 +27,15 @@ test('the monitor sees claimed jobs with their builder and each connected worker
 
 test('a job whose lease ran out counts as queued, not claimed, before the sweeper returns it', async () => {
   await drain();
-  const { models, events, log, ingest } = server().context;
-  // Far ahead of the server's own pool, whose real clock sees these leases as running.
   let now = new Date('2041-01-01T00:00:00Z');
-  const pool = new WorkPool(models, events, testPoolConfig({ leaseMs: LEASE_MS }), log, ingest, () => now);
+  const pool = poolOnClock(() => now);
   const job = fakeJob('lapsing');
   await pool.enqueue([job]);
   const held = await pool.claim('lapsing-worker', 'socket-of-lapsing');
   assert.equal(held?.outPath, job.outPath);
   assert.equal((await pool.stats()).claimed, 1);
   now = new Date(now.getTime() + LEASE_MS + 1);
-  assert.ok(await models.Lease.exists({ _id: held.id }), 'the sweeper has not returned the job yet');
+  assert.ok(await server().context.models.Lease.exists({ _id: held.id }), 'the sweeper has not returned the job yet');
   const stats = await pool.stats();
   assert.equal(stats.claimed, 0);
   assert.equal(stats.queued, 1);

@@ -29,6 +29,13 @@ export interface TestBuilder {
   readonly publicKey: string;
 }
 
+/** A test server with builders `alice` and `bob`, the cast most tests need. */
+export async function startServerWithAliceAndBob(overrides: Partial<Config> = {}): Promise<{ server: TestServer; alice: TestBuilder; bob: TestBuilder }> {
+  const server = await startTestServer(overrides);
+  const [alice, bob] = await Promise.all([server.createBuilder('alice'), server.createBuilder('bob')]);
+  return { server, alice, bob };
+}
+
 /** `log`: where the server logs (default: nowhere, or at `LILAC_TEST_LOG_LEVEL` on stdout). */
 export async function startTestServer(overrides: Partial<Config> = {}, log: Logger = createLogger(process.env.LILAC_TEST_LOG_LEVEL ?? 'silent')): Promise<TestServer> {
   const config: Config = {
