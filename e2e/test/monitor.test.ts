@@ -4,7 +4,7 @@ import { VERDICTS, type ReportDetail } from '@lilac/common';
 import { lilaItem, narHash, storePath, drvPath, drvHash, type Built } from '@lilac/server/testing/attestations';
 import { startTestServer, type TestBuilder, type TestServer } from '@lilac/server/testing';
 import type { Browser, Page } from 'playwright-core';
-import { ensureWebBuilt, launchChromium, openPage, screenshot } from './support/browser.ts';
+import { openPage, screenshot, serverAndBrowser } from './support/browser.ts';
 import { sbomOf } from './support/reports.ts';
 
 const MARKUP_NAME = '<img src=x onerror=alert(1)>';
@@ -31,9 +31,7 @@ async function live(page: Page): Promise<void> {
 const countOf = (page: Page, verdict: string) => page.getByTestId(`verdict-${verdict}`).getByTestId('count');
 
 before(async () => {
-  ensureWebBuilt();
-  [server, browser] = await Promise.all([startTestServer(), launchChromium()]);
-  [alice, bob] = await Promise.all([server.createBuilder('alice'), server.createBuilder('bob')]);
+  ({ server, alice, bob, browser } = await serverAndBrowser());
   const defined = await server.request('/reports/gnome', {
     method: 'PUT',
     token: alice.token,

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { drvHash, drvPath, lilaItem, narHash, storePath, type Built } from '@lilac/server/testing/attestations';
-import { startTestServer, type TestBuilder, type TestServer } from '@lilac/server/testing';
+import type { TestBuilder, TestServer } from '@lilac/server/testing';
 import type { Browser, Page } from 'playwright-core';
-import { ensureWebBuilt, launchChromium, openPage, screenshot } from './support/browser.ts';
+import { openPage, screenshot, serverAndBrowser } from './support/browser.ts';
 
 const XSS = '<img src=x onerror=alert(1)><script>alert(2)</script>';
 
@@ -25,9 +25,7 @@ async function live(page: Page): Promise<void> {
 }
 
 before(async () => {
-  ensureWebBuilt();
-  [server, browser] = await Promise.all([startTestServer(), launchChromium()]);
-  [alice, bob] = await Promise.all([server.createBuilder('alice'), server.createBuilder('bob')]);
+  ({ server, alice, bob, browser } = await serverAndBrowser());
   maintainerToken = await server.createMember('max', 'maintainer');
   await attest(alice, { outPath: hello, narHash: narHash('hello-a') });
   await attest(bob, { outPath: hello, narHash: narHash('hello-b') });
