@@ -4,7 +4,7 @@ import { VERDICTS, type ReportDetail } from '@lilac/common';
 import { lilaItem, narHash, storePath, drvPath, drvHash, type Built } from '@lilac/server/testing/attestations';
 import { startTestServer, type TestBuilder, type TestServer } from '@lilac/server/testing';
 import type { Browser, Page } from 'playwright-core';
-import { ensureWebBuilt, launchChromium, openPage, screenshot } from './support/browser.ts';
+import { openPage, screenshot, serverAndBrowser } from './support/browser.ts';
 import { sbomOf } from './support/reports.ts';
 
 const MARKUP_NAME = '<img src=x onerror=alert(1)>';
@@ -31,9 +31,7 @@ async function live(page: Page): Promise<void> {
 const countOf = (page: Page, verdict: string) => page.getByTestId(`verdict-${verdict}`).getByTestId('count');
 
 before(async () => {
-  ensureWebBuilt();
-  [server, browser] = await Promise.all([startTestServer(), launchChromium()]);
-  [alice, bob] = await Promise.all([server.createBuilder('alice'), server.createBuilder('bob')]);
+  ({ server, alice, bob, browser } = await serverAndBrowser());
   const defined = await server.request('/reports/gnome', {
     method: 'PUT',
     token: alice.token,
@@ -173,6 +171,27 @@ test('the server serves the built app with cache headers, and browsers only wher
   assert.equal(curlOnClientRoute.status, 404);
   const curlOnRoot = await server.request('/', { headers: { accept: '*/*' } });
   assert.match(curlOnRoot.headers.get('content-type') ?? '', /text\/html/);
+});
+
+test('a page loads without a 404, its lilac favicon included, and /favicon.ico is served too', async () => {
+  const { page, errors } = await openPage(browser, 'about:blank');
+  const missing: string[] = [];
+  page.on('response', (response) => {
+    if (response.status() === 404) missing.push(response.url());
+  });
+  await page.goto(`${server.url}/builders`);
+  await live(page);
+  const icon = await page.locator('link[rel="icon"]').getAttribute('href');
+  assert.equal(icon, '/favicon.svg');
+  const svg = await server.request(icon);
+  assert.equal(svg.status, 200);
+  assert.match(svg.headers.get('content-type') ?? '', /^image\/svg\+xml/);
+  const ico = await server.request('/favicon.ico', { headers: { accept: 'image/*' } });
+  assert.equal(ico.status, 200);
+  assert.match(ico.headers.get('content-type') ?? '', /^image\/svg\+xml/);
+  assert.deepEqual(missing, []);
+  assert.deepEqual(errors, []);
+  await page.close();
 });
 
 // Last: it replaces the server the other tests use.

@@ -3,9 +3,9 @@ import { createHash } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { narSizeOfListing, type ListingEntry } from '@lilac/common';
 import { batchItem, drvPath, narHash, storePath } from '@lilac/server/testing/attestations';
-import { startTestServer, type TestBuilder, type TestServer } from '@lilac/server/testing';
+import type { TestBuilder, TestServer } from '@lilac/server/testing';
 import type { Browser, Page } from 'playwright-core';
-import { ensureWebBuilt, launchChromium, openPage, screenshot } from './support/browser.ts';
+import { openPage, screenshot, serverAndBrowser } from './support/browser.ts';
 import { sbomOf } from './support/reports.ts';
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -20,9 +20,7 @@ let alice: TestBuilder;
 let bob: TestBuilder;
 
 before(async () => {
-  ensureWebBuilt();
-  [server, browser] = await Promise.all([startTestServer(), launchChromium()]);
-  [alice, bob] = await Promise.all([server.createBuilder('alice'), server.createBuilder('bob')]);
+  ({ server, alice, bob, browser } = await serverAndBrowser());
 });
 after(async () => {
   await browser?.close();

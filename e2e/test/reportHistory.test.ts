@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { ReportHistory } from '@lilac/common';
 import { drvHash, drvPath, lilaItem, narHash, storePath } from '@lilac/server/testing/attestations';
-import { startTestServer, type TestBuilder, type TestServer } from '@lilac/server/testing';
+import type { TestBuilder, TestServer } from '@lilac/server/testing';
 import type { Browser } from 'playwright-core';
-import { ensureWebBuilt, launchChromium, screenshot } from './support/browser.ts';
+import { screenshot, serverAndBrowser } from './support/browser.ts';
 import { sbomOf } from './support/reports.ts';
 
 let server: TestServer;
@@ -38,9 +38,7 @@ async function uploadPoints(count: number): Promise<void> {
 }
 
 before(async () => {
-  ensureWebBuilt();
-  [server, browser] = await Promise.all([startTestServer(), launchChromium()]);
-  [alice, bob] = await Promise.all([server.createBuilder('alice'), server.createBuilder('bob')]);
+  ({ server, alice, bob, browser } = await serverAndBrowser());
   // Two versions: the second uploaded after the library reproduced and the docs did not.
   await upload([lib]);
   await uploadPoints(1);

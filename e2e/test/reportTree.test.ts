@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { drvHash, drvPath, lilaItem, narHash, storePath, type Built } from '@lilac/server/testing/attestations';
-import { startTestServer, type TestBuilder, type TestServer } from '@lilac/server/testing';
+import type { TestBuilder, TestServer } from '@lilac/server/testing';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { ensureWebBuilt, launchChromium, openPage, screenshot } from './support/browser.ts';
+import { openPage, screenshot, serverAndBrowser } from './support/browser.ts';
 
 let server: TestServer;
 let browser: Browser;
@@ -35,9 +35,7 @@ function chainSbom() {
 }
 
 before(async () => {
-  ensureWebBuilt();
-  [server, browser] = await Promise.all([startTestServer(), launchChromium()]);
-  [alice, bob] = await Promise.all([server.createBuilder('alice'), server.createBuilder('bob')]);
+  ({ server, alice, bob, browser } = await serverAndBrowser());
   const defined = await server.request('/reports/chain', { method: 'PUT', token: alice.token, json: chainSbom() });
   assert.equal(defined.status, 201, await defined.text());
   for (const builder of [alice, bob]) await attest(builder, middle, { outPath: middle, narHash: narHash('glibc') });

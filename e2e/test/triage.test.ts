@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { drvHash, drvPath, lilaItem, narHash, storePath, type Built } from '@lilac/server/testing/attestations';
-import { startTestServer, type TestBuilder, type TestServer } from '@lilac/server/testing';
+import type { TestBuilder, TestServer } from '@lilac/server/testing';
 import type { Browser, Page } from 'playwright-core';
-import { ensureWebBuilt, launchChromium, openPage, screenshot } from './support/browser.ts';
+import { openPage, screenshot, serverAndBrowser } from './support/browser.ts';
 
 const XSS = '<img src=x onerror=alert(1)><script>alert(2)</script>';
 
@@ -25,9 +25,7 @@ async function live(page: Page): Promise<void> {
 }
 
 before(async () => {
-  ensureWebBuilt();
-  [server, browser] = await Promise.all([startTestServer(), launchChromium()]);
-  [alice, bob] = await Promise.all([server.createBuilder('alice'), server.createBuilder('bob')]);
+  ({ server, alice, bob, browser } = await serverAndBrowser());
   maintainerToken = await server.createMember('max', 'maintainer');
   await attest(alice, { outPath: hello, narHash: narHash('hello-a') });
   await attest(bob, { outPath: hello, narHash: narHash('hello-b') });
@@ -81,4 +79,23 @@ test('a maintainer triages and comments; an anonymous viewer sees both without r
   await viewer.page.close();
   await maintainer.page.getByTestId('presence-anonymous').waitFor({ state: 'detached' });
   await maintainer.page.close();
+});
+
+test('signing in goes back to the page the person came from, or home when they came to sign in', async () => {
+  const outputPath = `/output/${hello.slice('/nix/store/'.length)}`;
+  const fromOutput = await openPage(browser, `${server.url}${outputPath}`);
+  await fromOutput.page.getByTestId('me').click();
+  await fromOutput.page.getByTestId('token-input').fill(maintainerToken);
+  await fromOutput.page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await fromOutput.page.waitForURL(`${server.url}${outputPath}`);
+  await fromOutput.page.getByTestId('me').filter({ hasText: 'max (maintainer)' }).waitFor();
+
+  const direct = await openPage(browser, `${server.url}/sign-in`);
+  await direct.page.getByTestId('token-input').fill(maintainerToken);
+  await direct.page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await direct.page.waitForURL(`${server.url}/`);
+  await direct.page.getByTestId('me').filter({ hasText: 'max (maintainer)' }).waitFor();
+  assert.deepEqual([...fromOutput.errors, ...direct.errors], []);
+  await fromOutput.page.close();
+  await direct.page.close();
 });

@@ -7,9 +7,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { OutputDetail } from '@lilac/common';
-import { startTestServer, type TestServer } from '@lilac/server/testing';
+import type { TestServer } from '@lilac/server/testing';
 import { findDiffoscope } from '../src/listings/diffoscope.ts';
-import { buildBundle, builderMachine, LILAC_BIN, type BuilderMachine } from './support/builderSetup.ts';
+import { LILAC_BIN, serverWithTwoMachines, type BuilderMachine } from './support/builderSetup.ts';
 import { derivationFile, nix, nixBuild, nixEnv, nonce, tempDir } from './support/nix.ts';
 import { run } from './support/run.ts';
 import { waitFor } from './support/waitFor.ts';
@@ -19,14 +19,7 @@ let alice: BuilderMachine;
 let bob: BuilderMachine;
 let aliceToken: string;
 
-before(async () => {
-  buildBundle();
-  server = await startTestServer();
-  const aliceBuilder = await server.createBuilder('alice');
-  aliceToken = aliceBuilder.token;
-  alice = builderMachine(aliceBuilder, server.url);
-  bob = builderMachine(await server.createBuilder('bob'), server.url);
-});
+before(async () => ({ server, alice, bob, aliceToken } = await serverWithTwoMachines()));
 after(() => server.close());
 
 function baseName(outPath: string): string {

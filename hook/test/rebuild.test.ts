@@ -4,8 +4,8 @@ import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { AttestationView, OutputDetail, PoolView } from '@lilac/common';
-import { startTestServer, type TestServer } from '@lilac/server/testing';
-import { buildBundle, builderMachine, LILAC_BIN, type BuilderMachine } from './support/builderSetup.ts';
+import type { TestServer } from '@lilac/server/testing';
+import { LILAC_BIN, serverWithTwoMachines, type BuilderMachine } from './support/builderSetup.ts';
 import { derivationFile, nix, nixEnv, nonce, tempDir } from './support/nix.ts';
 import { run } from './support/run.ts';
 import { waitFor } from './support/waitFor.ts';
@@ -15,14 +15,7 @@ let alice: BuilderMachine;
 let bob: BuilderMachine;
 let aliceToken: string;
 
-before(async () => {
-  buildBundle();
-  server = await startTestServer();
-  const aliceBuilder = await server.createBuilder('alice');
-  aliceToken = aliceBuilder.token;
-  alice = builderMachine(aliceBuilder, server.url);
-  bob = builderMachine(await server.createBuilder('bob'), server.url);
-});
+before(async () => ({ server, alice, bob, aliceToken } = await serverWithTwoMachines()));
 after(() => server.close());
 
 async function verdict(outPath: string): Promise<string> {

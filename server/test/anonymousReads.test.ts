@@ -5,7 +5,7 @@ import { RECOUNT_AFTER_MS, StoreCatalog } from '../src/catalog/storeCatalog.ts';
 import { EventBus } from '../src/events/eventBus.ts';
 import { createLogger } from '../src/log.ts';
 import { drvHash, drvPath, lilaItem, narHash, randomDigest, storePath } from './support/attestationFixtures.ts';
-import { startTestServer, type TestBuilder, type TestServer } from './support/testServer.ts';
+import { startServerWithAliceAndBob, type TestBuilder, type TestServer } from './support/testServer.ts';
 
 /**
  * What anyone may read without a token is answered without reading a whole
@@ -15,10 +15,7 @@ import { startTestServer, type TestBuilder, type TestServer } from './support/te
 let server: TestServer;
 let alice: TestBuilder;
 let bob: TestBuilder;
-before(async () => {
-  server = await startTestServer();
-  [alice, bob] = await Promise.all([server.createBuilder('alice'), server.createBuilder('bob')]);
-});
+before(async () => ({ server, alice, bob } = await startServerWithAliceAndBob()));
 after(() => server.close());
 
 interface StoreOperation {

@@ -4,15 +4,14 @@ import type { TriageView } from '@lilac/common';
 import { escapeXml } from '../src/feeds/atomFeed.ts';
 import { drvHash, lilaItem, narHash } from './support/attestationFixtures.ts';
 import { generateSbom } from './support/sbomFixtures.ts';
-import { startTestServer, type TestBuilder, type TestServer } from './support/testServer.ts';
+import { startServerWithAliceAndBob, type TestBuilder, type TestServer } from './support/testServer.ts';
 
 let server: TestServer;
 let alice: TestBuilder;
 let bob: TestBuilder;
 let maintainer: string;
 before(async () => {
-  server = await startTestServer();
-  [alice, bob] = await Promise.all([server.createBuilder('alice'), server.createBuilder('bob')]);
+  ({ server, alice, bob } = await startServerWithAliceAndBob());
   maintainer = await server.createMember('max', 'maintainer');
 });
 after(() => server.close());
@@ -65,6 +64,20 @@ test("a member's feed follows the outputs on its watch list", async () => {
   const xml = await (await server.request('/api/v1/members/max/feed.atom')).text();
   assert.match(xml, new RegExp(`${baseName.replace(/\./g, '\\.')} diverged \\(2 hashes\\)`));
   assert.equal((await server.request('/api/v1/members/nobody/feed.atom')).status, 404);
+});
+
+test('a divergence entry counts and lists only verified hashes, as verdicts do', async () => {
+  const { paths } = generateSbom(1, 1);
+  const output = paths[0]!;
+  await diverge(output.outPath, output.drvPath);
+  const carol = await server.createBuilder('carol');
+  const { output_sig: _unsigned, ...unsigned } = lilaItem(carol, { outPath: output.outPath, narHash: narHash(`carol:${output.outPath}`) });
+  assert.equal((await server.request(`/attestation/${drvHash(output.drvPath)}`, { method: 'POST', token: carol.token, json: [unsigned] })).status, 200);
+  const baseName = output.outPath.slice('/nix/store/'.length);
+  assert.equal((await server.request(`/api/v1/me/watch/${baseName}`, { method: 'PUT', token: maintainer })).status, 204);
+  const xml = await (await server.request('/api/v1/members/max/feed.atom')).text();
+  assert.match(xml, new RegExp(`${baseName.replace(/\./g, '\\.')} diverged \\(2 hashes\\)`));
+  assert.ok(!xml.includes(narHash(`carol:${output.outPath}`)), 'the unsigned hash is not listed');
 });
 
 test('maintainers manage link patterns from the web app; viewers and builders cannot through that route', async () => {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { AttestationResult, AttestationView, OutputDetail } from '@lilac/common';
 import { attestationId } from '../src/attestations/attestationModel.ts';
 import { batchItem, drvPath, narHash, storePath } from './support/attestationFixtures.ts';
-import { startTestServer, type TestBuilder, type TestServer } from './support/testServer.ts';
+import { startServerWithAliceAndBob, startTestServer, type TestBuilder, type TestServer } from './support/testServer.ts';
 
 /**
  * What a crash between storing an attestation and counting it leaves in the
@@ -23,9 +23,8 @@ async function byOutput(server: TestServer, outPath: string): Promise<Attestatio
 }
 
 test('resubmitting a statement a crash left stored but uncounted counts it', async () => {
-  const server = await startTestServer();
+  const { server, alice, bob } = await startServerWithAliceAndBob();
   try {
-    const [alice, bob] = await Promise.all([server.createBuilder('alice'), server.createBuilder('bob')]);
     const { outPath, item } = await leaveHalfWritten(server, alice, 'half-written');
     assert.deepEqual(await byOutput(server, outPath), []);
     await server.request('/api/v1/attestations', { method: 'POST', token: bob.token, json: { attestations: [batchItem(bob, item.drvPath, { outPath, narHash: item.narHash })] } });
@@ -40,9 +39,8 @@ test('resubmitting a statement a crash left stored but uncounted counts it', asy
 });
 
 test('a divergence a crash left unrecorded is recorded when a statement behind it comes again', async () => {
-  const server = await startTestServer();
+  const { server, alice, bob } = await startServerWithAliceAndBob();
   try {
-    const [alice, bob] = await Promise.all([server.createBuilder('alice'), server.createBuilder('bob')]);
     const outPath = storePath('diverged-then-crashed');
     const drv = drvPath('diverged-then-crashed');
     const items = [batchItem(alice, drv, { outPath, narHash: narHash('a') }), batchItem(bob, drv, { outPath, narHash: narHash('b') })];
@@ -79,5 +77,26 @@ test('start-up counts what requests cut off by a crash stored', async () => {
     assert.deepEqual(detail?.hashes.map((group) => group.verifiedBuilders), [['alice']]);
   } finally {
     await second.close();
+  }
+});
+
+test('the repair sweep reports only what it counted, not the intents of requests that finished their counting', async () => {
+  const server = await startTestServer();
+  try {
+    const alice = await server.createBuilder('alice');
+    // A live request's intent: its statement is stored and counted, the intent not closed yet.
+    const outPath = storePath('live-request');
+    const item = batchItem(alice, drvPath('live-request'), { outPath, narHash: narHash('live-request') });
+    assert.equal((await server.request('/api/v1/attestations', { method: 'POST', token: alice.token, json: { attestations: [item] } })).status, 200);
+    await server.context.models.IngestIntent.create({ builder: alice.name, attestationIds: [attestationId(outPath, alice.name, item.narHash)], openedAt: new Date() });
+    const longAgo = new Date(0);
+    assert.deepEqual(await server.context.ingest.repairUnfinished(longAgo), { intents: 0, outputs: 0 });
+
+    const { outPath: cutOff } = await leaveHalfWritten(server, alice, 'cut-off-request');
+    assert.deepEqual(await server.context.ingest.repairUnfinished(longAgo), { intents: 1, outputs: 1 });
+    assert.deepEqual((await byOutput(server, cutOff)).map((view) => view.builder), ['alice']);
+    assert.deepEqual(await server.context.ingest.repairUnfinished(longAgo), { intents: 0, outputs: 0 }, 'settled once, not again');
+  } finally {
+    await server.close();
   }
 });

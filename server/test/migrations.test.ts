@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { after, test } from 'node:test';
 import mongoose, { mongo } from 'mongoose';
+import { pino, type Logger } from 'pino';
 import { formatKey, generateKeyPair, narinfoFingerprint, parseStorePath, signFingerprint, type AttestationView, type JobView, type NamedKey, type OutputDetail, type PoolView, type ReportSummary } from '@lilac/common';
 import { attestationId } from '../src/attestations/attestationModel.ts';
 import { generateToken, hashToken } from '../src/builders/tokens.ts';
@@ -518,6 +519,36 @@ test('a lock left by a migrating process that died is taken over', async () => {
     assert.deepEqual(await migrationRuns(store.db), allVersions);
   } finally {
     await server.close();
+    await store.close();
+  }
+});
+
+/** A logger that keeps what it is told at info level and above, for tests that read it. */
+function infoLines(): { log: Logger; messages: () => string[] } {
+  const lines: { msg: string }[] = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string }) });
+  return { log, messages: () => lines.map((line) => line.msg) };
+}
+
+test('a new store says in one line at info level that its schema is set up, and a store with documents logs each migration', async () => {
+  const fresh = infoLines();
+  const server = await startTestServer({}, fresh.log);
+  try {
+    assert.deepEqual(await migrationRuns(server.context.store.connection.db!), allVersions, 'the migrations ran');
+    const schemaLines = fresh.messages().filter((msg) => /migrat|schema/.test(msg));
+    assert.deepEqual(schemaLines, ['new store: schema set up at the current version']);
+  } finally {
+    await server.close();
+  }
+
+  const store = await oldStore();
+  await writeStoreBefore49e95e4(store.db);
+  const old = infoLines();
+  const migrated = await startTestServer({ dbName: store.dbName, dataDir: store.dataDir }, old.log);
+  try {
+    assert.equal(old.messages().filter((msg) => msg === 'migrating the store').length, MIGRATIONS.length);
+  } finally {
+    await migrated.close();
     await store.close();
   }
 });

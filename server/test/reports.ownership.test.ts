@@ -3,15 +3,12 @@ import { after, before, test } from 'node:test';
 import type { LinkPatternView, ReportSummary } from '@lilac/common';
 import { runAdmin } from './support/processes.ts';
 import { generateSbom } from './support/sbomFixtures.ts';
-import { startTestServer, type TestBuilder, type TestServer } from './support/testServer.ts';
+import { startServerWithAliceAndBob, type TestBuilder, type TestServer } from './support/testServer.ts';
 
 let server: TestServer;
 let alice: TestBuilder;
 let bob: TestBuilder;
-before(async () => {
-  server = await startTestServer();
-  [alice, bob] = await Promise.all([server.createBuilder('alice'), server.createBuilder('bob')]);
-});
+before(async () => ({ server, alice, bob } = await startServerWithAliceAndBob()));
 after(() => server.close());
 
 function put(name: string, body: string, builder: TestBuilder) {

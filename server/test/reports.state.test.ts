@@ -12,7 +12,7 @@ import { ReportService } from '../src/reports/reportService.ts';
 import { storeBuiltState } from '../src/reports/reportStates.ts';
 import { batchItem, narHash } from './support/attestationFixtures.ts';
 import { generateSbom, type GeneratedPath, type GeneratedSbom } from './support/sbomFixtures.ts';
-import { startTestServer, type TestBuilder, type TestServer } from './support/testServer.ts';
+import { startServerWithAliceAndBob, type TestBuilder, type TestServer } from './support/testServer.ts';
 
 /**
  * The compact report state (`report_states`) as several server processes on
@@ -27,10 +27,7 @@ let server: TestServer;
 let alice: TestBuilder;
 let bob: TestBuilder;
 const services: ReportService[] = [];
-before(async () => {
-  server = await startTestServer();
-  [alice, bob] = await Promise.all([server.createBuilder('alice'), server.createBuilder('bob')]);
-});
+before(async () => ({ server, alice, bob } = await startServerWithAliceAndBob()));
 after(async () => {
   for (const service of services) await service.close();
   await server.close();

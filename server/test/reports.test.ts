@@ -3,15 +3,12 @@ import { after, before, test } from 'node:test';
 import type { EnqueueResult, MonitorEvents, ReportDetail, ReportSummary, Suggestion } from '@lilac/common';
 import { drvHash, lilaItem, narHash } from './support/attestationFixtures.ts';
 import { generateSbom, type GeneratedPath } from './support/sbomFixtures.ts';
-import { startTestServer, type TestBuilder, type TestServer } from './support/testServer.ts';
+import { startServerWithAliceAndBob, type TestBuilder, type TestServer } from './support/testServer.ts';
 
 let server: TestServer;
 let alice: TestBuilder;
 let bob: TestBuilder;
-before(async () => {
-  server = await startTestServer();
-  [alice, bob] = await Promise.all([server.createBuilder('alice'), server.createBuilder('bob')]);
-});
+before(async () => ({ server, alice, bob } = await startServerWithAliceAndBob()));
 after(() => server.close());
 
 function put(name: string, body: string, token: string | null = alice.token) {

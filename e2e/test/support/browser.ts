@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { startServerWithAliceAndBob, type TestBuilder, type TestServer } from '@lilac/server/testing';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -19,6 +20,13 @@ export function launchChromium(): Promise<Browser> {
     executablePath: process.env.LILAC_CHROMIUM ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
+}
+
+/** What a browser test starts from: the web app built, a test server with builders alice and bob, and Chromium. */
+export async function serverAndBrowser(): Promise<{ server: TestServer; alice: TestBuilder; bob: TestBuilder; browser: Browser }> {
+  ensureWebBuilt();
+  const [{ server, alice, bob }, browser] = await Promise.all([startServerWithAliceAndBob(), launchChromium()]);
+  return { server, alice, bob, browser };
 }
 
 /** A page that records script dialogs and uncaught errors, so a test can assert that none happened. */

@@ -3,7 +3,7 @@ import { chmodSync, cpSync, mkdirSync, symlinkSync, writeFileSync } from 'node:f
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatKey } from '@lilac/common';
-import type { TestBuilder } from '@lilac/server/testing';
+import { startServerWithAliceAndBob, type TestBuilder, type TestServer } from '@lilac/server/testing';
 import { tempDir } from './nix.ts';
 
 export const HOOK_DIR = fileURLToPath(new URL('../..', import.meta.url));
@@ -40,6 +40,13 @@ export function builderMachine(builder: TestBuilder, server: string): BuilderMac
   const settings = { LILAC_SERVER: server, LILAC_TOKEN_FILE: tokenFile, LILAC_SECRET_KEY_FILE: keyFile, LILAC_SPOOL_DIR: spoolDir, LILAC_TIMEOUT_MS: '3000' };
   writeFileSync(envFile, Object.entries(settings).map(([key, value]) => `${key}=${value}\n`).join(''));
   return { envFile, spoolDir, env: { ...process.env, ...settings }, ...hookScripts(dir, { LILAC_ENV_FILE: envFile }) };
+}
+
+/** What tests of the builder side start from: the hook bundle built, a test server, and alice's and bob's machines. */
+export async function serverWithTwoMachines(): Promise<{ server: TestServer; alice: BuilderMachine; bob: BuilderMachine; aliceToken: string }> {
+  buildBundle();
+  const { server, alice, bob } = await startServerWithAliceAndBob();
+  return { server, alice: builderMachine(alice, server.url), bob: builderMachine(bob, server.url), aliceToken: alice.token };
 }
 
 /**

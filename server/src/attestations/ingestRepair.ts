@@ -36,8 +36,8 @@ export class IngestRepair {
     this.running ??= this.ingest
       .repairUnfinished(new Date(this.now() - ABANDONED_AFTER_MS))
       .then(
-        ({ intents, attestations }) => {
-          if (intents > 0) this.log.info({ intents, attestations }, 'settled attestations of unfinished ingest requests');
+        ({ intents, outputs }) => {
+          if (intents > 0) this.log.info({ intents, outputs }, 'settled attestations of unfinished ingest requests');
         },
         (error: unknown) => this.log.warn({ err: error }, 'settling unfinished ingest requests failed; retrying at the next sweep'),
       )

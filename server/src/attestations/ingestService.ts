@@ -117,19 +117,23 @@ export class AttestationIngest {
    * Counts what requests that never finished stored (a crash, a lost store
    * connection). Every intent is settled; only those opened before
    * `forgetOpenedBefore` are deleted, since a younger one may belong to a
-   * request another server process is still working on.
+   * request another server process is still working on. Answers what was
+   * repaired: the intents with a statement not counted until now, and the
+   * outputs that gained one (a live request's intent usually has none).
    */
-  async repairUnfinished(forgetOpenedBefore: Date): Promise<{ intents: number; attestations: number }> {
+  async repairUnfinished(forgetOpenedBefore: Date): Promise<{ intents: number; outputs: number }> {
     const { IngestIntent, Attestation } = this.models;
     const intents = await IngestIntent.find().lean();
-    let attestations = 0;
+    let repairedIntents = 0;
+    let outputs = 0;
     for (const intent of intents) {
       const records = await Attestation.find({ _id: { $in: intent.attestationIds } }).lean();
-      await this.settle(records);
-      attestations += records.length;
+      const counted = [...(await this.foldAndPublish(records)).values()].filter((fold) => fold.counted).length;
+      if (counted > 0) repairedIntents += 1;
+      outputs += counted;
       if (intent.openedAt < forgetOpenedBefore) await IngestIntent.deleteOne({ _id: intent._id });
     }
-    return { intents: intents.length, attestations };
+    return { intents: repairedIntents, outputs };
   }
 
   /** One group commit: the derivations and intents, then the attestations, then their summaries; then the intents are closed. */
@@ -196,15 +200,14 @@ export class AttestationIngest {
    * what lets a resubmission or start-up finish what a crash interrupted.
    */
   private async settle(records: readonly AttestationRecord[]): Promise<Map<string, OutputSummaryView>> {
+    const folds = await this.foldAndPublish(records);
+    return new Map([...folds].map(([outPath, fold]) => [outPath, fold.after]));
+  }
+
+  private async foldAndPublish(records: readonly AttestationRecord[]): Promise<Map<string, SummaryFold>> {
     const folds = await this.summaries.fold(records);
-    const summaries = new Map<string, OutputSummaryView>();
-    await Promise.all(
-      [...folds].map(async ([outPath, fold]) => {
-        summaries.set(outPath, fold.after);
-        await this.publishChange(fold);
-      }),
-    );
-    return summaries;
+    await Promise.all([...folds.values()].map((fold) => this.publishChange(fold)));
+    return folds;
   }
 
   private async publishChange(fold: SummaryFold): Promise<void> {

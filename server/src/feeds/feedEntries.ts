@@ -26,14 +26,17 @@ export async function feedEntries(models: Models, outPaths: readonly string[], o
   ]);
   const entries: FeedEntry[] = [];
   for (const divergence of divergences) {
+    // As verdicts do: a hash nobody signed verifiably is not a divergence.
+    const verified = divergence.hashes.filter((group) => group.verifiedBuilders.length > 0);
+    if (verified.length < 2) continue;
     const link = `${origin}/output/${baseName(divergence.outPath)}`;
     entries.push({
       id: `${link}#diverged-${divergence.lastChanged.toISOString()}`,
-      title: `${baseName(divergence.outPath)} diverged (${divergence.hashes.length} hashes)`,
+      title: `${baseName(divergence.outPath)} diverged (${verified.length} hashes)`,
       updated: divergence.lastChanged,
       link,
       author: 'lilac',
-      summary: divergence.hashes.map((group) => `${group.narHash}: ${[...group.verifiedBuilders, ...group.unverifiedBuilders].join(', ')}`).join('\n'),
+      summary: verified.map((group) => `${group.narHash}: ${group.verifiedBuilders.join(', ')}`).join('\n'),
     });
   }
   for (const record of triage) {

@@ -241,6 +241,55 @@ export const openApiDocument = {
       CommentView: { type: 'object', properties: { id: { type: 'string' }, outPath: { type: 'string' }, author: { type: 'string' }, body: { type: 'string' }, html: { type: 'string', description: 'markdown-it, raw HTML off' }, createdAt: { type: 'string' }, editedAt: { type: ['string', 'null'] } } },
       CommentBody: { type: 'object', required: ['body'], properties: { body: { type: 'string', maxLength: 10000 } } },
       Suggestion: { type: 'object', properties: { drv_path: { type: 'string' }, output: { type: 'string' }, out_path: { type: 'string' } } },
+      JobRequest: {
+        type: 'object',
+        required: ['drvPath', 'output', 'outPath'],
+        properties: {
+          drvPath: { type: 'string', description: 'a /nix/store/…drv path' },
+          output: { type: 'string', description: 'out, dev, …' },
+          outPath: { type: 'string', description: 'named <drv name> for out, <drv name>-<output> otherwise' },
+          system: { type: ['string', 'null'], description: 'x86_64-linux, …; null or absent: any worker' },
+          requiredSystemFeatures: { type: 'array', maxItems: 32, items: { type: 'string' } },
+        },
+      },
+      EnqueueResult: {
+        type: 'object',
+        properties: {
+          added: { type: 'integer', description: 'jobs new to the pool' },
+          requeued: { type: 'integer', description: 'done or failed jobs back in the queue' },
+          unchanged: { type: 'integer', description: 'already queued or claimed' },
+          satisfied: { type: 'integer', description: 'outputs that already have enough independent builders' },
+          skipped: { type: 'array', items: { type: 'object', properties: { count: { type: 'integer' }, reason: { type: 'string' } } }, description: 'enqueueing a report only' },
+        },
+      },
+      PoolStats: { type: 'object', properties: { queued: { type: 'integer' }, claimed: { type: 'integer', description: 'queued jobs with a running lease' }, done: { type: 'integer' }, failed: { type: 'integer' } } },
+      PoolJobView: {
+        type: 'object',
+        description: 'JobRequest fields plus these',
+        properties: {
+          id: { type: 'string' },
+          state: { type: 'string', enum: ['queued', 'claimed', 'done', 'failed'] },
+          builder: { type: ['string', 'null'], description: 'the claim holder' },
+          leaseExpiresAt: { type: ['string', 'null'] },
+          since: { type: 'string' },
+          error: { type: ['string', 'null'], description: "the last failure's build log tail" },
+          attempts: { type: 'integer' },
+          verifiedBuilders: { type: 'integer' },
+          outcome: { type: ['object', 'null'], description: '{kind: reproduced | differs | unmatched | failed, narHash, others, log}' },
+          waitingForCapableWorker: { type: 'boolean' },
+        },
+      },
+      PoolView: {
+        type: 'object',
+        properties: {
+          stats: { $ref: '#/components/schemas/PoolStats' },
+          jobs: { type: 'array', items: { $ref: '#/components/schemas/PoolJobView' }, description: 'claimed, then the latest failures, then the head of the queue' },
+          workers: {
+            type: 'array',
+            items: { type: 'object', properties: { builder: { type: 'string' }, socketId: { type: 'string' }, systems: { type: ['array', 'null'], items: { type: 'string' } }, features: { type: 'array', items: { type: 'string' } }, jobs: { type: 'array', items: { type: 'string' } } } },
+          },
+        },
+      },
     },
   },
   paths: {
@@ -389,6 +438,24 @@ export const openApiDocument = {
     '/api/v1/link-patterns': {
       put: { summary: 'Add a link pattern or change any pattern\'s link (maintainers and admins)', security: member, responses: { 200: json('LinkPattern'), 400: detail, ...member401403 } },
       delete: { summary: 'Remove a link pattern (maintainers and admins)', security: member, parameters: [{ name: 'pattern', in: 'query', required: true, schema: { type: 'string' } }], responses: { 204: { description: 'removed' }, ...member401403, 404: detail } },
+    },
+    '/api/v1/jobs': {
+      post: {
+        summary: 'Enqueue outputs for rebuilding',
+        security: bearer,
+        requestBody: { content: { 'application/json': { schema: { type: 'array', items: { $ref: '#/components/schemas/JobRequest' } } } } },
+        responses: { 200: json('EnqueueResult'), 400: detail, 401: detail, 413: detail },
+      },
+    },
+    '/api/v1/reports/{name}/enqueue': {
+      post: { summary: "Enqueue a report's outputs for rebuilding", security: bearer, parameters: [pathParam('name', 'report name')], responses: { 200: json('EnqueueResult'), 400: detail, 401: detail, 404: detail } },
+    },
+    '/api/v1/pool': {
+      get: {
+        summary: 'The rebuild pool: counts, claimed, failed and queued jobs, workers',
+        parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 5000, default: 200 }, description: 'jobs per list' }],
+        responses: { 200: json('PoolView'), 400: detail },
+      },
     },
     '/api/v1/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
   },

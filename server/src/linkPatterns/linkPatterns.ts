@@ -2,6 +2,7 @@ import { MAX_LINK_LENGTH, type LinkPatternView } from '@lilac/common';
 import { RE2JS } from 're2js';
 import { assertBuilderExists, MissingRecordError, notOwner, shellQuoted } from '../ownership/ownership.ts';
 import { isDuplicateKeyError } from '../store/duplicateKey.ts';
+import { withUpsertRetry } from '../store/upsert.ts';
 import type { Models } from '../store/models.ts';
 
 export const MAX_PATTERN_LENGTH = 200;
@@ -81,13 +82,7 @@ export async function defineLinkPattern(models: Models, pattern: string, link: s
 export async function maintainLinkPattern(models: Models, pattern: string, link: string): Promise<LinkPatternView> {
   const reason = invalidPatternReason(pattern) ?? invalidLinkReason(link);
   if (reason !== null) throw new InvalidLinkPatternError(reason);
-  try {
-    await models.LinkPattern.updateOne({ pattern }, { $set: { link } }, { upsert: true });
-  } catch (error) {
-    // A concurrent first definition won the insert: change its link.
-    if (!isDuplicateKeyError(error)) throw error;
-    await models.LinkPattern.updateOne({ pattern }, { $set: { link } });
-  }
+  await withUpsertRetry(() => models.LinkPattern.updateOne({ pattern }, { $set: { link } }, { upsert: true }));
   const record = await models.LinkPattern.findOne({ pattern }, { owner: 1 }).lean();
   return { pattern, link, owner: record?.owner ?? null };
 }

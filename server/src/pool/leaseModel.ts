@@ -5,9 +5,9 @@ import { keyedBy } from '../store/keyedBy.ts';
 /**
  * Who holds a job right now. The lease's `_id` is the job's id, so taking a
  * job is inserting its lease and the store's unique `_id` lets exactly one
- * claimer win. That is the one write FerretDB 1.24 makes atomic: its
- * `findAndModify` and `update` read, then replace the document without
- * checking the filter again, so a conditional update cannot arbitrate a race.
+ * claimer win; the job itself is not written, so a claim is one round trip.
+ * Heartbeats and the sweeper change a lease only by conditional writes on
+ * `expiresAt`, which both stores apply atomically to one document.
  */
 export const leaseSchema = new Schema(
   {

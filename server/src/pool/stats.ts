@@ -8,11 +8,16 @@ export async function leasedJobIds(pool: PoolContext): Promise<string[]> {
   return (await pool.models.Lease.find({}, { _id: 1 }).lean()).map((lease) => lease._id);
 }
 
-/** Jobs by state; a queued job with a lease counts as claimed. */
+/** The ids of the jobs whose lease is still running: what the monitor shows as claimed. */
+export async function liveLeasedJobIds(pool: PoolContext): Promise<string[]> {
+  return (await pool.models.Lease.find({ expiresAt: { $gte: pool.now() } }, { _id: 1 }).lean()).map((lease) => lease._id);
+}
+
+/** Jobs by state; a queued job with a running lease counts as claimed, one whose lease lapsed as queued (the sweeper is about to return it). */
 export async function poolStats(pool: PoolContext): Promise<PoolStats> {
   const [groups, leased] = await Promise.all([
     pool.models.Job.aggregate<{ _id: (typeof JOB_STATES)[number]; count: number }>([{ $group: { _id: '$state', count: { $sum: 1 } } }]),
-    leasedJobIds(pool),
+    liveLeasedJobIds(pool),
   ]);
   const stats: PoolStats = { queued: 0, claimed: 0, done: 0, failed: 0 };
   // Cancelled jobs are shown in the list, not counted: they wait for nobody.

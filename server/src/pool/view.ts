@@ -20,7 +20,8 @@ export interface LocalWorker {
  */
 export async function poolView(pool: PoolContext, limit: number, localWorkers: ReadonlyMap<string, LocalWorker>): Promise<PoolView> {
   const { Job, Lease } = pool.models;
-  const leases = await Lease.find().sort({ claimedAt: 1 }).lean<StoredLease[]>();
+  // A lapsed lease is the sweeper's to return: its job shows as queued, as `poolStats` counts it.
+  const leases = await Lease.find({ expiresAt: { $gte: pool.now() } }).sort({ claimedAt: 1 }).lean<StoredLease[]>();
   const leaseOf = new Map(leases.map((lease) => [lease._id, lease]));
   const [stats, claimed, failed, queued] = await Promise.all([
     poolStats(pool),

@@ -1,6 +1,6 @@
 import { VERDICTS, type ReportHistory, type ReportHistoryPoint, type ReportVersionView, type Verdict } from '@lilac/common';
 import type { Models } from '../store/models.ts';
-import { upsertById } from '../store/upsert.ts';
+import { withUpsertRetry } from '../store/upsert.ts';
 
 type Counts = Record<Verdict, number>;
 
@@ -35,7 +35,7 @@ export interface VersionFigures {
 
 /** A new version is in force: its record, written before the upload is answered so its attribute path shows at once. */
 export async function recordVersion(models: Models, version: { report: string; version: string; total: number; attrPath: string | null }, at: Date): Promise<void> {
-  await upsertById(() =>
+  await withUpsertRetry(() =>
     models.ReportVersion.updateOne(
       { _id: version.version },
       { $set: { report: version.report, uploadedAt: at, total: version.total, attrPath: version.attrPath }, $setOnInsert: { countsAtUpload: null, replacedAt: null } },
@@ -61,7 +61,7 @@ export async function recordUploadCounts(models: Models, figures: VersionFigures
  * fills in the rest.
  */
 export async function recordReplaced(models: Models, report: string, version: string, at: Date, lastCounts: Counts | null): Promise<void> {
-  await upsertById(() =>
+  await withUpsertRetry(() =>
     models.ReportVersion.updateOne(
       { _id: version },
       {
@@ -79,7 +79,7 @@ export async function recordReplaced(models: Models, report: string, version: st
  * here, dated by the report's last change.
  */
 export async function recordSnapshot(models: Models, figures: VersionFigures, at: Date, versionSince: Date): Promise<void> {
-  await upsertById(() =>
+  await withUpsertRetry(() =>
     models.ReportVersion.updateOne(
       { _id: figures.version },
       { $set: { latestCounts: figures.counts, countedAt: at }, $setOnInsert: { report: figures.report, uploadedAt: versionSince, total: figures.total, attrPath: null, countsAtUpload: null, replacedAt: null } },
@@ -90,7 +90,7 @@ export async function recordSnapshot(models: Models, figures: VersionFigures, at
 }
 
 function recordDay(models: Models, figures: VersionFigures, at: Date) {
-  return upsertById(() =>
+  return withUpsertRetry(() =>
     models.ReportDay.updateOne(
       { _id: dayId(figures.report, dayOf(at)) },
       { $set: { report: figures.report, at, version: figures.version, total: figures.total, counts: figures.counts } },

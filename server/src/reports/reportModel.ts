@@ -43,9 +43,10 @@ export type ReportRecord = InferSchemaType<typeof reportSchema>;
 /**
  * Held while one upload switches a report to its new blobs, so that
  * concurrent uploads of one report take turns: each then replaces (and
- * deletes the blobs of) exactly the version before it. The lock is an insert
- * under a unique `_id`, the one write FerretDB 1.24 makes atomic (its
- * conditional updates do not re-check their filter).
+ * deletes the blobs of) exactly the version before it. Switching spans
+ * several documents (the report, its blobs, its state), which no store
+ * here changes together, hence a lock rather than a compare-and-set on the
+ * report. The lock is an insert under a unique `_id`.
  */
 export const reportLockSchema = new Schema(
   {

@@ -94,9 +94,9 @@ export async function currentCodes(models: Models, outPaths: readonly string[]):
  * say now, and answers the whole stored state (null when the version has
  * none: the report was replaced or removed). Writers of one state take turns
  * under a lock, and each reads the summaries inside it, so the last write
- * carries the latest summaries whichever process changed them: FerretDB 1.24
- * applies an update as a read then a write, which two unlocked writers would
- * interleave and lose one of.
+ * carries the latest summaries whichever process changed them: the verdicts
+ * are one string changed in memory and written whole, so two unlocked
+ * writers would each write back the other's paths as they were.
  */
 export async function storeCurrentVerdicts(models: Models, version: string, outPaths: readonly string[], indexes: readonly number[]): Promise<Uint8Array | null> {
   return withReportLock(models, `state:${version}`, async () => {

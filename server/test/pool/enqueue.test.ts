@@ -21,3 +21,11 @@ test('enqueueing needs a token and well-formed outputs, and writes nothing other
   assert.deepEqual(await (await enqueue([good])).json(), { added: 0, requeued: 0, unchanged: 1, satisfied: 0 });
 });
 
+
+test('the OpenAPI document describes the pool routes', async () => {
+  const openapi = (await (await server().request('/api/v1/openapi.json')).json()) as { paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } };
+  assert.ok(openapi.paths['/api/v1/jobs']?.post, 'POST /api/v1/jobs');
+  assert.ok(openapi.paths['/api/v1/reports/{name}/enqueue']?.post, 'POST /api/v1/reports/{name}/enqueue');
+  assert.ok(openapi.paths['/api/v1/pool']?.get, 'GET /api/v1/pool');
+  for (const schema of ['JobRequest', 'EnqueueResult', 'PoolView', 'PoolJobView', 'PoolStats']) assert.ok(openapi.components.schemas[schema], schema);
+});

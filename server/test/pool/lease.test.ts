@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ClaimAck, type HeartbeatAck } from '@lilac/common';
-import { WorkPool } from '../../src/pool/workPool.ts';
-import { connectRebuilder, fakeJob, testPoolConfig } from '../support/rebuilderClient.ts';
-import { LEASE_MS, claimed, drain, endLeaseAt, enqueue, holdingOnlyJob, leave, server, usePoolServer } from './poolKit.ts';
+import { connectRebuilder, fakeJob } from '../support/rebuilderClient.ts';
+import { LEASE_MS, claimed, drain, endLeaseAt, enqueue, holdingOnlyJob, leave, poolOnClock, server, usePoolServer } from './poolKit.ts';
 
 usePoolServer();
 
@@ -81,10 +80,8 @@ test('a lease that already ran out is not revived by a late heartbeat', async ()
 
 test('a lease runs out on the pool\'s own clock: sweeping then returns the job, with no waiting', async () => {
   await drain();
-  const { models, events, log, ingest } = server().context;
-  // Far ahead of the server's own pool, whose real clock sees these jobs as backing off and these leases as running.
   let now = new Date('2040-01-01T00:00:00Z');
-  const pool = new WorkPool(models, events, testPoolConfig({ leaseMs: LEASE_MS }), log, ingest, () => now);
+  const pool = poolOnClock(() => now);
   const job = fakeJob('on-the-clock');
   await pool.enqueue([job]);
   assert.equal((await pool.claim('early', 'socket-of-early'))?.outPath, job.outPath);
@@ -98,4 +95,30 @@ test('a lease runs out on the pool\'s own clock: sweeping then returns the job, 
   assert.equal(again?.outPath, job.outPath);
   assert.equal(again?.leaseExpiresAt, new Date(now.getTime() + LEASE_MS).toISOString());
   await pool.release('socket-of-late');
+});
+
+test('a heartbeat racing the sweeper either keeps the lease or loses it, and says which', async () => {
+  await drain();
+  // Two processes whose clocks disagree about one lease: the holder's sees it running, the sweeper's sees it lapsed.
+  let holderNow = new Date('2042-01-01T00:00:00Z');
+  let sweeperNow = holderNow;
+  const holderPool = poolOnClock(() => holderNow);
+  const sweeperPool = poolOnClock(() => sweeperNow);
+  const job = fakeJob('raced');
+  await holderPool.enqueue([job]);
+  for (let round = 0; round < 20; round++) {
+    holderNow = new Date(holderNow.getTime() + 10 * LEASE_MS);
+    const held = await holderPool.claim('racer', 'socket-of-racer');
+    assert.equal(held?.outPath, job.outPath, `round ${round}: the job is free again`);
+    holderNow = new Date(holderNow.getTime() + LEASE_MS - 1);
+    sweeperNow = new Date(holderNow.getTime() + 2);
+    const [beat] = await Promise.all([holderPool.heartbeat('socket-of-racer'), sweeperPool.sweep()]);
+    const lease = await server().context.models.Lease.findById(held.id).lean();
+    if (beat.jobs.includes(held.id)) {
+      assert.equal(lease?.expiresAt.toISOString(), beat.leaseExpiresAt, `round ${round}: the kept lease runs to the heartbeat's time`);
+    } else {
+      assert.equal(lease, null, `round ${round}: a lease the heartbeat lost is still there: ${JSON.stringify(lease)}`);
+    }
+    await holderPool.release('socket-of-racer');
+  }
 });

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClaimAck, JobView } from '@lilac/common';
 import type { Socket } from 'socket.io-client';
 import type { PoolConfig } from '../../src/config.ts';
+import { WorkPool } from '../../src/pool/workPool.ts';
 import { connectRebuilder, fakeJob, testPoolConfig } from '../support/rebuilderClient.ts';
 import { startTestServer, type TestBuilder, type TestServer } from '../support/testServer.ts';
 
@@ -33,6 +34,16 @@ export async function drain(): Promise<void> {
 
 export async function enqueue(jobs: unknown): Promise<Response> {
   return server().request('/api/v1/jobs', { method: 'POST', token: started!.enqueuer.token, json: jobs });
+}
+
+/**
+ * A pool of its own on the test server's store, on a clock the test moves. Set
+ * it years ahead of the server's own pool, whose real clock then sees its
+ * leases as running and its jobs as backing off, so the two do not interfere.
+ */
+export function poolOnClock(clock: () => Date): WorkPool {
+  const { models, events, log, ingest } = server().context;
+  return new WorkPool(models, events, testPoolConfig({ leaseMs: LEASE_MS }), log, ingest, clock);
 }
 
 /** Moves the end of a job's lease to `at`, as if that much of the lease had passed. */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { generateKeyPair, formatKey, type MemberRole, type NamedKey } from '@lilac/common';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { startLilacServer, type LilacServer } from '../../src/lilacServer.ts';
-import { createLogger } from '../../src/log.ts';
+import { createLogger, type Logger } from '../../src/log.ts';
 
 /**
  * A real lilac server on a fresh database of the test store: MONGODB_URI when
@@ -29,14 +29,22 @@ export interface TestBuilder {
   readonly publicKey: string;
 }
 
-export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
+/** A test server with builders `alice` and `bob`, the cast most tests need. */
+export async function startServerWithAliceAndBob(overrides: Partial<Config> = {}): Promise<{ server: TestServer; alice: TestBuilder; bob: TestBuilder }> {
+  const server = await startTestServer(overrides);
+  const [alice, bob] = await Promise.all([server.createBuilder('alice'), server.createBuilder('bob')]);
+  return { server, alice, bob };
+}
+
+/** `log`: where the server logs (default: nowhere, or at `LILAC_TEST_LOG_LEVEL` on stdout). */
+export async function startTestServer(overrides: Partial<Config> = {}, log: Logger = createLogger(process.env.LILAC_TEST_LOG_LEVEL ?? 'silent')): Promise<TestServer> {
   const config: Config = {
     ...loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1' }),
     dbName: `lilac_test_${randomBytes(6).toString('hex')}`,
     dataDir: mkdtempSync(path.join(tmpdir(), 'lilac-test-store-')),
     ...overrides,
   };
-  const server = await startLilacServer(config, createLogger(process.env.LILAC_TEST_LOG_LEVEL ?? 'silent'), { waitForStore: true });
+  const server = await startLilacServer(config, log, { waitForStore: true });
   return {
     ...server,
     async close() {

@@ -5,6 +5,7 @@ import type { AppContext } from '../../context.ts';
 
 const distDir = fileURLToPath(new URL('../../../../web/dist/', import.meta.url));
 const indexFile = `${distDir}index.html`;
+const faviconFile = `${distDir}favicon.svg`;
 
 /** Paths that belong to the API, lila's routes or the live channel: never answered with the SPA. */
 export const API_PATH = /^\/(api|socket\.io|attestations?|derivations|reports|link_patterns|signatures|healthz|metrics)(\/|$)/;
@@ -39,6 +40,11 @@ export function webAppRoutes(_context: AppContext): Router {
       },
     }),
   );
+  // Asked for by clients that do not read the page's `<link rel="icon">`; browsers take an SVG under this name too.
+  router.get('/favicon.ico', (_req, res, next) => {
+    if (!existsSync(faviconFile)) return next();
+    res.type('image/svg+xml').set('cache-control', 'public, max-age=86400').sendFile(faviconFile);
+  });
   router.get(/.*/, (req, res, next) => {
     // `/` is the monitor for any client; deeper paths only for browsers, so API clients keep getting JSON 404s.
     if (req.path !== '/' && (API_PATH.test(req.path) || !prefersHtml(req))) return next();

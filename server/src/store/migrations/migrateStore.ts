@@ -83,7 +83,19 @@ export async function migrateStore(db: mongo.Db, options: MigrateOptions): Promi
   }
 }
 
-/** Applies what the version still lacks; null when the lock was lost midway (the caller waits for whoever took it). */
+/** A store with no documents but the schema's own records (its collections may exist, made empty by the models): its migrations have nothing to change. */
+async function isNewStore(db: mongo.Db, version: number): Promise<boolean> {
+  if (version !== 0) return false;
+  const collections = await db.listCollections({}, { nameOnly: true }).toArray();
+  const written = collections.filter(({ name }) => name !== SCHEMA_COLLECTION && name !== MIGRATION_LOG_COLLECTION);
+  for (const { name } of written) if (await db.collection(name).findOne({}, { projection: { _id: 1 } })) return false;
+  return true;
+}
+
+/**
+ * Applies what the version still lacks; null when the lock was lost midway (the caller waits for whoever took it).
+ * A new store says so in one line: a line per migration there would tell an operator of changes that changed nothing.
+ */
 async function migrateHolding(
   db: mongo.Db,
   lock: HeldSchemaLock,
@@ -97,9 +109,11 @@ async function migrateHolding(
     // Read again under the lock: another process may have finished in between.
     const version = await storedSchemaVersion(db);
     if (version > migrations.length) throw new SchemaTooNewError(version, migrations.length);
+    const newStore = await isNewStore(db, version);
+    const step = newStore ? log.debug.bind(log) : log.info.bind(log);
     for (const migration of migrations.slice(version)) {
       if (!(await lock.stillHeld())) return null;
-      log.info({ version: migration.version, migration: migration.name }, 'migrating the store');
+      step({ version: migration.version, migration: migration.name }, 'migrating the store');
       const startedAt = now();
       await migration.up(db, log);
       const finishedAt = now();
@@ -107,9 +121,10 @@ async function migrateHolding(
       await db
         .collection<{ _id: string; version: number; updatedAt: Date }>(SCHEMA_COLLECTION)
         .updateOne({ _id: VERSION_ID }, { $set: { version: migration.version, updatedAt: finishedAt } }, { upsert: true });
-      log.info({ version: migration.version, ms: finishedAt.getTime() - startedAt.getTime() }, 'store migrated');
+      step({ version: migration.version, ms: finishedAt.getTime() - startedAt.getTime() }, 'store migrated');
       applied.push(migration.version);
     }
+    if (newStore && applied.length > 0) log.info({ version: migrations.length }, 'new store: schema set up at the current version');
     return applied;
   } finally {
     await lock.release();

@@ -25,9 +25,7 @@ export interface HeldSchemaLock {
 
 /**
  * The right to migrate the store: inserting the lock of the next epoch under
- * its `_id`, the one write FerretDB 1.24 makes atomic (its conditional
- * updates do not re-check their filter), so exactly one process wins each
- * epoch. A lock whose holder died expires, and the next epoch takes over
+ * its unique `_id`, so exactly one process wins each epoch. A lock whose holder died expires, and the next epoch takes over
  * without deleting anything another process might still be deciding on.
  * Returns null when another process holds a live lock.
  */
