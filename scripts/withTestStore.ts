@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { storeSyncOf } from '../server/src/config.ts';
 import { createLogger } from '../server/src/log.ts';
 import { startEmbeddedStore } from '../server/src/store/embeddedStore.ts';
 
@@ -15,7 +16,7 @@ export async function withTestStore<T>(body: (uri: string) => Promise<T>): Promi
     return body(process.env.MONGODB_URI);
   }
   const dataDir = mkdtempSync(path.join(tmpdir(), 'lilac-store-'));
-  const store = await startEmbeddedStore({ dataDir, log: createLogger('warn') });
+  const store = await startEmbeddedStore({ dataDir, sync: storeSyncOf(process.env), log: createLogger('warn') });
   console.log(`store: embedded FerretDB at ${store.uri} on ${dataDir}`);
   try {
     return await body(store.uri);

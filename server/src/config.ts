@@ -8,6 +8,12 @@ export interface Config {
   readonly mongodbUri: string | undefined;
   readonly dbName: string;
   readonly dataDir: string;
+  /**
+   * When the embedded store's commits reach the disk: `full` (the default) syncs every commit; `normal`
+   * syncs at WAL checkpoints only, so a power loss or OS crash (not a crash of lilac or the store) may
+   * lose the last commits, answers already given included.
+   */
+  readonly storeSync: StoreSync;
   /** Largest accepted request body, in bytes; a 50,000-component SBOM is about 25 MB. */
   readonly bodyLimitBytes: number;
   /** Most JSON values (array items, object members, scalars) one request body may hold, counted before it is parsed. */
@@ -34,6 +40,9 @@ export interface Config {
   readonly signInWindowMs: number;
   readonly pool: PoolConfig;
 }
+
+export const STORE_SYNC_MODES = ['full', 'normal'] as const;
+export type StoreSync = (typeof STORE_SYNC_MODES)[number];
 
 /** The shared rebuild work pool (`server/src/pool/`). */
 export interface PoolConfig {
@@ -75,6 +84,13 @@ function boolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boole
   throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(text)}`);
 }
 
+export function storeSyncOf(env: NodeJS.ProcessEnv): StoreSync {
+  const text = env.LILAC_STORE_SYNC?.trim() || 'full';
+  const mode = STORE_SYNC_MODES.find((known) => known === text);
+  if (mode === undefined) throw new ConfigError(`LILAC_STORE_SYNC must be ${STORE_SYNC_MODES.join(' or ')}, got ${JSON.stringify(text)}`);
+  return mode;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const mongodbUri = env.MONGODB_URI?.trim() || undefined;
   if (mongodbUri !== undefined && !/^mongodb(\+srv)?:\/\//.test(mongodbUri)) {
@@ -90,6 +106,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mongodbUri,
     dbName: env.LILAC_DB_NAME?.trim() || 'lilac',
     dataDir: path.resolve(env.DATA_DIR?.trim() || 'data'),
+    storeSync: storeSyncOf(env),
     bodyLimitBytes: integer(env, 'LILAC_BODY_LIMIT_BYTES', 64 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     bodyMaxValues: integer(env, 'LILAC_BODY_MAX_VALUES', 2_000_000, 1, 1_000_000_000),
     bodyMaxDepth: integer(env, 'LILAC_BODY_MAX_DEPTH', 64, 1, 10_000),

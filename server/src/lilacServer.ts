@@ -50,7 +50,7 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
   let embedded: EmbeddedStore | null = null;
   let uri = config.mongodbUri;
   if (uri === undefined) {
-    embedded = await startOrJoinEmbeddedStore({ dataDir: config.dataDir, log });
+    embedded = await startOrJoinEmbeddedStore({ dataDir: config.dataDir, sync: config.storeSync, log });
     uri = embedded.uri;
   }
   const connected = connectWithRetry(uri, config.dbName, log, embedded ?? undefined);

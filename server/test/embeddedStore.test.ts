@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import mongoose from 'mongoose';
+import { storeSyncOf } from '../src/config.ts';
 import { socketUri, startEmbeddedStore, startOrJoinEmbeddedStore } from '../src/store/embeddedStore.ts';
 import { startTestServer, type TestServer } from './support/testServer.ts';
 
@@ -70,6 +71,33 @@ test('a data directory too deep for a socket path still gets a store on a socket
   assert.ok(Buffer.byteLength(path.join(dataDir, 'ferretdb.sock')) > 108);
   await pingAs(store.uri);
   assert.ok(statSync(path.join(dataDir, 'ferretdb.sock')).isSocket());
+});
+
+test('LILAC_STORE_SYNC is full unless set to normal, and nothing else', () => {
+  assert.equal(storeSyncOf({}), 'full');
+  assert.equal(storeSyncOf({ LILAC_STORE_SYNC: 'normal' }), 'normal');
+  assert.throws(() => storeSyncOf({ LILAC_STORE_SYNC: 'off' }), /LILAC_STORE_SYNC must be full or normal, got "off"/);
+});
+
+test('a store that syncs at checkpoints only still keeps every acknowledged write when its process is killed', async (t) => {
+  const dataDir = freshDataDir();
+  const store = await startEmbeddedStore({ dataDir, sync: 'normal' });
+  t.after(async () => {
+    await store.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const before = await mongoose.createConnection(store.uri).asPromise();
+  for (let batch = 0; batch < 20; batch++) {
+    await before.collection('writes').insertMany(Array.from({ length: 50 }, (_, index) => ({ _id: `doc-${batch}-${index}` as never })));
+  }
+  await before.close();
+  const killed = announcement(dataDir).storePid;
+  process.kill(killed, 'SIGKILL');
+  await waitFor('the store to be restarted', async () => (announcement(dataDir).storePid !== killed ? true : undefined));
+  await pingAs(store.uri);
+  const after = await mongoose.createConnection(store.uri).asPromise();
+  t.after(() => after.close());
+  assert.equal(await after.collection('writes').countDocuments(), 1_000);
 });
 
 test('an announcement left by a process that is gone, or whose pid now runs something else, is not joined', async (t) => {

@@ -158,7 +158,7 @@ function describeStore(config: Config, embedded: EmbeddedStore | null, existedBe
 const config = loadConfig();
 const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
 const existedBefore = config.mongodbUri === undefined && holdsStore(config.dataDir);
-const embedded = config.mongodbUri === undefined ? await startOrJoinEmbeddedStore({ dataDir: config.dataDir, log }) : null;
+const embedded = config.mongodbUri === undefined ? await startOrJoinEmbeddedStore({ dataDir: config.dataDir, sync: config.storeSync, log }) : null;
 const store = connectWithRetry(config.mongodbUri ?? embedded!.uri, config.dbName, log);
 console.error(describeStore(config, embedded, existedBefore));
 let exitCode = 0;

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { StoreSync } from '../config.ts';
 import type { Logger } from '../log.ts';
 
 /**
@@ -113,6 +114,8 @@ export interface EmbeddedStore {
 
 export interface EmbeddedStoreOptions {
   readonly dataDir: string;
+  /** `Config.storeSync`; `full` when not given. */
+  readonly sync?: StoreSync;
   readonly log?: Logger;
 }
 
@@ -280,7 +283,7 @@ export async function startEmbeddedStore(options: EmbeddedStoreOptions): Promise
     failures += 1;
     log?.error({ ...why, retryInMs: delay }, 'embedded store is down; restarting it');
     restartTimer = setTimeout(() => {
-      spawnStore(binary, options.dataDir, socket, log).then(
+      spawnStore(binary, options.dataDir, socket, options.sync ?? 'full', log).then(
         (restarted) => {
           if (state === 'stopped') return void stopChild(restarted);
           child = restarted;
@@ -297,7 +300,7 @@ export async function startEmbeddedStore(options: EmbeddedStoreOptions): Promise
   };
 
   try {
-    child = await spawnStore(binary, options.dataDir, socket, log);
+    child = await spawnStore(binary, options.dataDir, socket, options.sync ?? 'full', log);
   } catch (error) {
     if (alias) rmSync(alias, { recursive: true, force: true });
     throw error;
@@ -321,9 +324,9 @@ export async function startEmbeddedStore(options: EmbeddedStoreOptions): Promise
 }
 
 /** Starts one FerretDB process and resolves once it listens. */
-async function spawnStore(binary: string, dataDir: string, socket: string, log: Logger | undefined): Promise<ChildProcess> {
+async function spawnStore(binary: string, dataDir: string, socket: string, sync: StoreSync, log: Logger | undefined): Promise<ChildProcess> {
   // stdin stays a pipe we hold: when this process dies, it closes and the store exits with it.
-  const child = spawn(binary, ['-socket', socket, '-data-dir', dataDir, '-log-level', 'error'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(binary, ['-socket', socket, '-data-dir', dataDir, '-synchronous', sync, '-log-level', 'error'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderrTail = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (chunk: string) => {
