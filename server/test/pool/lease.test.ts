@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type ClaimAck, type HeartbeatAck } from '@lilac/common';
 import { connectRebuilder, fakeJob } from '../support/rebuilderClient.ts';
 import { LEASE_MS, claimed, drain, endLeaseAt, enqueue, holdingOnlyJob, leave, poolOnClock, server, usePoolServer } from './poolKit.ts';
+import { waitUntil } from '../support/waitUntil.ts';
 
 usePoolServer();
 
@@ -69,7 +70,7 @@ test('a lease that already ran out is not revived by a late heartbeat', async ()
   await endLeaseAt(id, new Date(Date.now() - 1));
   // Whether the sweeper or this heartbeat comes first, the lapsed lease is not the holder's any more.
   assert.deepEqual(((await holder.emitWithAck('heartbeat')) as HeartbeatAck).jobs, []);
-  while (await server().context.models.Lease.exists({ _id: id })) await sleep(10);
+  await waitUntil(`the lapsed lease of ${id} is swept`, async () => !(await server().context.models.Lease.exists({ _id: id })));
   assert.deepEqual(((await holder.emitWithAck('heartbeat')) as HeartbeatAck).jobs, []);
   const rival = await connectRebuilder(server().url, (await server().createBuilder('late-rival')).token);
   assert.equal(claimed(await rival.emitWithAck('claim')).outPath, job.outPath);

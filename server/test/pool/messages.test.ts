@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { connectRebuilder, fakeJob } from '../support/rebuilderClient.ts';
 import { claimed, drain, enqueue, holdingOnlyJob, leave, server, usePoolServer } from './poolKit.ts';
+import { waitUntil } from '../support/waitUntil.ts';
 
 usePoolServer();
 
@@ -28,7 +28,7 @@ test('a revoked token stops working on a socket already open: refused, then disc
   assert.match(((await holder.emitWithAck('claim')) as { error: string }).error, /token of builder revoked-worker was revoked/);
   assert.equal(await disconnected, 'io server disconnect');
   // Its claim went back to the pool with the connection.
-  while (await server().context.models.Lease.exists({ _id: id })) await sleep(10);
+  await waitUntil(`the lease of ${id} is returned`, async () => !(await server().context.models.Lease.exists({ _id: id })));
   assert.equal((await server().context.models.Job.findById(id).lean())?.state, 'queued');
   await assert.rejects(connectRebuilder(server().url, builder.token), /invalid token/);
 });

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClaimAck, JobView } from '@lilac/common';
 import type { Socket } from 'socket.io-client';
 import type { PoolConfig } from '../../src/config.ts';
 import { WorkPool } from '../../src/pool/workPool.ts';
 import { connectRebuilder, fakeJob, testPoolConfig } from '../support/rebuilderClient.ts';
 import { startTestServer, type TestBuilder, type TestServer } from '../support/testServer.ts';
+import { waitUntil } from '../support/waitUntil.ts';
 
 /** Leases long enough that no test loses a claim to a slow machine; the tests about lapses end leases themselves. */
 export const LEASE_MS = 60_000;
@@ -55,7 +55,7 @@ export async function endLeaseAt(id: string, at: Date): Promise<void> {
 export async function leave(socket: Socket): Promise<void> {
   const id = socket.id;
   socket.disconnect();
-  while (await server().context.models.Lease.exists({ socketId: id })) await sleep(10);
+  await waitUntil(`the leases of disconnected worker ${id} are returned`, async () => !(await server().context.models.Lease.exists({ socketId: id })));
 }
 
 export function claimed(ack: ClaimAck): JobView {
