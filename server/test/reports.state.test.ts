@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { VERDICTS, type ReportDetail, type Verdict } from '@lilac/common';
 import { AttestationIngest } from '../src/attestations/ingestService.ts';
@@ -13,6 +12,7 @@ import { storeBuiltState } from '../src/reports/reportStates.ts';
 import { batchItem, narHash } from './support/attestationFixtures.ts';
 import { generateSbom, type GeneratedPath, type GeneratedSbom } from './support/sbomFixtures.ts';
 import { startServerWithAliceAndBob, type TestBuilder, type TestServer } from './support/testServer.ts';
+import { waitUntil } from './support/waitUntil.ts';
 
 /**
  * The compact report state (`report_states`) as several server processes on
@@ -65,18 +65,10 @@ async function summaryCounts(paths: readonly GeneratedPath[]): Promise<Record<Ve
   return counts;
 }
 
-async function eventually(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`not within 60 s: ${what}`);
-    await sleep(50);
-  }
-}
-
 /** The report's stored state, once its upload has built it (in the background). */
 async function storedState(name: string): Promise<{ version: string; verdicts: string }> {
   let state: { version: string; verdicts: string } | null = null;
-  await eventually(`report ${name} has a stored state`, async () => {
+  await waitUntil(`report ${name} has a stored state`, async () => {
     const version = (await server.context.models.Report.findOne({ name }).lean())?.version ?? '';
     const stored = await server.context.models.ReportState.findById(version).lean();
     state = stored ? { version, verdicts: stored.verdicts } : null;
@@ -104,7 +96,7 @@ test('a server that starts on an existing store answers from the stored state, a
   assert.deepEqual(expected, { 'no-builds': 37, 'one-build': 1, reproduced: 1, 'partially-reproduced': 0, nondeterministic: 1 });
   // The running server stores its own changes within a second; a new process then reads them in one document.
   const version = (await server.context.models.Report.findOne({ name: 'restart' }).lean())?.version;
-  await eventually('the running server stored its verdict changes', async () => {
+  await waitUntil('the running server stored its verdict changes', async () => {
     const state = await server.context.models.ReportState.findById(version).lean();
     return state?.verdicts.replace(/0/g, '').length === 3;
   });
@@ -125,10 +117,10 @@ test('verdicts one process decides reach another within its refresh, both ways',
   const [, one, two] = generated.paths as GeneratedPath[];
   await attest(ingestOn(eventsOfFirst), alice, one as GeneratedPath, 'x');
   assert.equal((await countsOf(first, 'shared'))['one-build'], 1, 'the deciding process shows it at once');
-  await eventually('the second process sees the first one’s verdict', async () => (await countsOf(second, 'shared'))['one-build'] === 1);
+  await waitUntil('the second process sees the first one’s verdict', async () => (await countsOf(second, 'shared'))['one-build'] === 1);
   await attest(ingestOn(eventsOfSecond), bob, one as GeneratedPath, 'x');
   await attest(ingestOn(eventsOfSecond), bob, two as GeneratedPath, 'y');
-  await eventually('the first process sees the second one’s verdicts', async () => {
+  await waitUntil('the first process sees the second one’s verdicts', async () => {
     const counts = await countsOf(first, 'shared');
     return counts.reproduced === 1 && counts['one-build'] === 1;
   });
@@ -146,7 +138,7 @@ test('two processes storing changes to one report at the same time lose none of 
   const paths = generated.paths.slice(1) as GeneratedPath[];
   await Promise.all(paths.map((path, index) => attest(index % 2 === 0 ? first : second, index % 2 === 0 ? alice : bob, path, path.outPath)));
   const version = (await server.context.models.Report.findOne({ name: 'concurrent' }).lean())?.version;
-  await eventually('the stored state holds every path either process decided', async () => {
+  await waitUntil('the stored state holds every path either process decided', async () => {
     const state = await server.context.models.ReportState.findById(version).lean();
     return state?.verdicts.replace(/0/g, '').length === paths.length;
   });
@@ -171,7 +163,7 @@ test('a summary written by a process that died before storing the report state i
   });
   assert.equal((await storedState('crashed')).verdicts, '0'.repeat(20), 'the stored state predates the summary');
   const restarted = otherProcess(new EventBus(), false);
-  await eventually('loading the report compared it with the summaries and stored the difference', async () => (await countsOf(restarted, 'crashed')).reproduced === 1);
+  await waitUntil('loading the report compared it with the summaries and stored the difference', async () => (await countsOf(restarted, 'crashed')).reproduced === 1);
   const later = otherProcess(new EventBus(), false);
   assert.deepEqual(await countsOf(later, 'crashed'), await summaryCounts(generated.paths), 'the repair was stored, not only held in memory');
 });
