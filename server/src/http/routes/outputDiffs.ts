@@ -1,6 +1,7 @@
-import { parseStoreBaseName, type DiffoscopeFormat } from '@lilac/common';
+import { parseListingQuestions, parseStoreBaseName, type DiffoscopeFormat } from '@lilac/common';
 import { Router, type Request } from 'express';
 import type { AppContext } from '../../context.ts';
+import { listingWishes } from '../../listings/listingsWanted.ts';
 import { badRequest } from '../errors.ts';
 import { jsonBody } from '../jsonBody.ts';
 import { authenticatedBuilder, requireBuilder } from '../requireBuilder.ts';
@@ -34,6 +35,10 @@ export function outputDiffRoutes(context: AppContext): Router {
   router.put('/api/v1/outputs/:baseName/listing', requireBuilder(context), listingBody, async (req, res) => {
     const { stored } = await context.listings.uploadListing(authenticatedBuilder(res).name, outPathOf(req), req.body);
     res.status(stored ? 201 : 200).json({ stored });
+  });
+
+  router.post('/api/v1/listings/wanted', requireBuilder(context), jsonBody(context), async (req, res) => {
+    res.json(await listingWishes(context.models, authenticatedBuilder(res).name, parseListingQuestions(req.body)));
   });
 
   router.put('/api/v1/outputs/:baseName/diffoscope', requireBuilder(context), jsonBody(context), async (req, res) => {
