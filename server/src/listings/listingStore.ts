@@ -39,9 +39,10 @@ export async function storeListing(models: Models, listing: ListingToStore): Pro
   if (await models.OutputListing.exists({ _id })) return false;
   const compressed = await gzipAsync(Buffer.from(JSON.stringify(listing.entries)));
   const upload = randomUUID();
+  const writtenAt = new Date();
   let chunks = 0;
   for (let offset = 0; offset < compressed.length || chunks === 0; offset += CHUNK_BYTES, chunks++) {
-    await models.ListingChunk.collection.insertOne({ _id: chunkId(upload, chunks), upload, seq: chunks, data: compressed.subarray(offset, offset + CHUNK_BYTES) } as never);
+    await models.ListingChunk.collection.insertOne({ _id: chunkId(upload, chunks), upload, seq: chunks, data: compressed.subarray(offset, offset + CHUNK_BYTES), writtenAt } as never);
   }
   const header = {
     _id,
@@ -81,4 +82,22 @@ export async function storedListingIds(models: Models, pairs: readonly { outPath
   const ids = [...new Set(pairs.map(({ outPath, narHash }) => listingId(outPath, narHash)))];
   const found = await models.OutputListing.collection.find({ _id: { $in: ids } } as never, { projection: { _id: 1 } }).toArray();
   return new Set(found.map((document) => String(document._id)));
+}
+
+/**
+ * Deletes the chunks written before `writtenBefore` that no header names:
+ * an upload killed between its chunks and its header left them. Reads the
+ * old chunks' upload names only (not their data), then the headers naming
+ * those uploads. Returns how many chunks went.
+ */
+export async function sweepOrphanedChunks(models: Models, writtenBefore: Date): Promise<number> {
+  const old = await models.ListingChunk.collection.find({ writtenAt: { $lt: writtenBefore } } as never, { projection: { upload: 1 } }).toArray();
+  if (old.length === 0) return 0;
+  const uploads = [...new Set(old.map((chunk) => String(chunk.upload)))];
+  const named = await models.OutputListing.collection.find({ upload: { $in: uploads } } as never, { projection: { upload: 1 } }).toArray();
+  const listed = new Set(named.map((header) => String(header.upload)));
+  const orphans = old.filter((chunk) => !listed.has(String(chunk.upload))).map((chunk) => chunk._id);
+  if (orphans.length === 0) return 0;
+  const { deletedCount } = await models.ListingChunk.collection.deleteMany({ _id: { $in: orphans } } as never);
+  return deletedCount;
 }
