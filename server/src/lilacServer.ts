@@ -134,6 +134,7 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
         // The rebuilders' claims go back to the pool while the store is still open: a restart leaves no lease to run out.
         await context.pool.close();
         await context.reports.close();
+        await context.listings.close();
         await store.close();
         await embedded?.stop();
         log.info('lilac stopped');

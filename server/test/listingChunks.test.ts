@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { after, before, test } from 'node:test';
 import { narSizeOfListing, type ListingEntry } from '@lilac/common';
 import { ORPHANED_AFTER_MS, OrphanedChunkSweep } from '../src/listings/orphanedChunkSweep.ts';
@@ -44,4 +46,47 @@ test('chunks a killed upload left without a header are swept once older than the
   assert.deepEqual(await chunkUploads(), [listed]);
   const diff = await server.request(`/api/v1/outputs/${outPath.slice('/nix/store/'.length)}/diff`);
   assert.equal(diff.status, 200, 'the stored listing still reads');
+});
+
+/** A listing of `count` files in one directory, in NAR order. */
+function manyFiles(count: number): ListingEntry[] {
+  const digest = createHash('sha256').update('same').digest('hex');
+  return [{ path: '', type: 'directory' }, ...Array.from({ length: count }, (_, index) => ({ path: `f${String(index).padStart(8, '0')}`, type: 'regular' as const, size: 4, sha256: digest }))];
+}
+
+test('the server answers /healthz while it parses, checks and stores a large listing', async () => {
+  const carol = await server.createBuilder('carol');
+  const outPath = storePath('large-listing');
+  const hash = narHash('large-listing');
+  const entries = manyFiles(300_000);
+  const narSize = narSizeOfListing(entries);
+  const attested = await server.request('/api/v1/attestations', { method: 'POST', token: carol.token, json: { attestations: [batchItem(carol, drvPath('large-listing'), { outPath, narHash: hash, narSize })] } });
+  assert.equal(attested.status, 200);
+  const body = gzipSync(JSON.stringify({ narHash: hash, narSize, entries }));
+
+  const order: string[] = [];
+  const url = new URL(`/api/v1/outputs/${outPath.slice('/nix/store/'.length)}/listing`, server.url);
+  const uploaded = new Promise<number>((resolve, reject) => {
+    const request = httpRequest(url, { method: 'PUT', headers: { authorization: `Bearer ${carol.token}`, 'content-type': 'application/json', 'content-encoding': 'gzip' } }, (response) => {
+      response.resume();
+      response.on('end', () => {
+        order.push('upload answered');
+        resolve(response.statusCode ?? 0);
+      });
+    });
+    request.on('error', reject);
+    // Once the whole body is handed to the socket the server holds (nearly) all of it: ask for its health from then on.
+    request.end(body, () => {
+      void (async () => {
+        while (!order.includes('upload answered')) {
+          const health = await fetch(new URL('/healthz', server.url));
+          order.push(health.status === 200 ? 'healthy' : `health ${health.status}`);
+        }
+      })();
+    });
+  });
+  assert.equal(await uploaded, 201);
+  assert.ok(order.indexOf('healthy') >= 0 && order.indexOf('healthy') < order.indexOf('upload answered'), `the server answered /healthz before it had stored the listing: ${order.join(', ')}`);
+  const stored = await server.context.models.OutputListing.findOne({ outPath }).lean();
+  assert.equal(stored?.entryCount, entries.length);
 });

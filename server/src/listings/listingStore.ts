@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
-import { gunzip, gzip } from 'node:zlib';
+import { gunzip } from 'node:zlib';
 import type { ListingEntry } from '@lilac/common';
 import { insertNew } from '../store/insertNew.ts';
 import type { Models } from '../store/models.ts';
 import { chunkId, listingId } from './listingModel.ts';
 
-const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
 /** Well under MongoDB's 16 MiB document limit; a million entries gzip to about 60 MB, eight chunks. */
 const CHUNK_BYTES = 8 * 1024 * 1024;
@@ -16,7 +15,9 @@ export interface ListingToStore {
   readonly outPath: string;
   readonly narHash: string;
   readonly narSize: number;
-  readonly entries: readonly ListingEntry[];
+  readonly entryCount: number;
+  /** The entries as gzipped JSON (listingCodec.ts). */
+  readonly compressed: Uint8Array;
   readonly builder: string;
 }
 
@@ -37,7 +38,7 @@ export function bytesOf(data: unknown): Buffer {
 export async function storeListing(models: Models, listing: ListingToStore): Promise<boolean> {
   const _id = listingId(listing.outPath, listing.narHash);
   if (await models.OutputListing.exists({ _id })) return false;
-  const compressed = await gzipAsync(Buffer.from(JSON.stringify(listing.entries)));
+  const compressed = Buffer.from(listing.compressed.buffer, listing.compressed.byteOffset, listing.compressed.byteLength);
   const upload = randomUUID();
   const writtenAt = new Date();
   let chunks = 0;
@@ -49,7 +50,7 @@ export async function storeListing(models: Models, listing: ListingToStore): Pro
     outPath: listing.outPath,
     narHash: listing.narHash,
     narSize: listing.narSize,
-    entryCount: listing.entries.length,
+    entryCount: listing.entryCount,
     upload,
     chunks,
     builder: listing.builder,
@@ -63,6 +64,12 @@ export async function storeListing(models: Models, listing: ListingToStore): Pro
 
 /** The entries of a stored listing, or null when none is stored for that hash. */
 export async function readListing(models: Models, outPath: string, narHash: string): Promise<ListingEntry[] | null> {
+  const compressed = await readCompressedListing(models, outPath, narHash);
+  return compressed === null ? null : (JSON.parse((await gunzipAsync(compressed)).toString('utf8')) as ListingEntry[]);
+}
+
+/** A stored listing as gzipped JSON, or null when none is stored for that hash. */
+export async function readCompressedListing(models: Models, outPath: string, narHash: string): Promise<Buffer | null> {
   const header = await models.OutputListing.findOne({ _id: listingId(outPath, narHash) }).lean();
   if (!header) return null;
   const parts: { seq: number; data: unknown }[] = [];
@@ -72,8 +79,7 @@ export async function readListing(models: Models, outPath: string, narHash: stri
   }
   if (parts.length !== header.chunks) throw new Error(`listing of ${outPath} (${narHash}) has ${parts.length} of its ${header.chunks} chunks`);
   parts.sort((a, b) => a.seq - b.seq);
-  const json = await gunzipAsync(Buffer.concat(parts.map((part) => bytesOf(part.data))));
-  return JSON.parse(json.toString('utf8')) as ListingEntry[];
+  return Buffer.concat(parts.map((part) => bytesOf(part.data)));
 }
 
 /** Of the given (output, NAR hash) pairs, the `listingId`s a listing is stored for: one `_id: {$in}` read. */
