@@ -5,6 +5,9 @@
  * files differ. Builders compute them, the server checks and diffs them.
  */
 
+import { normaliseNarHash } from './narHash.ts';
+import { parseStorePath } from './storePath.ts';
+
 export const LISTING_ENTRY_TYPES = ['directory', 'regular', 'executable', 'symlink'] as const;
 export type ListingEntryType = (typeof LISTING_ENTRY_TYPES)[number];
 
@@ -369,4 +372,40 @@ export interface OutputDiffEvent {
   readonly kind: 'listing' | 'diffoscope';
   readonly narHash: string | null;
   readonly causes: readonly CauseKind[];
+}
+
+/** `POST /api/v1/listings/wanted` takes at most this many (output, NAR hash) pairs at once. */
+export const MAX_LISTING_QUESTIONS = 500;
+
+/** A copy of an output a builder attested and may still hold: is its listing wanted? */
+export interface ListingQuestion {
+  readonly outPath: string;
+  readonly narHash: string;
+}
+
+/**
+ * The server's answer per pair: `wanted`, upload its listing; `stored`, one
+ * is there already; `single-hash`, the output has one hash so far (ask again
+ * later); `not-attested`, this builder did not attest that hash of that output.
+ */
+export const LISTING_WISHES = ['wanted', 'stored', 'single-hash', 'not-attested'] as const;
+export type ListingWish = (typeof LISTING_WISHES)[number];
+
+export interface ListingWishes {
+  readonly outputs: readonly (ListingQuestion & { readonly wish: ListingWish })[];
+}
+
+/** Parses `{outputs: [{outPath, narHash}]}`: store paths checked, hashes normalised, repeats dropped; throws on anything else. */
+export function parseListingQuestions(value: unknown): ListingQuestion[] {
+  const outputs = (value as { outputs?: unknown } | null)?.outputs;
+  if (typeof value !== 'object' || value === null || !Array.isArray(outputs)) throw new ListingError('the body must be {"outputs": [{"outPath", "narHash"}]}');
+  if (outputs.length > MAX_LISTING_QUESTIONS) throw new ListingError(`ask about at most ${MAX_LISTING_QUESTIONS} outputs at once, not ${outputs.length}`);
+  const seen = new Map<string, ListingQuestion>();
+  outputs.forEach((item: unknown, index) => {
+    const raw = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
+    if (typeof raw.outPath !== 'string' || typeof raw.narHash !== 'string') throw new ListingError(`outputs[${index}] must be {"outPath", "narHash"} strings`);
+    const question = { outPath: parseStorePath(raw.outPath).path, narHash: normaliseNarHash(raw.narHash) };
+    seen.set(`${question.outPath}#${question.narHash}`, question);
+  });
+  return [...seen.values()];
 }

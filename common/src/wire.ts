@@ -277,6 +277,12 @@ export interface FailPayload {
 export interface JobOutcomeAck {
   state: JobState;
   outcome: RebuildOutcome;
+  /**
+   * `complete` only: the outputs of the completion whose copy's file listing
+   * the server wants (the output has more than one NAR hash and none of this
+   * one is listed): the worker uploads the listing of the copy it attested.
+   */
+  listingWanted?: string[];
 }
 /**
  * `outlook`'s acknowledgement: the jobs this builder may take, by where they

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { AttestationResult, AttestationSubmission } from '@lilac/common';
 import { readHookConfig } from '../src/config.ts';
-import { runFollowUps, saveWantedListings } from '../src/listings/followUps.ts';
+import { reclaimAbandonedFollowUps, runFollowUps, saveFollowUp, saveWantedListings } from '../src/listings/followUps.ts';
 import { tempDir } from './support/nix.ts';
 
 const DIGEST = '0123456789abcdfghijklmnpqrsvwxyz';
@@ -44,4 +45,30 @@ test('a follow-up that cannot be sent is tried once more by the next flush, then
   );
   await runFollowUps(config);
   assert.deepEqual(followUps(spoolDir), []);
+});
+
+test('a follow-up whose sender was killed holding it goes back for another try; one a live sender holds stays', async () => {
+  const spoolDir = tempDir('follow-ups');
+  const dir = path.join(spoolDir, 'follow-ups');
+  const dead = spawnSync('/bin/true').pid as number;
+  const alive = spawn('/bin/sleep', ['60']);
+  try {
+    const outPath = (name: string) => `/nix/store/${DIGEST}-${name}`;
+    const hold = (name: string, tries: number, pid: number) => {
+      saveFollowUp(spoolDir, { outPath: outPath(name), copies: [{ path: outPath(name), narHash: 'sha256:aaa' }], diffoscope: false }, tries);
+      const file = readdirSync(dir).find((candidate) => candidate.endsWith('.json') && readFileSync(path.join(dir, candidate), 'utf8').includes(outPath(name))) as string;
+      renameSync(path.join(dir, file), path.join(dir, `${file}.taken-${pid}`));
+    };
+    hold('killed-once', 0, dead);
+    hold('killed-twice', 1, dead);
+    hold('being-sent', 0, alive.pid as number);
+    assert.equal(reclaimAbandonedFollowUps(spoolDir), 1);
+    assert.deepEqual(followUps(spoolDir), [{ outPath: outPath('killed-once'), copies: [{ path: outPath('killed-once'), narHash: 'sha256:aaa' }], diffoscope: false, tries: 1 }]);
+    assert.deepEqual(
+      readdirSync(dir).filter((name) => name.includes('.taken-')).map((name) => name.slice(name.indexOf('.taken-'))),
+      [`.taken-${alive.pid}`],
+    );
+  } finally {
+    alive.kill();
+  }
 });

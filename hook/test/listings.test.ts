@@ -3,10 +3,10 @@
  * output reach the server when an output has more than one hash.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { OutputDetail } from '@lilac/common';
+import type { OutputDetail, OutputDiff } from '@lilac/common';
 import type { TestServer } from '@lilac/server/testing';
 import { findDiffoscope } from '../src/listings/diffoscope.ts';
 import { LILAC_BIN, serverWithTwoMachines, type BuilderMachine } from './support/builderSetup.ts';
@@ -141,4 +141,44 @@ test('the diff hook leaves both listings and a diffoscope run to the background 
     await waitFor('diffoscope run and its output tried', () => deliveryLog(bob, outPath).some((line) => line.includes(`diffoscope text output for ${outPath}`)));
   }
   assert.ok(lines.every((line) => !/no listing of/.test(line)), lines.join('\n'));
+});
+
+/** The copies a machine's background sender noted as attested (`<spool>/attested/`). */
+function journalled(machine: BuilderMachine): string[] {
+  const dir = path.join(machine.spoolDir, 'attested');
+  try {
+    return readdirSync(dir)
+      .filter((name) => name.endsWith('.json'))
+      .map((name) => readFileSync(path.join(dir, name), 'utf8'));
+  } catch {
+    return [];
+  }
+}
+
+test('built with the hook before any other hash: once another builder differs, the next flush uploads the listing asked for', async () => {
+  const name = `lilac-listing-later-${nonce()}`;
+  const file = twoFixedOneRandom(name);
+  const drvPath = nix(['nix-instantiate', file]).trim();
+  const first = await nixBuild(file, [['post-build-hook', alice.postBuildHook]]);
+  assert.equal(first.status, 0, first.log);
+  const outPath = first.outPath;
+  await waitFor(`alice's attestation of ${outPath}`, async () => (await verdict(outPath)) === 'one-build');
+  // Her background sender noted the copy once delivered; only then can a later flush ask about it.
+  await waitFor(`alice's note of her copy of ${outPath}`, () => journalled(alice).some((line) => line.includes(outPath)));
+
+  // Bob rebuilds with the store's copy in place: --check differs, he attests his `.check` copy and lists it; alice's copy stays hers.
+  const enqueued = await server.request('/api/v1/jobs', { method: 'POST', token: aliceToken, json: [{ drvPath, output: 'out', outPath }] });
+  assert.equal(enqueued.status, 200);
+  const rebuilt = await run(LILAC_BIN, ['rebuild', '--until-empty', '--poll-ms', '200'], bob.env);
+  assert.equal(rebuilt.status, 0, rebuilt.stderr);
+  assert.equal(await verdict(outPath), 'nondeterministic');
+  const before = (await (await server.request(`/api/v1/outputs/${baseName(outPath)}/diff`)).json()) as OutputDiff;
+  assert.deepEqual(before.pairs[0]?.waitingFor, ['alice'], JSON.stringify(before));
+
+  const flushed = await run(LILAC_BIN, ['flush'], alice.env);
+  assert.equal(flushed.status, 0, flushed.stderr);
+  assert.match(flushed.stderr, new RegExp(`listing of ${outPath} \\(sha256:\\w+, 5 entries\\) sent`), flushed.stderr);
+  const diff = (await (await server.request(`/api/v1/outputs/${baseName(outPath)}/diff`)).json()) as OutputDiff;
+  assert.deepEqual(diff.pairs[0]?.listingsMissing, [], JSON.stringify(diff));
+  assert.deepEqual([...differingPaths(diff)], ['random'], JSON.stringify(diff));
 });

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'socket.io';
 import { DEFAULT_DIFFOSCOPE_MAX_BYTES } from '@lilac/common';
 import { IngestRepair } from './attestations/ingestRepair.ts';
+import { OrphanedChunkSweep } from './listings/orphanedChunkSweep.ts';
 import { AttestationIngest } from './attestations/ingestService.ts';
 import { SignatureVerifier } from './attestations/signatureVerifier.ts';
 import { BuilderService } from './builders/builderService.ts';
@@ -82,9 +83,11 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
     listings: new ListingService(models, events, config.maxListingEntries, DEFAULT_DIFFOSCOPE_MAX_BYTES),
   };
   const ingestRepair = new IngestRepair(context.ingest, log);
+  const chunkSweep = new OrphanedChunkSweep(models, log);
   void prepared.then(
     () => {
       ingestRepair.start();
+      chunkSweep.start();
       context.pool.start();
       context.reports.start();
       context.triage.start().catch((error: unknown) => log.error({ err: error }, 'could not load the outputs marked fixed'));
@@ -120,6 +123,7 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
     close() {
       closing ??= (async () => {
         await ingestRepair.stop();
+        await chunkSweep.stop();
         // io.close() disconnects every rebuilder at once, then closes the HTTP server once in-flight requests are done.
         await new Promise<void>((resolve) => {
           void io.close(() => resolve());
@@ -130,6 +134,7 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
         // The rebuilders' claims go back to the pool while the store is still open: a restart leaves no lease to run out.
         await context.pool.close();
         await context.reports.close();
+        await context.listings.close();
         await store.close();
         await embedded?.stop();
         log.info('lilac stopped');

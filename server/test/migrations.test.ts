@@ -11,6 +11,8 @@ import { pino, type Logger } from 'pino';
 import { formatKey, generateKeyPair, narinfoFingerprint, parseStorePath, signFingerprint, type AttestationView, type JobView, type NamedKey, type OutputDetail, type PoolView, type ReportSummary } from '@lilac/common';
 import { attestationId } from '../src/attestations/attestationModel.ts';
 import { generateToken, hashToken } from '../src/builders/tokens.ts';
+import { readListing } from '../src/listings/listingStore.ts';
+import { ORPHANED_AFTER_MS, OrphanedChunkSweep } from '../src/listings/orphanedChunkSweep.ts';
 import { jobIdFor } from '../src/pool/jobModel.ts';
 import { parseCycloneDx } from '../src/reports/cyclonedx.ts';
 import { startOrJoinEmbeddedStore, type EmbeddedStore } from '../src/store/embeddedStore.ts';
@@ -351,7 +353,7 @@ test('a store written at version 3 loses the ingest indexes that repeat _id, and
 
   const server = await startOn(store);
   try {
-    assert.deepEqual(await migrationRuns(store.db), [4, 5, 6, 7]);
+    assert.deepEqual(await migrationRuns(store.db), allVersions.filter((version) => version > 3));
     const indexNames = (collection: string) => store.db.collection(collection).indexes().then((indexes) => indexes.map((index) => index.name).sort());
     assert.deepEqual(await indexNames('attestations'), ['_id_']);
     assert.deepEqual(await indexNames('derivations'), ['_id_']);
@@ -399,7 +401,7 @@ test('a pool written at 7f92c7a, whose jobs recorded their holder, keeps its cla
 
   const server = await startOn(store);
   try {
-    assert.deepEqual(await migrationRuns(store.db), [4, 5, 6, 7]);
+    assert.deepEqual(await migrationRuns(store.db), allVersions.filter((version) => version > 3));
     const stored = await store.db.collection('pool_jobs').find().sort({ seq: 1 }).toArray();
     assert.deepEqual(stored.map((job) => job.state), ['queued', 'queued', 'queued']);
     assert.ok(stored.every((job) => !('claimedBy' in job) && !('socketId' in job) && !('leaseExpiresAt' in job)), JSON.stringify(stored));
@@ -435,7 +437,7 @@ test('a pool written at version 5, whose jobs said nothing of systems, routes th
 
   const server = await startOn(store);
   try {
-    assert.deepEqual(await migrationRuns(store.db), [6, 7]);
+    assert.deepEqual(await migrationRuns(store.db), allVersions.filter((version) => version > 5));
     const stored = await store.db.collection('pool_jobs').findOne({ outPath });
     assert.deepEqual([stored?.system, stored?.requiredSystemFeatures], [null, []]);
     const view = await json<PoolView>(await server.request('/api/v1/pool'));
@@ -477,7 +479,7 @@ test('a pool written at version 6, whose attempts said only done or failed, show
 
   const server = await startOn(store);
   try {
-    assert.deepEqual(await migrationRuns(store.db), [7]);
+    assert.deepEqual(await migrationRuns(store.db), allVersions.filter((version) => version > 6));
     const [aliceHash, bobHash] = statements.map((statement) => statement.narHash);
     const expected = [
       { builder: 'bob', outcome: { kind: 'differs', narHash: bobHash, others: [aliceHash] }, startedAt: null, finishedAt: at.toISOString(), durationMs: null },
@@ -489,6 +491,33 @@ test('a pool written at version 6, whose attempts said only done or failed, show
     assert.deepEqual(view.jobs.find((shown) => shown.outPath === outPath)?.history, expected);
     const stored = await store.db.collection('pool_attempts').find({ job }).toArray();
     assert.ok(stored.every((attempt) => !('error' in attempt)), JSON.stringify(stored));
+  } finally {
+    await server.close();
+    await store.close();
+  }
+});
+
+test('listing chunks written at version 6 get a time: a listed one still reads, an orphan among them is swept one bound later', async () => {
+  const store = await oldStore();
+  await store.db.collection<{ _id: string; version: number }>(SCHEMA_COLLECTION).insertOne({ _id: 'version', version: 6 });
+  const outPath = storePath('old-listing-1.0');
+  const hash = narHash('old-listing');
+  const entries = [{ path: '', type: 'directory' }, { path: 'file', type: 'regular', size: 3, sha256: 'a'.repeat(64) }];
+  const data = await promisify(gzip)(Buffer.from(JSON.stringify(entries)));
+  await store.db.collection('output_listings').insertOne({ _id: `${outPath}#${hash}`, outPath, narHash: hash, narSize: 1, entryCount: 2, upload: 'listed', chunks: 1, builder: 'alice', storedAt: at } as never);
+  await store.db.collection('listing_chunks').insertMany([
+    { _id: 'listed:0', upload: 'listed', seq: 0, data },
+    { _id: 'killed:0', upload: 'killed', seq: 0, data },
+  ] as never);
+
+  const server = await startOn(store);
+  try {
+    assert.deepEqual(await migrationRuns(store.db), allVersions.filter((version) => version > 6));
+    const chunks = await store.db.collection('listing_chunks').find().toArray();
+    assert.ok(chunks.every((chunk) => chunk.writtenAt instanceof Date), JSON.stringify(chunks.map((chunk) => chunk.writtenAt)));
+    assert.deepEqual(await readListing(server.context.models, outPath, hash), entries);
+    assert.equal(await new OrphanedChunkSweep(server.context.models, server.context.log, () => Date.now() + ORPHANED_AFTER_MS + 1000).sweep(), 1);
+    assert.deepEqual((await store.db.collection('listing_chunks').find().toArray()).map((chunk) => chunk._id), ['listed:0']);
   } finally {
     await server.close();
     await store.close();

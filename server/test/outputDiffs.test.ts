@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { after, before, test } from 'node:test';
-import { DEFAULT_DIFFOSCOPE_MAX_BYTES, narSizeOfListing, type AttestationResult, type ListingEntry, type OutputDiff, type OutputDiffEvent } from '@lilac/common';
+import { DEFAULT_DIFFOSCOPE_MAX_BYTES, MAX_LISTING_QUESTIONS, narSizeOfListing, type AttestationResult, type ListingEntry, type ListingWishes, type OutputDiff, type OutputDiffEvent } from '@lilac/common';
 import { io as connect, type Socket } from 'socket.io-client';
 import { DIFFOSCOPE_HTML_POLICY } from '../src/http/routes/outputDiffs.ts';
 import { batchItem, drvPath, narHash, storePath } from './support/attestationFixtures.ts';
@@ -234,4 +234,40 @@ test("a report answers its not-reproduced outputs' cause guesses, and the OpenAP
   for (const path of ['/api/v1/outputs/{digest-name}/listing', '/api/v1/outputs/{digest-name}/diffoscope', '/api/v1/outputs/{digest-name}/diff', '/api/v1/reports/{name}/causes']) {
     assert.ok(openapi.paths[path], path);
   }
+});
+
+async function askWanted(builder: TestBuilder, outputs: unknown): Promise<Response> {
+  return server.request('/api/v1/listings/wanted', { method: 'POST', token: builder.token, json: { outputs } });
+}
+
+test('a builder asks later which listings of copies it attested are wanted: only its own hashes, until one is stored', async () => {
+  const outPath = storePath('asked-later');
+  const drv = drvPath('asked-later');
+  const listingA = copy('a');
+  const [hashA, hashB] = [narHash('asked-later-a'), narHash('asked-later-b')];
+  // Alice attests first: her answer cannot want a listing yet.
+  assert.equal((await attest(alice, drv, outPath, hashA, narSizeOfListing(listingA))).listingWanted, undefined);
+  const wishes = async (builder: TestBuilder, hash: string) => {
+    const response = await askWanted(builder, [{ outPath, narHash: hash }]);
+    assert.equal(response.status, 200);
+    return ((await response.json()) as ListingWishes).outputs.map((output) => output.wish);
+  };
+  assert.deepEqual(await wishes(alice, hashA), ['single-hash']);
+  await attest(bob, drv, outPath, hashB, narSizeOfListing(copy('b')));
+  assert.deepEqual(await wishes(alice, hashA), ['wanted']);
+  assert.deepEqual(await wishes(carol, hashA), ['not-attested'], 'only the builder that attested a hash is asked for its listing');
+  assert.deepEqual(await wishes(alice, hashB), ['not-attested']);
+  assert.equal((await putListing(alice, outPath.slice('/nix/store/'.length), { narHash: hashA, narSize: narSizeOfListing(listingA), entries: listingA })).status, 201);
+  assert.deepEqual(await wishes(alice, hashA), ['stored']);
+});
+
+test('asking which listings are wanted: bounded, validated, and only for builders', async () => {
+  const outPath = storePath('asked-bad');
+  const many = Array.from({ length: MAX_LISTING_QUESTIONS + 1 }, (_, index) => ({ outPath, narHash: narHash(`many-${index}`) }));
+  assert.equal((await askWanted(alice, many)).status, 400);
+  assert.equal((await askWanted(alice, [{ outPath: '/tmp/x', narHash: narHash('x') }])).status, 400);
+  assert.equal((await askWanted(alice, [{ outPath, narHash: 'md5:abc' }])).status, 400);
+  assert.equal((await askWanted(alice, 'nope')).status, 400);
+  const anonymous = await server.request('/api/v1/listings/wanted', { method: 'POST', json: { outputs: [] } });
+  assert.equal(anonymous.status, 401);
 });

@@ -1,6 +1,7 @@
 import type { AttestationSubmission } from '@lilac/common';
 import { isSigned, signSubmission } from '../attest/submission.ts';
 import type { HookConfig } from '../config.ts';
+import { askForWantedListings, journalAttested } from '../listings/attestedJournal.ts';
 import { runFollowUps, saveWantedListings } from '../listings/followUps.ts';
 import { log } from '../log.ts';
 import { postAttestations } from './attestationClient.ts';
@@ -21,12 +22,16 @@ function remaining(deadline: number): number {
 
 /**
  * Sends the spool (see sendSpooled); a flush without a deadline (the
- * background sender, `lilac flush`) then uploads the listings and diffoscope
- * output waiting for their attestations to be delivered.
+ * background sender, `lilac flush`) then asks which listings of copies
+ * attested earlier are wanted now, and uploads them with the listings and
+ * diffoscope output waiting for their attestations to be delivered.
  */
 export async function flushSpool(config: HookConfig, deadline: number): Promise<FlushResult> {
   const result = await sendSpooled(config, deadline);
-  if (result.left === 0 && deadline === Number.POSITIVE_INFINITY) await runFollowUps(config);
+  if (result.left === 0 && deadline === Number.POSITIVE_INFINITY) {
+    await askForWantedListings(config);
+    await runFollowUps(config);
+  }
   return result;
 }
 
@@ -71,6 +76,7 @@ async function sendSpooled(config: HookConfig, deadline: number): Promise<FlushR
       spool.done(claimed);
       result.delivered += 1;
       saveWantedListings(config.spoolDir, submissions, outcome.results);
+      journalAttested(config.spoolDir, submissions, outcome.results);
     } else if (outcome.kind === 'rejected') {
       spool.reject(claimed, outcome.reason);
       log(`server refused spooled attestations for ${drvHash} (${outcome.reason}); moved to ${spool.rejectedDir}`);
@@ -118,6 +124,7 @@ export async function deliverWithSpool(
   const outcome = await postAttestations(config.server, config.token, drvHash, submissions, remaining(deadline));
   if (outcome.kind === 'delivered') {
     saveWantedListings(config.spoolDir, submissions, outcome.results);
+    journalAttested(config.spoolDir, submissions, outcome.results);
     return 'delivered';
   }
   if (outcome.kind === 'unavailable') return keep(outcome.reason);

@@ -46,7 +46,8 @@ function syncDirectory(dir: string): void {
   }
 }
 
-function pidIsAlive(pid: number): boolean {
+/** Whether a process with that pid runs (one of another user's counts). */
+export function pidIsAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -3,6 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFile
 import path from 'node:path';
 import { STORE_DIR, type AttestationResult, type AttestationSubmission } from '@lilac/common';
 import type { HookConfig } from '../config.ts';
+import { pidIsAlive } from '../delivery/spool.ts';
 import { log } from '../log.ts';
 import { uploadOutputFiles, type OutputUploads } from './uploads.ts';
 
@@ -80,8 +81,41 @@ function take(dir: string, name: string): { file: string; followUp: FollowUp } |
   }
 }
 
+/**
+ * Puts back the follow-ups whose sender died holding them (killed, the
+ * machine rebooted), as the spool does with claims: the interrupted send
+ * counts as a try, so one that kills its sender every time (a listing too
+ * large for memory) is not retried for ever. Returns how many came back.
+ */
+export function reclaimAbandonedFollowUps(spoolDir: string): number {
+  const dir = followUpDir(spoolDir);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  let reclaimed = 0;
+  for (const name of names) {
+    // The last mark: a reclaim killed in turn leaves `<name>.taken-<dead>.taken-<its pid>`.
+    const mark = name.lastIndexOf(TAKEN_MARK);
+    if (mark < 0) continue;
+    const pid = Number(name.slice(mark + TAKEN_MARK.length));
+    if (pid === process.pid || pidIsAlive(pid)) continue;
+    const taken = take(dir, name);
+    if (taken === null) continue;
+    unlinkSync(taken.file);
+    if (taken.followUp.tries + 1 < MAX_TRIES) {
+      saveFollowUp(spoolDir, taken.followUp, taken.followUp.tries + 1);
+      reclaimed += 1;
+    }
+  }
+  return reclaimed;
+}
+
 /** Sends every saved follow-up once; one that may succeed later is kept for one more try. */
 export async function runFollowUps(config: HookConfig): Promise<void> {
+  reclaimAbandonedFollowUps(config.spoolDir);
   const dir = followUpDir(config.spoolDir);
   let names: string[];
   try {

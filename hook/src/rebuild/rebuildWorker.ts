@@ -13,7 +13,8 @@ import { io, type Socket } from 'socket.io-client';
 import type { HookConfig } from '../config.ts';
 import { log } from '../log.ts';
 import { runFollowUps } from '../listings/followUps.ts';
-import { uploadOutputFiles } from '../listings/uploads.ts';
+import { journalCopies } from '../listings/attestedJournal.ts';
+import { uploadOutputFiles, type CopyOfOutput } from '../listings/uploads.ts';
 import { deliverRebuild, rebuildAttestations } from './rebuildAttestations.ts';
 import { rebuildDerivation, removeCheckCopies, runningBuilds, stopBuild, type CheckCopy, type RebuildResult } from './rebuildDerivation.ts';
 
@@ -140,8 +141,11 @@ export async function runRebuildWorker(options: RebuildWorkerOptions): Promise<n
    * the `.check` copies go. A listing of the registered copy is refused
    * unless this builder attested that hash too (built it, with the hook).
    */
-  const uploadDifferences = async (copies: readonly CheckCopy[]) => {
+  const uploadDifferences = async (copies: readonly CheckCopy[], wanted: readonly CopyOfOutput[]) => {
     try {
+      for (const copy of options.signal.aborted ? [] : wanted) {
+        await uploadOutputFiles(options.delivery, { outPath: copy.path, copies: [copy], diffoscope: false });
+      }
       // A worker asked to stop does not start diffoscope runs of minutes.
       for (const copy of options.signal.aborted ? [] : copies) {
         const uploads = {
@@ -180,17 +184,23 @@ export async function runRebuildWorker(options: RebuildWorkerOptions): Promise<n
       else log(`rebuild: ${job.outPath}: ${describeRebuildOutcome(answer.outcome)} (${why}); the job is now ${answer.state}`);
       return;
     }
+    // The registered copies, each under the hash it was attested with (those that differ are `.check` copies, listed anyway).
+    const registered = result.outputs.filter((info) => !result.checkCopies.some((copy) => copy.outPath === info.outPath)).map((info) => ({ path: info.outPath, narHash: info.narHash }));
+    let wanted: CopyOfOutput[] = [];
     try {
       const attestations = rebuildAttestations(job, result.outputs, options.secretKey, result.builtAt);
       const answer = await report(job, claimedOn, 'complete', { id: job.id, attestations });
       if (typeof answer !== 'string') {
         log(`rebuild: ${job.outPath}: ${describeRebuildOutcome(answer.outcome)}; the job is now ${answer.state}`);
+        // A listing wanted now is uploaded now; the others may be wanted once another hash arrives (the background sender asks).
+        wanted = registered.filter((copy) => answer.listingWanted?.includes(copy.path) === true);
+        journalCopies(options.delivery.spoolDir, registered.filter((copy) => !wanted.includes(copy)).map((copy) => ({ outPath: copy.path, narHash: copy.narHash })));
       } else {
         const delivered = await deliverRebuild(options.delivery, job, result.outputs, options.secretKey, result.builtAt);
         log(`rebuild: ${job.outPath}: rebuilt, but the job could not be completed (${answer}); attestations ${delivered} instead`);
       }
     } finally {
-      await uploadDifferences(result.checkCopies);
+      await uploadDifferences(result.checkCopies, wanted);
     }
   };
 

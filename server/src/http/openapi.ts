@@ -86,6 +86,27 @@ export const openApiDocument = {
           entries: { type: 'array', items: { $ref: '#/components/schemas/ListingEntry' }, description: 'in NAR order, the output itself first; at most LILAC_MAX_LISTING_ENTRIES' },
         },
       },
+      ListingQuestions: {
+        type: 'object',
+        required: ['outputs'],
+        properties: { outputs: { type: 'array', maxItems: 500, items: { type: 'object', required: ['outPath', 'narHash'], properties: { outPath: { type: 'string' }, narHash: { type: 'string' } } } } },
+      },
+      ListingWishes: {
+        type: 'object',
+        properties: {
+          outputs: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                outPath: { type: 'string' },
+                narHash: { type: 'string', description: 'normalised' },
+                wish: { type: 'string', enum: ['wanted', 'stored', 'single-hash', 'not-attested'], description: 'wanted: PUT its listing; single-hash: ask again later' },
+              },
+            },
+          },
+        },
+      },
       DiffoscopeUpload: {
         type: 'object',
         required: ['a', 'b', 'format', 'content', 'truncated', 'timedOut'],
@@ -362,6 +383,14 @@ export const openApiDocument = {
       },
     },
     '/api/v1/outputs/{digest-name}': { get: { summary: 'One output: verdict, hash groups, attestations', parameters: [pathParam('digest-name', 'store path base name')], responses: { 200: json('OutputDetail'), 404: detail } } },
+    '/api/v1/listings/wanted': {
+      post: {
+        summary: 'Which listings of copies the caller attested are wanted now (its background sender asks about those it still holds)',
+        security: bearer,
+        requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/ListingQuestions' } } } },
+        responses: { 200: json('ListingWishes'), 400: detail, 401: detail },
+      },
+    },
     '/api/v1/outputs/{digest-name}/listing': {
       put: {
         summary: "Upload the file listing of the caller's copy of an output (gzip accepted): stored once per (output, NAR hash)",

@@ -39,6 +39,8 @@ export const listingChunkSchema = new Schema(
     upload: { type: String, required: true },
     seq: { type: Number, required: true },
     data: { type: Buffer, required: true },
+    /** When the upload wrote it: chunks no header names past a bound were left by a process killed mid-upload, and go (OrphanedChunkSweep). */
+    writtenAt: { type: Date, required: true },
   },
   { collection: 'listing_chunks', versionKey: false },
 );

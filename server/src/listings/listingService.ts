@@ -2,14 +2,10 @@ import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import {
   CAUSE_KINDS,
-  diffListings,
   DIFFOSCOPE_FORMATS,
   ListingError,
-  MAX_DIFF_DIFFERENCES,
-  narSizeOfListing,
   normaliseNarHash,
   parseDiffoscopeUpload,
-  parseListingUpload,
   STORE_DIR,
   type CauseKind,
   type DiffGroup,
@@ -17,7 +13,6 @@ import {
   type DiffoscopeLink,
   type FileDifference,
   type HashPairDiff,
-  type ListingEntry,
   type OutputDiff,
 } from '@lilac/common';
 import { attestationId } from '../attestations/attestationModel.ts';
@@ -26,7 +21,9 @@ import { isDuplicateKeyError } from '../store/duplicateKey.ts';
 import type { Models } from '../store/models.ts';
 import { guessCauses } from './causeGuess.ts';
 import { diffoscopeId, listingId } from './listingModel.ts';
-import { bytesOf, readListing, storedListingIds, storeListing } from './listingStore.ts';
+import { ListingTooLargeError, type EncodedListing } from './listingCodec.ts';
+import { bytesOf, readCompressedListing, storedListingIds, storeListing } from './listingStore.ts';
+import { ListingThread } from './listingThread.ts';
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
@@ -78,24 +75,35 @@ export class ListingService {
     private readonly events: EventBus,
     private readonly maxEntries: number,
     private readonly maxDiffoscopeBytes: number,
+    private readonly thread: ListingThread = new ListingThread(),
   ) {}
 
-  /** Checks a listing against the builder's attestation of that hash and stores it; false when one was stored already. */
-  async uploadListing(builder: string, outPath: string, body: unknown): Promise<{ stored: boolean }> {
-    const count = (body as { entries?: unknown } | null)?.entries;
-    if (Array.isArray(count) && count.length > this.maxEntries) {
-      throw new DiffError('too-large', `a listing holds at most ${this.maxEntries} entries, this one ${count.length}`);
+  /** Stops the listing thread: what it was doing is refused. */
+  close(): Promise<void> {
+    return this.thread.close();
+  }
+
+  /**
+   * Checks a listing (the request's JSON body, parsed and compressed on the
+   * listing thread) against the builder's attestation of that hash and
+   * stores it; false when one was stored already.
+   */
+  async uploadListing(builder: string, outPath: string, body: Uint8Array): Promise<{ stored: boolean }> {
+    let upload: EncodedListing;
+    try {
+      upload = await this.thread.encode(body, this.maxEntries);
+    } catch (error) {
+      if (error instanceof ListingTooLargeError) throw new DiffError('too-large', error.message);
+      throw error;
     }
-    const upload = parseListingUpload(body, this.maxEntries);
-    const narHash = normaliseNarHash(upload.narHash);
+    const { narHash } = upload;
     const attestation = await this.models.Attestation.findOne({ _id: attestationId(outPath, builder, narHash) }, { narSize: 1 }).lean();
     if (!attestation) throw new DiffError('not-attested', `${builder} has not attested ${narHash} for ${outPath}`);
-    const described = narSizeOfListing(upload.entries);
-    if (described !== upload.narSize) throw new DiffError('size-mismatch', `the listing describes a NAR of ${described} bytes, not the narSize ${upload.narSize} it names`);
+    if (upload.describedNarSize !== upload.narSize) throw new DiffError('size-mismatch', `the listing describes a NAR of ${upload.describedNarSize} bytes, not the narSize ${upload.narSize} it names`);
     if (attestation.narSize !== null && attestation.narSize !== undefined && attestation.narSize !== upload.narSize) {
       throw new DiffError('size-mismatch', `the listing is of a NAR of ${upload.narSize} bytes; ${builder} attested ${attestation.narSize}`);
     }
-    const stored = await storeListing(this.models, { outPath, narHash, narSize: upload.narSize, entries: upload.entries, builder });
+    const stored = await storeListing(this.models, { outPath, narHash, narSize: upload.narSize, entryCount: upload.entryCount, compressed: upload.compressed, builder });
     if (stored) await this.changed(outPath, 'listing', narHash);
     return { stored };
   }
@@ -154,10 +162,10 @@ export class ListingService {
       listing: stored.has(listingId(outPath, group.narHash)),
     }));
     const diffoscopes = await this.diffoscopesOf(outPath, groups);
-    const listings = new Map<string, Promise<ListingEntry[] | null>>();
+    const listings = new Map<string, Promise<Buffer | null>>();
     const listingOf = (narHash: string) => {
-      if (!listings.has(narHash)) listings.set(narHash, readListing(this.models, outPath, narHash));
-      return listings.get(narHash) as Promise<ListingEntry[] | null>;
+      if (!listings.has(narHash)) listings.set(narHash, readCompressedListing(this.models, outPath, narHash));
+      return listings.get(narHash) as Promise<Buffer | null>;
     };
     const pairs: HashPairDiff[] = [];
     for (let left = 0; left < groups.length; left++) {
@@ -179,7 +187,7 @@ export class ListingService {
     outPath: string,
     a: DiffGroup,
     b: DiffGroup,
-    listingOf: (narHash: string) => Promise<ListingEntry[] | null>,
+    listingOf: (narHash: string) => Promise<Buffer | null>,
     diffoscopes: Map<string, DiffoscopeOfPair>,
   ): Promise<HashPairDiff> {
     const missing = [a, b].filter((group) => !group.listing);
@@ -201,7 +209,7 @@ export class ListingService {
     };
   }
 
-  private async listingsDiff(outPath: string, a: string, b: string, listingOf: (narHash: string) => Promise<ListingEntry[] | null>): Promise<ListingsDiff> {
+  private async listingsDiff(outPath: string, a: string, b: string, listingOf: (narHash: string) => Promise<Buffer | null>): Promise<ListingsDiff> {
     const key = `${outPath} ${a} ${b}`;
     const cached = this.pairDiffs.get(key);
     if (cached) {
@@ -210,8 +218,8 @@ export class ListingService {
       return cached;
     }
     const [left, right] = await Promise.all([listingOf(a), listingOf(b)]);
-    const all = diffListings(left ?? [], right ?? []);
-    const computed = { differences: all.slice(0, MAX_DIFF_DIFFERENCES), count: all.length };
+    if (left === null || right === null) return { differences: [], count: 0 };
+    const computed = await this.thread.diff(left, right);
     this.pairDiffs.set(key, computed);
     if (this.pairDiffs.size > CACHED_PAIRS) this.pairDiffs.delete(this.pairDiffs.keys().next().value as string);
     return computed;

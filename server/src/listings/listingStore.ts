@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
-import { gunzip, gzip } from 'node:zlib';
+import { gunzip } from 'node:zlib';
 import type { ListingEntry } from '@lilac/common';
 import { insertNew } from '../store/insertNew.ts';
 import type { Models } from '../store/models.ts';
 import { chunkId, listingId } from './listingModel.ts';
 
-const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
 /** Well under MongoDB's 16 MiB document limit; a million entries gzip to about 60 MB, eight chunks. */
 const CHUNK_BYTES = 8 * 1024 * 1024;
@@ -16,7 +15,9 @@ export interface ListingToStore {
   readonly outPath: string;
   readonly narHash: string;
   readonly narSize: number;
-  readonly entries: readonly ListingEntry[];
+  readonly entryCount: number;
+  /** The entries as gzipped JSON (listingCodec.ts). */
+  readonly compressed: Uint8Array;
   readonly builder: string;
 }
 
@@ -37,18 +38,19 @@ export function bytesOf(data: unknown): Buffer {
 export async function storeListing(models: Models, listing: ListingToStore): Promise<boolean> {
   const _id = listingId(listing.outPath, listing.narHash);
   if (await models.OutputListing.exists({ _id })) return false;
-  const compressed = await gzipAsync(Buffer.from(JSON.stringify(listing.entries)));
+  const compressed = Buffer.from(listing.compressed.buffer, listing.compressed.byteOffset, listing.compressed.byteLength);
   const upload = randomUUID();
+  const writtenAt = new Date();
   let chunks = 0;
   for (let offset = 0; offset < compressed.length || chunks === 0; offset += CHUNK_BYTES, chunks++) {
-    await models.ListingChunk.collection.insertOne({ _id: chunkId(upload, chunks), upload, seq: chunks, data: compressed.subarray(offset, offset + CHUNK_BYTES) } as never);
+    await models.ListingChunk.collection.insertOne({ _id: chunkId(upload, chunks), upload, seq: chunks, data: compressed.subarray(offset, offset + CHUNK_BYTES), writtenAt } as never);
   }
   const header = {
     _id,
     outPath: listing.outPath,
     narHash: listing.narHash,
     narSize: listing.narSize,
-    entryCount: listing.entries.length,
+    entryCount: listing.entryCount,
     upload,
     chunks,
     builder: listing.builder,
@@ -62,6 +64,12 @@ export async function storeListing(models: Models, listing: ListingToStore): Pro
 
 /** The entries of a stored listing, or null when none is stored for that hash. */
 export async function readListing(models: Models, outPath: string, narHash: string): Promise<ListingEntry[] | null> {
+  const compressed = await readCompressedListing(models, outPath, narHash);
+  return compressed === null ? null : (JSON.parse((await gunzipAsync(compressed)).toString('utf8')) as ListingEntry[]);
+}
+
+/** A stored listing as gzipped JSON, or null when none is stored for that hash. */
+export async function readCompressedListing(models: Models, outPath: string, narHash: string): Promise<Buffer | null> {
   const header = await models.OutputListing.findOne({ _id: listingId(outPath, narHash) }).lean();
   if (!header) return null;
   const parts: { seq: number; data: unknown }[] = [];
@@ -71,8 +79,7 @@ export async function readListing(models: Models, outPath: string, narHash: stri
   }
   if (parts.length !== header.chunks) throw new Error(`listing of ${outPath} (${narHash}) has ${parts.length} of its ${header.chunks} chunks`);
   parts.sort((a, b) => a.seq - b.seq);
-  const json = await gunzipAsync(Buffer.concat(parts.map((part) => bytesOf(part.data))));
-  return JSON.parse(json.toString('utf8')) as ListingEntry[];
+  return Buffer.concat(parts.map((part) => bytesOf(part.data)));
 }
 
 /** Of the given (output, NAR hash) pairs, the `listingId`s a listing is stored for: one `_id: {$in}` read. */
@@ -81,4 +88,22 @@ export async function storedListingIds(models: Models, pairs: readonly { outPath
   const ids = [...new Set(pairs.map(({ outPath, narHash }) => listingId(outPath, narHash)))];
   const found = await models.OutputListing.collection.find({ _id: { $in: ids } } as never, { projection: { _id: 1 } }).toArray();
   return new Set(found.map((document) => String(document._id)));
+}
+
+/**
+ * Deletes the chunks written before `writtenBefore` that no header names:
+ * an upload killed between its chunks and its header left them. Reads the
+ * old chunks' upload names only (not their data), then the headers naming
+ * those uploads. Returns how many chunks went.
+ */
+export async function sweepOrphanedChunks(models: Models, writtenBefore: Date): Promise<number> {
+  const old = await models.ListingChunk.collection.find({ writtenAt: { $lt: writtenBefore } } as never, { projection: { upload: 1 } }).toArray();
+  if (old.length === 0) return 0;
+  const uploads = [...new Set(old.map((chunk) => String(chunk.upload)))];
+  const named = await models.OutputListing.collection.find({ upload: { $in: uploads } } as never, { projection: { upload: 1 } }).toArray();
+  const listed = new Set(named.map((header) => String(header.upload)));
+  const orphans = old.filter((chunk) => !listed.has(String(chunk.upload))).map((chunk) => chunk._id);
+  if (orphans.length === 0) return 0;
+  const { deletedCount } = await models.ListingChunk.collection.deleteMany({ _id: { $in: orphans } } as never);
+  return deletedCount;
 }

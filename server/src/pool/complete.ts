@@ -38,7 +38,7 @@ export async function complete(pool: PoolContext, ingest: Ingest, builder: Build
   if (attestations.some((input) => input.drvPath !== job.drvPath)) throw new PoolError(`attestations must be of outputs of ${job.drvPath}`);
   const rebuilt = attestations.find((input) => input.outPath === job.outPath);
   if (!rebuilt) throw new PoolError(`attestations must include ${job.outPath}`);
-  await ingest.submit(builder, attestations);
+  const results = await ingest.submit(builder, attestations);
   const summary = await pool.models.OutputSummary.findOne({ outPath: job.outPath }, { verifiedBuilderCount: 1, attestedBy: 1, hashes: 1 }).lean();
   const outcome = decideRebuildOutcome(builder.name, rebuilt.narHash, summary?.hashes ?? []);
   await recordAttempt(pool, id, builder.name, outcome, lease.claimedAt);
@@ -57,5 +57,6 @@ export async function complete(pool: PoolContext, ingest: Ingest, builder: Build
   pool.events.publish('job:done', { job: toJobView(updated ?? job), builder: builder.name, outcome });
   if (state === 'queued') pool.queueChanged();
   else pool.statsChanged();
-  return { state, outcome };
+  const listingWanted = results.filter((result) => result.listingWanted === true).map((result) => result.outPath);
+  return { state, outcome, ...(listingWanted.length > 0 && { listingWanted }) };
 }

@@ -18,7 +18,7 @@ async function attestedBy(builder: TestBuilder, job: JobRequest, hash: string): 
   assert.equal(response.status, 200);
 }
 
-test('a completed rebuild says plainly whether it reproduced the output or got another hash, to the worker and the monitor', async () => {
+test('a completed rebuild says plainly whether it reproduced the output or got another hash (and then asks for its listing), to the worker and the monitor', async () => {
   await drain();
   const first = await server().createBuilder('outcome-first');
   const [same, other] = [fakeJob('same'), fakeJob('other')];
@@ -39,7 +39,8 @@ test('a completed rebuild says plainly whether it reproduced the output or got a
   const differs = { kind: 'differs', narHash: narHash('other, rebuilt'), others: [narHash('other, first build')] };
   assert.deepEqual(answers, [
     { state: 'done', outcome: reproduced },
-    { state: 'done', outcome: differs },
+    // Another hash: the worker's copy is wanted listed, to name the files that differ.
+    { state: 'done', outcome: differs, listingWanted: [other.outPath] },
   ]);
   assert.deepEqual(
     done.map((event) => [event.job.outPath, event.builder, event.outcome]),

@@ -1,6 +1,7 @@
-import { parseStoreBaseName, type DiffoscopeFormat } from '@lilac/common';
-import { Router, type Request } from 'express';
+import { parseListingQuestions, parseStoreBaseName, type DiffoscopeFormat } from '@lilac/common';
+import express, { Router, type Request } from 'express';
 import type { AppContext } from '../../context.ts';
+import { listingWishes } from '../../listings/listingsWanted.ts';
 import { badRequest } from '../errors.ts';
 import { jsonBody } from '../jsonBody.ts';
 import { authenticatedBuilder, requireBuilder } from '../requireBuilder.ts';
@@ -12,9 +13,6 @@ import { authenticatedBuilder, requireBuilder } from '../requireBuilder.ts';
  */
 export const DIFFOSCOPE_HTML_POLICY = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 
-/** JSON values one listing entry takes at most: the object and its four members. */
-const VALUES_PER_ENTRY = 6;
-
 const FILE_FORMATS: Record<string, DiffoscopeFormat> = { txt: 'text', html: 'html' };
 
 function outPathOf(req: Request): string {
@@ -24,16 +22,17 @@ function outPathOf(req: Request): string {
 /** File listings and diffoscope outputs uploaded by builders, and the diff between an output's copies. */
 export function outputDiffRoutes(context: AppContext): Router {
   const router = Router();
-  const listingBody = jsonBody(context, {
-    bodyLimitBytes: context.config.listingBodyLimitBytes,
-    // The entry bound is checked, with its own clear answer, once parsed; this only keeps parsing bounded.
-    bodyMaxValues: (context.config.maxListingEntries + 1) * VALUES_PER_ENTRY + 16,
-    bodyMaxDepth: 4,
-  });
+  // Read as bytes (inflated when gzipped): the listing thread parses and checks them, off the event loop.
+  const listingBody = express.raw({ limit: context.config.listingBodyLimitBytes, type: () => true });
 
   router.put('/api/v1/outputs/:baseName/listing', requireBuilder(context), listingBody, async (req, res) => {
-    const { stored } = await context.listings.uploadListing(authenticatedBuilder(res).name, outPathOf(req), req.body);
+    const body: unknown = req.body;
+    const { stored } = await context.listings.uploadListing(authenticatedBuilder(res).name, outPathOf(req), Buffer.isBuffer(body) ? body : Buffer.alloc(0));
     res.status(stored ? 201 : 200).json({ stored });
+  });
+
+  router.post('/api/v1/listings/wanted', requireBuilder(context), jsonBody(context), async (req, res) => {
+    res.json(await listingWishes(context.models, authenticatedBuilder(res).name, parseListingQuestions(req.body)));
   });
 
   router.put('/api/v1/outputs/:baseName/diffoscope', requireBuilder(context), jsonBody(context), async (req, res) => {
