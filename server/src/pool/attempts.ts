@@ -1,4 +1,4 @@
-import { REBUILD_OUTCOME_KINDS, type AttemptView, type RebuildOutcome, type ReportRebuilds } from '@lilac/common';
+import { REBUILD_OUTCOME_KINDS, RETRIED_OUTCOME_KINDS, type AttemptView, type RebuildOutcome, type ReportRebuilds } from '@lilac/common';
 import { isDuplicateKeyError } from '../store/duplicateKey.ts';
 import { jobIdFor } from './jobModel.ts';
 import { attemptId, type AttemptRecord } from './leaseModel.ts';
@@ -44,6 +44,16 @@ export async function recordAttempt(pool: PoolContext, job: string, builder: str
   } catch (cause) {
     if (!isDuplicateKeyError(cause)) throw cause;
   }
+}
+
+/**
+ * How many of a job's attempts failed or timed out since it was last asked
+ * for again: those count toward `maxAttempts`. Read by key, as `attemptsOf`.
+ */
+export async function retriedAttemptCount(pool: PoolContext, job: { _id: unknown; triedBy: readonly string[]; attemptsSince?: Date | null }, builder: string): Promise<number> {
+  const ids = [...new Set([...job.triedBy, builder])].map((tried) => attemptId(String(job._id), tried));
+  const since = job.attemptsSince ?? new Date(0);
+  return pool.models.JobAttempt.countDocuments({ _id: { $in: ids }, outcome: { $in: RETRIED_OUTCOME_KINDS }, at: { $gte: since } });
 }
 
 export function attemptView(attempt: StoredAttempt): AttemptView {

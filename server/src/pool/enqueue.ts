@@ -80,7 +80,7 @@ export async function enqueue(pool: PoolContext, requests: readonly JobRequest[]
     const needs = request.system ? { system: request.system, requiredSystemFeatures: request.requiredSystemFeatures ?? [] } : {};
     const requeued = await Job.updateOne(
       { outPath: request.outPath, state: { $in: ['done', 'failed', 'cancelled'] } },
-      { $set: { ...backInQueue(now), ...needs, verifiedBuilders: entry?.verified ?? 0, attempts: 0, lastError: null, notBefore: now }, ...refresh },
+      { $set: { ...backInQueue(now), ...needs, verifiedBuilders: entry?.verified ?? 0, attempts: 0, attemptsSince: now, lastError: null, notBefore: now }, ...refresh },
     );
     if (requeued.modifiedCount === 1) {
       result.requeued += 1;

@@ -1,5 +1,5 @@
-import { isRetriedOutcome, RETRIED_OUTCOME_KINDS, UNBUILT_OUTCOME_KINDS, type FailPayload, type JobOutcomeAck, type JobState, type RebuildOutcome, type UnbuiltOutcomeKind } from '@lilac/common';
-import { MAX_ATTEMPT_LOG, recordAttempt } from './attempts.ts';
+import { isRetriedOutcome, UNBUILT_OUTCOME_KINDS, type FailPayload, type JobOutcomeAck, type JobState, type RebuildOutcome, type UnbuiltOutcomeKind } from '@lilac/common';
+import { MAX_ATTEMPT_LOG, recordAttempt, retriedAttemptCount } from './attempts.ts';
 import { heldJob } from './heldJob.ts';
 import { backInQueue, toJobView, type StoredJob } from './jobViews.ts';
 import { later, type PoolContext } from './poolContext.ts';
@@ -25,7 +25,7 @@ export async function fail(pool: PoolContext, builder: string, socketId: string,
   const { job, lease } = await heldJob(pool, id, socketId);
   const outcome = { kind, log: error } as RebuildOutcome;
   await recordAttempt(pool, id, builder, outcome, lease.claimedAt);
-  const attempts = await pool.models.JobAttempt.countDocuments({ job: id, outcome: { $in: RETRIED_OUTCOME_KINDS } });
+  const attempts = await retriedAttemptCount(pool, job, builder);
   const retried = isRetriedOutcome(kind);
   const final = !retried || attempts >= pool.config.maxAttempts;
   const state: JobState = !retried ? 'cancelled' : final ? 'failed' : 'queued';

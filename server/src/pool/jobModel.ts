@@ -39,6 +39,8 @@ export const jobSchema = new Schema(
     /** Not claimable before this (retry backoff). */
     notBefore: { type: Date, required: true },
     attempts: { type: Number, required: true, default: 0 },
+    /** Failed and timed-out attempts count toward the limit from here: the last time it was asked for again (null: never). */
+    attemptsSince: { type: Date, default: null },
     lastError: { type: String, default: null },
     /** How the last rebuild ended (`RebuildOutcome`), shown on the monitor. */
     lastOutcome: { type: Schema.Types.Mixed, default: null },

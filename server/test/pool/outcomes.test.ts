@@ -54,6 +54,24 @@ test('a rebuild that timed out is retried like one that failed, and both count t
   }
 });
 
+test('a failed job asked for again gets a fresh attempt budget: its next failure is retried, not final', async () => {
+  await drain();
+  const job = fakeJob('fails-then-asked-again');
+  await enqueue([job]);
+  const failOnce = async (name: string) => {
+    const worker = await connectRebuilder(server().url, (await server().createBuilder(name)).token);
+    const { id } = claimed(await worker.emitWithAck('claim'));
+    const answer = (await worker.emitWithAck('fail', { id, error: `log of ${name}`, kind: 'failed' })) as { state: string };
+    await leave(worker);
+    return answer.state;
+  };
+  assert.deepEqual([await failOnce('budget-one'), await failOnce('budget-two')], ['queued', 'failed']);
+  assert.equal(((await (await enqueue([job])).json()) as { requeued: number }).requeued, 1);
+  assert.equal(await failOnce('budget-three'), 'queued', 'the two failures before it was asked for again do not count');
+  const shown = await poolJob(job.outPath);
+  assert.deepEqual([shown?.state, shown?.attempts, shown?.history.length], ['queued', 1, 3]);
+});
+
 test('a cancelled rebuild is not retried: the job is cancelled, listed with its outcome and offered to nobody', async () => {
   const { job, holder, id } = await holdingOnlyJob('cancelled-midway', 'cancel-holder');
   assert.deepEqual(await holder.emitWithAck('fail', { id, error: 'stopped by a cancel', kind: 'cancelled' }), {
