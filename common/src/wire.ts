@@ -104,6 +104,8 @@ export interface JobRequest {
   system?: string | null;
   /** Features a worker must have (the derivation's `requiredSystemFeatures`). */
   requiredSystemFeatures?: string[];
+  /** Higher is claimed first (default 0); a job enqueued again takes the new priority. */
+  priority?: number;
 }
 
 /** What a rebuilder's `claim` acknowledgement receives (or `null` when nothing is claimable). */
@@ -112,7 +114,8 @@ export interface JobView extends JobRequest {
   leaseExpiresAt: string | null;
 }
 
-export type JobState = 'queued' | 'claimed' | 'done' | 'failed';
+/** `cancelled`: a maintainer stopped it; it is not offered again until enqueued again. */
+export type JobState = 'queued' | 'claimed' | 'done' | 'failed' | 'cancelled';
 
 /**
  * What one rebuild of a job showed, decided once by the server and carried by
@@ -128,7 +131,9 @@ export type RebuildOutcome =
   /** No other builder's valid attestation to compare with yet. */
   | { kind: 'unmatched'; narHash: string }
   /** The rebuild did not finish; `log` is the tail of the build log. */
-  | { kind: 'failed'; log: string };
+  | { kind: 'failed'; log: string }
+  /** A maintainer cancelled the job; a running build was stopped. */
+  | { kind: 'cancelled'; by: string };
 
 export type RebuildOutcomeKind = RebuildOutcome['kind'];
 
@@ -143,6 +148,8 @@ export function describeRebuildOutcome(outcome: RebuildOutcome): string {
       return 'rebuilt, nothing to compare with yet';
     case 'failed':
       return 'failed';
+    case 'cancelled':
+      return `cancelled by ${outcome.by}`;
   }
 }
 
@@ -156,6 +163,8 @@ export interface PoolJobView extends JobView {
   /** The last failure's message (a build log tail). */
   error: string | null;
   attempts: number;
+  /** Higher is claimed first. */
+  priority: number;
   /** Independent builders with valid signatures behind the output so far. */
   verifiedBuilders: number;
   /** How the last rebuild of it ended; null before the first. */
@@ -253,6 +262,19 @@ export interface PoolStats {
   claimed: number;
   done: number;
   failed: number;
+  cancelled: number;
+}
+
+/** `PATCH /api/v1/jobs/{id}` body. */
+export interface JobChange {
+  priority: number;
+}
+
+/** What `/rebuilders` sends the worker holding a job a maintainer cancelled; the worker stops its build. */
+export interface CancelNotice {
+  id: string;
+  /** The member who cancelled it. */
+  by: string;
 }
 
 /** `GET /api/v1/builders`: one builder as the monitor lists it. */
@@ -287,6 +309,9 @@ export interface MonitorEvents {
   'job:claimed': { job: JobView; builder: string };
   'job:done': { job: JobView; builder: string; outcome: RebuildOutcome };
   'job:failed': { job: JobView; builder: string; error: string; final: boolean; outcome: RebuildOutcome };
+  /** `holder`: the worker connection that held it, told to stop (null: it was queued). */
+  'job:cancelled': { job: JobView; by: string; holder: { builder: string; socketId: string } | null };
+  'job:priority': { job: JobView; priority: number; by: string };
   'pool:stats': PoolStats;
   'output:diff': OutputDiffEvent;
   /** A triage record changed (by a maintainer, or reopened by lilac); `triage.fixConfirmed` is not worked out here. */

@@ -14,7 +14,7 @@ export async function poolStats(pool: PoolContext): Promise<PoolStats> {
     pool.models.Job.aggregate<{ _id: (typeof JOB_STATES)[number]; count: number }>([{ $group: { _id: '$state', count: { $sum: 1 } } }]),
     leasedJobIds(pool),
   ]);
-  const stats: PoolStats = { queued: 0, claimed: 0, done: 0, failed: 0 };
+  const stats: PoolStats = { queued: 0, claimed: 0, done: 0, failed: 0, cancelled: 0 };
   for (const group of groups) stats[group._id] = group.count;
   if (leased.length > 0) {
     stats.claimed = await pool.models.Job.countDocuments({ _id: { $in: leased.map((id) => new Types.ObjectId(id)) }, state: 'queued' });

@@ -5,10 +5,11 @@ import { reportGraphs } from './0003-reportGraphs.ts';
 import { redundantIndexes } from './0004-redundantIndexes.ts';
 import { leasesHoldClaims } from './0005-leasesHoldClaims.ts';
 import { jobRequirements } from './0006-jobRequirements.ts';
+import { jobPriority } from './0007-jobPriority.ts';
 
 /**
  * Every migration, in order; the store's schema version is the number of
  * them applied. Adding one: a file `NNNN-what.ts` exporting a `Migration`
  * with the next version, and its line here.
  */
-export const MIGRATIONS: readonly Migration[] = [naturalKeyIds, derivationClaims, reportGraphs, redundantIndexes, leasesHoldClaims, jobRequirements];
+export const MIGRATIONS: readonly Migration[] = [naturalKeyIds, derivationClaims, reportGraphs, redundantIndexes, leasesHoldClaims, jobRequirements, jobPriority];
