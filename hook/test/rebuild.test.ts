@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { AttestationView, OutputDetail, PoolView } from '@lilac/common';
@@ -90,7 +90,7 @@ test('a report enqueued for rebuilding is rebuilt by `lilac rebuild` with real N
   assert.equal(await verdict(random.outPath), 'nondeterministic');
 
   const pool = (await (await server.request('/api/v1/pool')).json()) as PoolView;
-  assert.deepEqual(pool.stats, { queued: 0, claimed: 0, done: 3, failed: 0 });
+  assert.deepEqual(pool.stats, { queued: 0, claimed: 0, done: 3, failed: 0, cancelled: 0 });
   assert.deepEqual(pool.jobs, []);
 });
 
@@ -104,6 +104,11 @@ function bobsWorker(args: string[]) {
   void exited.then(() => (done = true));
   return {
     exited,
+    /** SIGTERM, as a shutdown; resolves with the exit code. */
+    stop: () => {
+      if (!done) worker.kill('SIGTERM');
+      return exited;
+    },
     stderr: () => stderr,
     /** Resolves true once stderr matches, false if the worker exited first. */
     async says(pattern: RegExp): Promise<boolean> {
@@ -207,6 +212,48 @@ test('`lilac rebuild` releases its claims on SIGTERM', async () => {
     pool.jobs.filter((job) => job.outPath === outPath).map((job) => job.state),
     ['queued'],
   );
+});
+
+/** Processes whose command line holds `marker`: what is left of a build. */
+function processesMentioning(marker: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((entry) => /^[0-9]+$/.test(entry))) {
+    try {
+      const commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (commandLine.includes(marker)) found.push(`${pid}: ${commandLine}`);
+    } catch {
+      // It ended while we looked.
+    }
+  }
+  return found;
+}
+
+test('a maintainer cancels a claimed job: `lilac rebuild` stops the build, leaves no process, and the job ends cancelled, not retried', async () => {
+  const run_ = nonce();
+  // A sleep of its own length, so its process can be told apart from any other test's.
+  const seconds = `300.${parseInt(run_.slice(0, 6), 16)}`;
+  const slow = derivationFile(tempDir('drv'), `lilac-rebuild-cancel-${run_}`, `/bin/sleep ${seconds}; echo ${run_} > $out`);
+  const drvPath = nix(['nix-instantiate', slow]).trim();
+  const outPath = nix(['nix-store', '--query', '--outputs', drvPath]).trim();
+  const id = await enqueueOutput(drvPath, outPath);
+  const worker = bobsWorker(['--poll-ms', '200']);
+  try {
+    assert.ok(await worker.says(new RegExp(`rebuilding ${drvPath}`)), worker.stderr());
+    await waitFor(`the build's sleep ${seconds} to run`, () => processesMentioning(`sleep ${seconds}`).length > 0);
+    const maintainer = await server.createMember(`maya-${run_}`, 'maintainer');
+    const cancelled = await server.request(`/api/v1/jobs/${id}/cancel`, { method: 'POST', token: maintainer });
+    assert.equal(cancelled.status, 200, await cancelled.clone().text());
+    assert.ok(await worker.says(new RegExp(`${outPath}: cancelled by maya-${run_}; build stopped`)), worker.stderr());
+    await waitFor('no process of the cancelled build left', () => [...processesMentioning(`sleep ${seconds}`), ...processesMentioning(drvPath)].length === 0);
+    const job = await server.context.models.Job.findById(id).lean();
+    assert.deepEqual([job?.state, job?.attempts, job?.lastOutcome], ['cancelled', 0, { kind: 'cancelled', by: `maya-${run_}` }]);
+    assert.equal(await server.context.models.Lease.exists({ _id: id }), null);
+    assert.doesNotMatch(worker.stderr(), /failed/);
+    // The worker goes on: it claims again (nothing is left) until stopped.
+    assert.equal(await worker.stop(), 0, worker.stderr());
+  } finally {
+    await worker.stop();
+  }
 });
 
 test('a job for riscv64-linux is never handed to this x86_64 worker while its x86_64 jobs are done', async () => {
