@@ -26,6 +26,34 @@ export const openApiDocument = {
     },
     schemas: {
       ErrorBody: { type: 'object', properties: { detail: { type: 'string' } }, required: ['detail'] },
+      JobRequest: {
+        type: 'object',
+        required: ['drvPath', 'output', 'outPath'],
+        properties: {
+          drvPath: { type: 'string' },
+          output: { type: 'string' },
+          outPath: { type: 'string' },
+          system: { type: ['string', 'null'], description: 'the Nix system it is built for; absent or null: any worker' },
+          requiredSystemFeatures: { type: 'array', items: { type: 'string' } },
+          priority: { type: 'integer', minimum: -1000, maximum: 1000, description: 'higher is claimed first; default 0; on a job already in the pool, sets it' },
+        },
+      },
+      PoolJobView: {
+        type: 'object',
+        description: 'a job as the pool lists it',
+        properties: {
+          id: { type: 'string' },
+          drvPath: { type: 'string' },
+          output: { type: 'string' },
+          outPath: { type: 'string' },
+          state: { type: 'string', enum: ['queued', 'claimed', 'done', 'failed', 'cancelled'] },
+          priority: { type: 'integer' },
+          builder: { type: ['string', 'null'] },
+          since: { type: 'string' },
+          attempts: { type: 'integer' },
+          outcome: { type: ['object', 'null'], description: 'RebuildOutcome: kind reproduced, differs, unmatched, failed or cancelled (with by)' },
+        },
+      },
       Verdict: { type: 'string', enum: ['no-builds', 'one-build', 'reproduced', 'partially-reproduced', 'nondeterministic'] },
       HashGroup: hashGroup,
       AttestationSubmission: {
@@ -226,6 +254,38 @@ export const openApiDocument = {
         parameters: [pathParam('drv_hash', 'derivation path without /nix/store/ and .drv')],
         requestBody: { content: { 'application/json': { schema: { type: 'array', items: { $ref: '#/components/schemas/AttestationSubmission' } } } } },
         responses: { 200: jsonArray('AttestationResult'), 400: detail, 401: detail, 413: detail },
+      },
+    },
+    '/api/v1/jobs': {
+      post: {
+        summary: 'Enqueue outputs for rebuilding (a builder token)',
+        security: bearer,
+        requestBody: { content: { 'application/json': { schema: { type: 'array', items: { $ref: '#/components/schemas/JobRequest' } } } } },
+        responses: { 200: { description: '{ added, requeued, unchanged, satisfied }' }, 400: detail, 401: detail },
+      },
+    },
+    '/api/v1/jobs/{id}/cancel': {
+      post: {
+        summary: 'Cancel a queued or claimed job (maintainers and admins); the worker holding it stops its build',
+        security: member,
+        parameters: [pathParam('id', 'job id, 24 hex digits')],
+        responses: { 200: json('PoolJobView'), ...member401403, 404: detail, 409: detail },
+      },
+    },
+    '/api/v1/jobs/{id}': {
+      patch: {
+        summary: "Set a job's priority (maintainers and admins); claims take higher first",
+        security: member,
+        parameters: [pathParam('id', 'job id, 24 hex digits')],
+        requestBody: { content: { 'application/json': { schema: { type: 'object', required: ['priority'], properties: { priority: { type: 'integer', minimum: -1000, maximum: 1000 } } } } } },
+        responses: { 200: json('PoolJobView'), 400: detail, ...member401403, 404: detail },
+      },
+    },
+    '/api/v1/pool': {
+      get: {
+        summary: 'The pool: stats, claimed jobs, latest failures, head of the queue in claim order, workers',
+        parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 5000 } }],
+        responses: { 200: { description: '{ stats, jobs: PoolJobView[], workers }' }, 400: detail },
       },
     },
     '/api/v1/attestations': {

@@ -47,6 +47,8 @@ export async function enqueue(pool: PoolContext, requests: readonly JobRequest[]
     return !satisfied;
   });
   const fresh = wanted.filter((request) => !existing.has(request.outPath));
+  // Before any job is in: a claim window read from now on must leave out what a worker lacks.
+  pool.queuedFeatures.add(wanted.flatMap((request) => request.requiredSystemFeatures ?? []));
   const now = pool.now();
   let seq = await reserveSequence(pool, fresh.length);
   const inserts = fresh.map((request) => {

@@ -7,6 +7,7 @@ import type { Logger } from '../log.ts';
 import type { Models } from '../store/models.ts';
 import { cancel } from './cancel.ts';
 import { Claimer } from './claim.ts';
+import { QueuedFeatures } from './claimant.ts';
 import { enqueue } from './enqueue.ts';
 import { complete, type Ingest } from './complete.ts';
 import { fail } from './fail.ts';
@@ -64,6 +65,7 @@ export class WorkPool {
       config,
       log,
       now,
+      queuedFeatures: new QueuedFeatures({ models, now }),
       queueChanged: () => {
         this.claimer.invalidate();
         this.statsChanged();
