@@ -262,10 +262,13 @@ test('a job for riscv64-linux is never handed to this x86_64 worker while its x8
   assert.notEqual(system, 'riscv64-linux');
   const native = await builtByAlice(`lilac-rebuild-native-${run_}`, `echo native ${run_} > $out`);
   // `lilac enqueue` reads the system from the .drv on the machine that enqueues.
-  const enqueued = await run(LILAC_BIN, ['enqueue', native.drvPath], { ...nixEnv(), ...alice.env });
+  const badPriority = await run(LILAC_BIN, ['enqueue', '--priority', 'high', native.drvPath], { ...nixEnv(), ...alice.env });
+  assert.equal(badPriority.status, 1, badPriority.stderr);
+  assert.match(badPriority.stderr, /priority must be an integer/);
+  const enqueued = await run(LILAC_BIN, ['enqueue', '--priority', '7', native.drvPath], { ...nixEnv(), ...alice.env });
   assert.equal(enqueued.status, 0, enqueued.stderr);
   const nativeJob = await server.context.models.Job.findOne({ outPath: native.outPath }).lean();
-  assert.deepEqual([nativeJob?.system, nativeJob?.requiredSystemFeatures], [system, []]);
+  assert.deepEqual([nativeJob?.system, nativeJob?.requiredSystemFeatures, nativeJob?.priority], [system, [], 7]);
   // Never built: a name Nix could give, for a machine nobody here is.
   const digest = 'riscv'.padEnd(32, '0');
   const riscv = { drvPath: `/nix/store/${digest}-riscv-${run_}.drv`, output: 'out', outPath: `/nix/store/${digest}-riscv-${run_}`, system: 'riscv64-linux' };
