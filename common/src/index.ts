@@ -11,3 +11,4 @@ export * from './listings.ts';
 export * from './sbom.ts';
 export * from './people.ts';
 export * from './routing.ts';
+export * from './priority.ts';

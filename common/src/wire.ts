@@ -104,6 +104,8 @@ export interface JobRequest {
   system?: string | null;
   /** Features a worker must have (the derivation's `requiredSystemFeatures`). */
   requiredSystemFeatures?: string[];
+  /** Higher is claimed first (default 0); a job enqueued again takes the new priority. */
+  priority?: number;
 }
 
 /** What a rebuilder's `claim` acknowledgement receives (or `null` when nothing is claimable). */
@@ -112,7 +114,7 @@ export interface JobView extends JobRequest {
   leaseExpiresAt: string | null;
 }
 
-/** `cancelled`: a cancel stopped it; it is not retried. */
+/** `cancelled`: a maintainer cancelled it, or its worker stopped the build; it is not retried, nor offered again until enqueued again. */
 export type JobState = 'queued' | 'claimed' | 'done' | 'failed' | 'cancelled';
 
 /**
@@ -135,8 +137,8 @@ export type RebuildOutcome =
   | { kind: 'failed'; log: string }
   /** The worker stopped the build at its `--max-build-seconds`; `log` is the tail of the build log. */
   | { kind: 'timed-out'; log: string }
-  /** A cancel stopped the build; `log` is what the worker saw, maybe empty. */
-  | { kind: 'cancelled'; log: string };
+  /** Stopped before it ended: by a maintainer (`by`), or by its worker; `log` is what the worker saw, maybe empty. */
+  | { kind: 'cancelled'; log: string; by?: string };
 
 export const REBUILD_OUTCOME_KINDS = ['reproduced', 'differs', 'unmatched', 'failed', 'timed-out', 'cancelled'] as const satisfies readonly RebuildOutcome['kind'][];
 export type RebuildOutcomeKind = (typeof REBUILD_OUTCOME_KINDS)[number];
@@ -176,7 +178,7 @@ export function describeRebuildOutcome(outcome: RebuildOutcome): string {
     case 'timed-out':
       return 'timed out';
     case 'cancelled':
-      return 'cancelled';
+      return outcome.by === undefined ? 'cancelled' : `cancelled by ${outcome.by}`;
   }
 }
 
@@ -209,6 +211,8 @@ export interface PoolJobView extends JobView {
   /** The last failure's message (a build log tail). */
   error: string | null;
   attempts: number;
+  /** Higher is claimed first. */
+  priority: number;
   /** Independent builders with valid signatures behind the output so far. */
   verifiedBuilders: number;
   /** How the last rebuild of it ended; null before the first. */
@@ -316,6 +320,19 @@ export interface PoolStats {
   claimed: number;
   done: number;
   failed: number;
+  cancelled: number;
+}
+
+/** `PATCH /api/v1/jobs/{id}` body. */
+export interface JobChange {
+  priority: number;
+}
+
+/** What `/rebuilders` sends the worker holding a job a maintainer cancelled; the worker stops its build. */
+export interface CancelNotice {
+  id: string;
+  /** The member who cancelled it. */
+  by: string;
 }
 
 /** `GET /api/v1/builders`: one builder as the monitor lists it. */
@@ -350,6 +367,9 @@ export interface MonitorEvents {
   'job:claimed': { job: JobView; builder: string };
   'job:done': { job: JobView; builder: string; outcome: RebuildOutcome };
   'job:failed': { job: JobView; builder: string; error: string; final: boolean; outcome: RebuildOutcome };
+  /** `holder`: the worker connection that held it, told to stop (null: it was queued). */
+  'job:cancelled': { job: JobView; by: string; holder: { builder: string; socketId: string } | null };
+  'job:priority': { job: JobView; priority: number; by: string };
   'pool:stats': PoolStats;
   'output:diff': OutputDiffEvent;
   /** A triage record changed (by a maintainer, or reopened by lilac); `triage.fixConfirmed` is not worked out here. */

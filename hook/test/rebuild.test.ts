@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { AttestationView, OutputDetail, PoolView } from '@lilac/common';
@@ -83,7 +83,7 @@ test('a report enqueued for rebuilding is rebuilt by `lilac rebuild` with real N
   assert.equal(await verdict(random.outPath), 'nondeterministic');
 
   const pool = (await (await server.request('/api/v1/pool')).json()) as PoolView;
-  assert.deepEqual(pool.stats, { queued: 0, claimed: 0, done: 3, failed: 0 });
+  assert.deepEqual(pool.stats, { queued: 0, claimed: 0, done: 3, failed: 0, cancelled: 0 });
   assert.deepEqual(pool.jobs, []);
 });
 
@@ -97,6 +97,11 @@ function bobsWorker(args: string[]) {
   void exited.then(() => (done = true));
   return {
     exited,
+    /** SIGTERM, as a shutdown; resolves with the exit code. */
+    stop: () => {
+      if (!done) worker.kill('SIGTERM');
+      return exited;
+    },
     stderr: () => stderr,
     /** Resolves true once stderr matches, false if the worker exited first. */
     async says(pattern: RegExp): Promise<boolean> {
@@ -202,16 +207,61 @@ test('`lilac rebuild` releases its claims on SIGTERM', async () => {
   );
 });
 
+/** Processes whose command line holds `marker`: what is left of a build. */
+function processesMentioning(marker: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((entry) => /^[0-9]+$/.test(entry))) {
+    try {
+      const commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (commandLine.includes(marker)) found.push(`${pid}: ${commandLine}`);
+    } catch {
+      // It ended while we looked.
+    }
+  }
+  return found;
+}
+
+test('a maintainer cancels a claimed job: `lilac rebuild` stops the build, leaves no process, and the job ends cancelled, not retried', async () => {
+  const run_ = nonce();
+  // A sleep of its own length, so its process can be told apart from any other test's.
+  const seconds = `300.${parseInt(run_.slice(0, 6), 16)}`;
+  const slow = derivationFile(tempDir('drv'), `lilac-rebuild-cancel-${run_}`, `/bin/sleep ${seconds}; echo ${run_} > $out`);
+  const drvPath = nix(['nix-instantiate', slow]).trim();
+  const outPath = nix(['nix-store', '--query', '--outputs', drvPath]).trim();
+  const id = await enqueueOutput(drvPath, outPath);
+  const worker = bobsWorker(['--poll-ms', '200']);
+  try {
+    assert.ok(await worker.says(new RegExp(`rebuilding ${drvPath}`)), worker.stderr());
+    await waitFor(`the build's sleep ${seconds} to run`, () => processesMentioning(`sleep ${seconds}`).length > 0);
+    const maintainer = await server.createMember(`maya-${run_}`, 'maintainer');
+    const cancelled = await server.request(`/api/v1/jobs/${id}/cancel`, { method: 'POST', token: maintainer });
+    assert.equal(cancelled.status, 200, await cancelled.clone().text());
+    assert.ok(await worker.says(new RegExp(`${outPath}: cancelled by maya-${run_}; build stopped`)), worker.stderr());
+    await waitFor('no process of the cancelled build left', () => [...processesMentioning(`sleep ${seconds}`), ...processesMentioning(drvPath)].length === 0);
+    const job = await server.context.models.Job.findById(id).lean();
+    assert.deepEqual([job?.state, job?.attempts, job?.lastOutcome], ['cancelled', 0, { kind: 'cancelled', by: `maya-${run_}` }]);
+    assert.equal(await server.context.models.Lease.exists({ _id: id }), null);
+    assert.doesNotMatch(worker.stderr(), /failed/);
+    // The worker goes on: it claims again (nothing is left) until stopped.
+    assert.equal(await worker.stop(), 0, worker.stderr());
+  } finally {
+    await worker.stop();
+  }
+});
+
 test('a job for riscv64-linux is never handed to this x86_64 worker while its x86_64 jobs are done', async () => {
   const run_ = nonce();
   const system = nix(['nix-instantiate', '--eval', '--expr', 'builtins.currentSystem']).trim().replaceAll('"', '');
   assert.notEqual(system, 'riscv64-linux');
   const native = await builtByAlice(`lilac-rebuild-native-${run_}`, `echo native ${run_} > $out`);
   // `lilac enqueue` reads the system from the .drv on the machine that enqueues.
-  const enqueued = await run(LILAC_BIN, ['enqueue', native.drvPath], { ...nixEnv(), ...alice.env });
+  const badPriority = await run(LILAC_BIN, ['enqueue', '--priority', 'high', native.drvPath], { ...nixEnv(), ...alice.env });
+  assert.equal(badPriority.status, 1, badPriority.stderr);
+  assert.match(badPriority.stderr, /priority must be an integer/);
+  const enqueued = await run(LILAC_BIN, ['enqueue', '--priority', '7', native.drvPath], { ...nixEnv(), ...alice.env });
   assert.equal(enqueued.status, 0, enqueued.stderr);
   const nativeJob = await server.context.models.Job.findOne({ outPath: native.outPath }).lean();
-  assert.deepEqual([nativeJob?.system, nativeJob?.requiredSystemFeatures], [system, []]);
+  assert.deepEqual([nativeJob?.system, nativeJob?.requiredSystemFeatures, nativeJob?.priority], [system, [], 7]);
   // Never built: a name Nix could give, for a machine nobody here is.
   const digest = 'riscv'.padEnd(32, '0');
   const riscv = { drvPath: `/nix/store/${digest}-riscv-${run_}.drv`, output: 'out', outPath: `/nix/store/${digest}-riscv-${run_}`, system: 'riscv64-linux' };

@@ -2,7 +2,7 @@
  * The work pool: claims per second with 50 concurrent workers (10 builders,
  * 5 connections each) taking 1,000 queued jobs, and how many jobs were handed
  * to two workers (must be none); the same with routing, 50 workers of 5 kinds
- * (systems and features) taking 2,000 mixed jobs, none offered a job its
+ * (systems and features) taking 10,000 mixed jobs, none offered a job its
  * worker cannot build; and how long a dead worker's
  * jobs stay unclaimable — after its connection is cut (returned at disconnect),
  * and after its server died holding it (returned by the lease sweeper, with
@@ -20,7 +20,7 @@ const JOBS = 1_000;
 /** Long enough that no lease of the claim run lapses however slow the machine: a job handed out twice is then a double claim. */
 const CLAIM_RUN_LEASE_MS = 600_000;
 const LEASE_MS = 2_000;
-const ROUTED_JOBS = 2_000;
+const ROUTED_JOBS = 10_000;
 /** The fleet of the routed run: each kind is one worker in five. */
 const WORKER_KINDS: WorkerCapabilities[] = [
   { systems: ['x86_64-linux', 'i686-linux'], features: [] },

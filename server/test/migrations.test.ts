@@ -409,7 +409,7 @@ test('a pool written at 7f92c7a, whose jobs recorded their holder, keeps its cla
     assert.ok(!indexed.includes('socketId') && !indexed.includes('state,leaseExpiresAt'), JSON.stringify(indexed));
 
     const view = await json<PoolView>(await server.request('/api/v1/pool'));
-    assert.deepEqual(view.stats, { queued: 2, claimed: 1, done: 0, failed: 0 });
+    assert.deepEqual(view.stats, { queued: 2, claimed: 1, done: 0, failed: 0, cancelled: 0 });
     const shown = view.jobs.find((job) => job.outPath === held.outPath);
     assert.deepEqual([shown?.state, shown?.builder, shown?.leaseExpiresAt], ['claimed', 'alice', leaseEnd.toISOString()]);
 
@@ -518,6 +518,43 @@ test('listing chunks written at version 6 get a time: a listed one still reads, 
     assert.deepEqual(await readListing(server.context.models, outPath, hash), entries);
     assert.equal(await new OrphanedChunkSweep(server.context.models, server.context.log, () => Date.now() + ORPHANED_AFTER_MS + 1000).sweep(), 1);
     assert.deepEqual((await store.db.collection('listing_chunks').find().toArray()).map((chunk) => chunk._id), ['listed:0']);
+  } finally {
+    await server.close();
+    await store.close();
+  }
+});
+
+test('a pool written at version 6, whose jobs had no priority, gets priority 0 and the queue index that begins with it', async () => {
+  const store = await oldStore();
+  await store.db.collection<{ _id: string; version: number }>(SCHEMA_COLLECTION).insertOne({ _id: 'version', version: 6 });
+  const [first, second] = ['old-first-1.0', 'old-second-1.0'].map((name) => ({ name, outPath: storePath(name) }));
+  const jobs = store.db.collection('pool_jobs');
+  for (const [seq, job] of [first!, second!].entries()) {
+    await jobs.insertOne({
+      _id: jobIdFor(job.outPath), drvPath: drvPath(job.name), output: 'out', outPath: job.outPath, state: 'queued', verifiedBuilders: 0, seq,
+      system: null, requiredSystemFeatures: [], attestedBy: [], triedBy: [], notBefore: at, attempts: 0, lastError: null, lastOutcome: null, since: at,
+    });
+  }
+  await jobs.createIndex({ state: 1, verifiedBuilders: 1, seq: 1 });
+
+  const server = await startOn(store);
+  try {
+    assert.deepEqual(await migrationRuns(store.db), allVersions.filter((version) => version > 6));
+    assert.deepEqual((await jobs.find({}, { sort: { seq: 1 } }).toArray()).map((job) => job.priority), [0, 0]);
+    const keys = (await jobs.indexes()).map((index) => JSON.stringify(index.key));
+    assert.ok(!keys.includes(JSON.stringify({ state: 1, verifiedBuilders: 1, seq: 1 })), keys.join(' '));
+    assert.ok(keys.includes(JSON.stringify({ state: 1, priority: -1, verifiedBuilders: 1, seq: 1 })), keys.join(' '));
+
+    // The old order stands until a maintainer changes it: then the second job goes first.
+    const view = await json<PoolView>(await server.request('/api/v1/pool'));
+    assert.deepEqual(view.jobs.map((job) => [job.outPath, job.priority]), [[first!.outPath, 0], [second!.outPath, 0]]);
+    const maintainer = await server.createMember('mia', 'maintainer');
+    const raised = await server.request(`/api/v1/jobs/${String(jobIdFor(second!.outPath))}`, { method: 'PATCH', token: maintainer, json: { priority: 1 } });
+    assert.equal(raised.status, 200, await raised.clone().text());
+    const dora = await server.createBuilder('dora');
+    const worker = await connectRebuilder(server.url, dora.token);
+    assert.equal(((await worker.emitWithAck('claim')) as JobView | null)?.outPath, second!.outPath);
+    worker.disconnect();
   } finally {
     await server.close();
     await store.close();

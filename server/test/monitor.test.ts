@@ -23,7 +23,7 @@ after(async () => {
 });
 
 test('anyone connected to /monitor hears every bus event as it is published', async () => {
-  const stats: MonitorEvents['pool:stats'] = { queued: 3, claimed: 1, done: 2, failed: 0 };
+  const stats: MonitorEvents['pool:stats'] = { queued: 3, claimed: 1, done: 2, failed: 0, cancelled: 0 };
   const heard = next(monitor, 'pool:stats');
   server.context.events.publish('pool:stats', stats);
   assert.deepEqual(await heard, stats);

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DerivationFormatError, derivationOutputs, derivationRequirements, InvalidStorePathError, parseDerivationPath, type JobRequest } from '@lilac/common';
+import { DerivationFormatError, derivationOutputs, derivationRequirements, InvalidPriorityError, InvalidStorePathError, parseDerivationPath, parsePriorityText, type JobRequest } from '@lilac/common';
 import { CONFIG_FLAGS, ConfigError, loadHookConfig, settingsSource } from '../config.ts';
 import type { Command } from './command.ts';
 
-const USAGE = 'lilac enqueue DRV_PATH... [--output NAME] [--env-file F] [--server URL] [--token T | --token-file F]';
+const USAGE = 'lilac enqueue DRV_PATH... [--output NAME] [--priority N] [--env-file F] [--server URL] [--token T | --token-file F]';
 
 /** An enqueue of thousands of outputs is one request; the server decides them in chunks. */
 const ENQUEUE_TIMEOUT_MS = 5 * 60_000;
@@ -28,14 +28,23 @@ export const enqueue: Command = {
   summary: 'ask the rebuild pool for rebuilds of derivations, with the system and features each needs',
   usage: USAGE,
   async run(args, env) {
-    const { values, positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: { ...CONFIG_FLAGS, output: { type: 'string' } } });
+    const { values, positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: { ...CONFIG_FLAGS, output: { type: 'string' }, priority: { type: 'string' } } });
     if (positionals.length === 0) throw new ConfigError(`expected: ${USAGE}`);
     const config = loadHookConfig(env, values);
     if (config.server === null) throw new ConfigError(`no server configured: set LILAC_SERVER in ${settingsSource(config)}, or pass --server`);
     if (config.token === null) throw new ConfigError(`no token configured: set LILAC_TOKEN_FILE in ${settingsSource(config)}, or pass --token-file`);
+    let priority: number | undefined;
+    try {
+      // Higher is claimed first; without it, a job already in the pool keeps its priority.
+      priority = values.priority === undefined ? undefined : parsePriorityText(values.priority);
+    } catch (error) {
+      if (!(error instanceof InvalidPriorityError)) throw error;
+      process.stderr.write(`lilac enqueue: ${error.message}\n`);
+      return 1;
+    }
     let jobs: JobRequest[];
     try {
-      jobs = positionals.flatMap((drvPath) => jobsOf(drvPath, values.output));
+      jobs = positionals.flatMap((drvPath) => jobsOf(drvPath, values.output)).map((job) => (priority === undefined ? job : { ...job, priority }));
     } catch (error) {
       // Not a readable derivation: a bad path, a missing file, or not a .drv.
       const unreadable = error instanceof DerivationFormatError || error instanceof InvalidStorePathError || (error as NodeJS.ErrnoException).code !== undefined;

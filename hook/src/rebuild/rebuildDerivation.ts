@@ -18,7 +18,7 @@ export interface CheckCopy {
 }
 
 /** Every output of the derivation as the rebuild produced it (and the copies that differ), or how it ended without and why. */
-export type RebuildResult = { ok: true; outputs: PathInfo[]; builtAt: string; checkCopies: CheckCopy[] } | { ok: false; kind: 'failed' | 'timed-out'; error: string };
+export type RebuildResult = { ok: true; outputs: PathInfo[]; builtAt: string; checkCopies: CheckCopy[] } | { ok: false; kind: 'failed' | 'timed-out' | 'cancelled'; error: string };
 
 /** The Nix processes a worker runs right now, so a shutdown can stop them. */
 export const runningBuilds = new Set<ChildProcess>();
@@ -33,6 +33,7 @@ const STOP_GRACE_MS = 10_000;
  * its locks. What is still there after the grace is killed.
  */
 export function stopBuild(child: ChildProcess): void {
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const group = (signal: NodeJS.Signals) => {
     try {
       if (child.pid !== undefined) process.kill(-child.pid, signal);
@@ -52,15 +53,15 @@ function tail(text: string): string {
 
 /**
  * Runs `nix-store` in a process group of its own and keeps the tail of what
- * it printed (Nix writes build logs to stderr); `deadline` aborted stops it.
+ * it printed (Nix writes build logs to stderr); `stop` aborted stops it.
  */
-function nixStore(args: readonly string[], deadline: AbortSignal): Promise<{ code: number; log: string; timedOut: boolean }> {
-  if (deadline.aborted) return Promise.resolve({ code: 1, log: '', timedOut: true });
+function nixStore(args: readonly string[], stop: AbortSignal): Promise<{ code: number; log: string; stopped: boolean }> {
+  if (stop.aborted) return Promise.resolve({ code: 1, log: '', stopped: true });
   return new Promise((resolve, reject) => {
     const child = spawn('nix-store', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     runningBuilds.add(child);
-    const onDeadline = () => stopBuild(child);
-    deadline.addEventListener('abort', onDeadline, { once: true });
+    const onStop = () => stopBuild(child);
+    stop.addEventListener('abort', onStop, { once: true });
     let log = '';
     const collect = (chunk: Buffer) => {
       log = tail(log + chunk.toString('utf8'));
@@ -69,13 +70,13 @@ function nixStore(args: readonly string[], deadline: AbortSignal): Promise<{ cod
     child.stderr.on('data', collect);
     child.on('error', (error) => {
       runningBuilds.delete(child);
-      deadline.removeEventListener('abort', onDeadline);
+      stop.removeEventListener('abort', onStop);
       reject(error);
     });
     child.on('close', (code, signal) => {
       runningBuilds.delete(child);
-      deadline.removeEventListener('abort', onDeadline);
-      resolve({ code: code ?? (signal ? 128 : 1), log, timedOut: deadline.aborted });
+      stop.removeEventListener('abort', onStop);
+      resolve({ code: code ?? (signal ? 128 : 1), log, stopped: stop.aborted });
     });
   });
 }
@@ -88,37 +89,44 @@ function nixStore(args: readonly string[], deadline: AbortSignal): Promise<{ cod
  * and listed here in one walk, and kept for its uploads. The rebuilt copy has its self-references rewritten to the output
  * path, so the registered references describe it too.
  */
-export async function rebuildDerivation(job: JobView, maxBuildSeconds: number | null = null): Promise<RebuildResult> {
+export async function rebuildDerivation(job: JobView, limits: RebuildLimits): Promise<RebuildResult> {
   const deadline = new AbortController();
+  const { maxBuildSeconds, cancel } = limits;
   const timer = maxBuildSeconds === null ? null : setTimeout(() => deadline.abort(), maxBuildSeconds * 1000);
+  const unbuilt = (command: string, run: { log: string; stopped: boolean }): RebuildResult => {
+    if (run.stopped && cancel.aborted) return { ok: false, kind: 'cancelled', error: `${command} was stopped by a cancel:\n${run.log}` };
+    if (run.stopped) return { ok: false, kind: 'timed-out', error: `${command} stopped after ${maxBuildSeconds} s (--max-build-seconds):\n${run.log}` };
+    return { ok: false, kind: 'failed', error: `${command} failed:\n${run.log}` };
+  };
   try {
-    return await realiseAndCheck(job, deadline.signal, maxBuildSeconds);
+    return await realiseAndCheck(job, AbortSignal.any([deadline.signal, cancel]), unbuilt);
   } finally {
     if (timer) clearTimeout(timer);
   }
 }
 
-function unbuilt(command: string, run: { log: string; timedOut: boolean }, maxBuildSeconds: number | null): RebuildResult {
-  if (run.timedOut) return { ok: false, kind: 'timed-out', error: `${command} stopped after ${maxBuildSeconds} s (--max-build-seconds):\n${run.log}` };
-  return { ok: false, kind: 'failed', error: `${command} failed:\n${run.log}` };
+/** What stops a rebuild before it ends: its worker's `--max-build-seconds`, and a cancel. */
+export interface RebuildLimits {
+  readonly maxBuildSeconds: number | null;
+  readonly cancel: AbortSignal;
 }
 
 /** Both builds share one deadline: the limit is on the whole rebuild of a job. */
-async function realiseAndCheck(job: JobView, deadline: AbortSignal, maxBuildSeconds: number | null): Promise<RebuildResult> {
-  const realised = await nixStore(['--realise', job.drvPath], deadline);
-  if (realised.code !== 0 || realised.timedOut) return unbuilt(`nix-store --realise ${job.drvPath}`, realised, maxBuildSeconds);
+async function realiseAndCheck(job: JobView, stop: AbortSignal, unbuilt: (command: string, run: { log: string; stopped: boolean }) => RebuildResult): Promise<RebuildResult> {
+  const realised = await nixStore(['--realise', job.drvPath], stop);
+  if (realised.code !== 0 || realised.stopped) return unbuilt(`nix-store --realise ${job.drvPath}`, realised);
   const outPaths = await outputsOfDerivation(job.drvPath);
   for (const outPath of outPaths) rmSync(`${outPath}.check`, { recursive: true, force: true });
-  const checked = await nixStore(['--realise', '--check', '--keep-failed', job.drvPath], deadline);
-  if (checked.timedOut) {
+  const checked = await nixStore(['--realise', '--check', '--keep-failed', job.drvPath], stop);
+  if (checked.stopped) {
     // A check stopped midway may leave a partial copy.
     for (const outPath of outPaths) rmSync(`${outPath}.check`, { recursive: true, force: true });
-    return unbuilt(`nix-store --realise --check ${job.drvPath}`, checked, maxBuildSeconds);
+    return unbuilt(`nix-store --realise --check ${job.drvPath}`, checked);
   }
   const builtAt = new Date().toISOString();
   const registered = await queryPathInfo(outPaths);
   const differing = registered.filter((info) => existsSync(`${info.outPath}.check`));
-  if (checked.code !== 0 && differing.length === 0) return unbuilt(`nix-store --realise --check ${job.drvPath}`, checked, maxBuildSeconds);
+  if (checked.code !== 0 && differing.length === 0) return unbuilt(`nix-store --realise --check ${job.drvPath}`, checked);
   let checkCopies: CheckCopy[];
   try {
     checkCopies = differing.map((info) => {

@@ -1,5 +1,6 @@
 import {
   describeRebuildOutcome,
+  type CancelNotice,
   type ClaimAck,
   type HeartbeatAck,
   type JobOutcomeAck,
@@ -70,6 +71,8 @@ export async function runRebuildWorker(options: RebuildWorkerOptions): Promise<n
     reconnectionDelayMax: 60_000,
   });
   const inFlight = new Map<string, Promise<void>>();
+  /** Stops the build of a job in flight, by job id: the server sends `cancel` when a maintainer cancels it. */
+  const cancels = new Map<string, { controller: AbortController; by: string | null }>();
   let heartbeat: NodeJS.Timeout | null = null;
   let fatal: string | null = null;
   let wake: (() => void) | null = null;
@@ -103,6 +106,13 @@ export async function runRebuildWorker(options: RebuildWorkerOptions): Promise<n
     } else {
       log(`rebuild: cannot connect to ${options.server}: ${error.message}; retrying`);
     }
+  });
+  socket.on('cancel', (notice: Partial<CancelNotice> | undefined) => {
+    const running = typeof notice?.id === 'string' ? cancels.get(notice.id) : undefined;
+    if (!running || running.controller.signal.aborted) return;
+    running.by = typeof notice?.by === 'string' ? notice.by : 'the server';
+    log(`rebuild: job ${notice!.id} was cancelled by ${running.by}; stopping its build`);
+    running.controller.abort();
   });
   options.signal.addEventListener('abort', nudge);
 
@@ -168,11 +178,20 @@ export async function runRebuildWorker(options: RebuildWorkerOptions): Promise<n
 
   const settle = async (job: JobView, claimedOn: string) => {
     let result: RebuildResult;
+    const cancel = { controller: new AbortController(), by: null as string | null };
+    cancels.set(job.id, cancel);
     try {
       log(`rebuild: rebuilding ${job.drvPath} (${job.outPath})`);
-      result = await rebuildDerivation(job, options.maxBuildSeconds);
+      result = await rebuildDerivation(job, { maxBuildSeconds: options.maxBuildSeconds, cancel: cancel.controller.signal });
     } catch (error) {
       result = { ok: false, kind: 'failed', error: (error as Error).message };
+    } finally {
+      cancels.delete(job.id);
+    }
+    if (!result.ok && cancel.by !== null) {
+      // The server already ended the job and dropped the lease: there is nothing to report to it.
+      log(`rebuild: ${job.outPath}: ${describeRebuildOutcome({ kind: 'cancelled', log: '', by: cancel.by })}; build stopped`);
+      return;
     }
     if (!result.ok) {
       // A build this worker stopped itself says nothing about the derivation; the release gives the job back.

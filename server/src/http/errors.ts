@@ -1,4 +1,4 @@
-import { InvalidKeyError, InvalidNarHashError, InvalidRoutingError, InvalidStorePathError, ListingError } from '@lilac/common';
+import { InvalidKeyError, InvalidNarHashError, InvalidPriorityError, InvalidRoutingError, InvalidStorePathError, ListingError } from '@lilac/common';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { SubmissionError } from '../attestations/submissions.ts';
 import { DiffError } from '../listings/listingService.ts';
@@ -6,6 +6,7 @@ import { BuilderError } from '../builders/builderService.ts';
 import type { Logger } from '../log.ts';
 import { CommentError } from '../comments/commentService.ts';
 import { MemberError } from '../people/memberService.ts';
+import { JobControlError } from '../pool/jobControlError.ts';
 import { InvalidTriageError } from '../triage/triageInput.ts';
 import { TriageNotFoundError } from '../triage/triageService.ts';
 import { describeUnavailable, isStoreUnreachable, StoreUnavailableError } from '../store/storeAvailability.ts';
@@ -38,8 +39,9 @@ function statusAndDetail(error: unknown): { status: number; detail: string } | n
   if (error instanceof MemberError) return { status: builderErrorStatus[error.kind], detail: error.message };
   if (error instanceof InvalidTriageError) return { status: 400, detail: error.message };
   if (error instanceof TriageNotFoundError) return { status: 409, detail: error.message };
+  if (error instanceof JobControlError) return { status: error.kind === 'not-found' ? 404 : 409, detail: error.message };
   if (error instanceof CommentError) return { status: commentErrorStatus[error.kind], detail: error.message };
-  if (error instanceof InvalidStorePathError || error instanceof InvalidNarHashError || error instanceof InvalidKeyError || error instanceof InvalidRoutingError) {
+  if (error instanceof InvalidStorePathError || error instanceof InvalidNarHashError || error instanceof InvalidKeyError || error instanceof InvalidRoutingError || error instanceof InvalidPriorityError) {
     return { status: 400, detail: error.message };
   }
   if (error instanceof StoreUnavailableError) return { status: 503, detail: error.message };

@@ -271,6 +271,7 @@ export const openApiDocument = {
           outPath: { type: 'string', description: 'named <drv name> for out, <drv name>-<output> otherwise' },
           system: { type: ['string', 'null'], description: 'x86_64-linux, …; null or absent: any worker' },
           requiredSystemFeatures: { type: 'array', maxItems: 32, items: { type: 'string' } },
+          priority: { type: 'integer', minimum: -1000, maximum: 1000, description: 'higher is claimed first; default 0; on a job already in the pool, sets it' },
         },
       },
       EnqueueResult: {
@@ -283,20 +284,21 @@ export const openApiDocument = {
           skipped: { type: 'array', items: { type: 'object', properties: { count: { type: 'integer' }, reason: { type: 'string' } } }, description: 'enqueueing a report only' },
         },
       },
-      PoolStats: { type: 'object', properties: { queued: { type: 'integer' }, claimed: { type: 'integer', description: 'queued jobs with a running lease' }, done: { type: 'integer' }, failed: { type: 'integer' } } },
+      PoolStats: { type: 'object', properties: { queued: { type: 'integer' }, claimed: { type: 'integer', description: 'queued jobs with a running lease' }, done: { type: 'integer' }, failed: { type: 'integer' }, cancelled: { type: 'integer' } } },
       PoolJobView: {
         type: 'object',
         description: 'JobRequest fields plus these',
         properties: {
           id: { type: 'string' },
-          state: { type: 'string', enum: ['queued', 'claimed', 'done', 'failed'] },
+          state: { type: 'string', enum: ['queued', 'claimed', 'done', 'failed', 'cancelled'] },
+          priority: { type: 'integer', description: 'higher is claimed first' },
           builder: { type: ['string', 'null'], description: 'the claim holder' },
           leaseExpiresAt: { type: ['string', 'null'] },
           since: { type: 'string' },
           error: { type: ['string', 'null'], description: "the last failure's build log tail" },
           attempts: { type: 'integer' },
           verifiedBuilders: { type: 'integer' },
-          outcome: { type: ['object', 'null'], description: '{kind: reproduced | differs | unmatched | failed, narHash, others, log}' },
+          outcome: { type: ['object', 'null'], description: 'RebuildOutcome: {kind: reproduced | differs | unmatched | failed | timed-out | cancelled, narHash, others, log, by}' },
           waitingForCapableWorker: { type: 'boolean' },
         },
       },
@@ -321,6 +323,23 @@ export const openApiDocument = {
         parameters: [pathParam('drv_hash', "the derivation: lila's form (its path without /nix/store/ and .drv), its base name or its whole path (URL-encoded)")],
         requestBody: { content: { 'application/json': { schema: { type: 'array', items: { $ref: '#/components/schemas/AttestationSubmission' } } } } },
         responses: { 200: jsonArray('AttestationResult'), 400: detail, 401: detail, 413: detail },
+      },
+    },
+    '/api/v1/jobs/{id}/cancel': {
+      post: {
+        summary: 'Cancel a queued or claimed job (maintainers and admins); the worker holding it stops its build',
+        security: member,
+        parameters: [pathParam('id', 'job id, 24 hex digits')],
+        responses: { 200: json('PoolJobView'), ...member401403, 404: detail, 409: detail },
+      },
+    },
+    '/api/v1/jobs/{id}': {
+      patch: {
+        summary: "Set a job's priority (maintainers and admins); claims take higher first",
+        security: member,
+        parameters: [pathParam('id', 'job id, 24 hex digits')],
+        requestBody: { content: { 'application/json': { schema: { type: 'object', required: ['priority'], properties: { priority: { type: 'integer', minimum: -1000, maximum: 1000 } } } } } },
+        responses: { 200: json('PoolJobView'), 400: detail, ...member401403, 404: detail },
       },
     },
     '/api/v1/attestations': {

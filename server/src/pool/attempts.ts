@@ -79,11 +79,15 @@ export async function attemptsOf(pool: PoolContext, jobs: readonly { _id: unknow
   return byJob;
 }
 
+/** One job's attempts, oldest first. */
+export async function historyOf(pool: PoolContext, job: { _id: unknown; triedBy: readonly string[] }): Promise<AttemptView[]> {
+  return (await attemptsOf(pool, [job])).get(String(job._id)) ?? [];
+}
+
 /** The pool's attempts at rebuilding `outPath`, oldest first; none when it was never enqueued. */
 export async function attemptsAt(pool: PoolContext, outPath: string): Promise<AttemptView[]> {
   const job = await pool.models.Job.findOne({ outPath }, { triedBy: 1 }).lean();
-  if (!job) return [];
-  return (await attemptsOf(pool, [job])).get(String(job._id)) ?? [];
+  return job ? historyOf(pool, job) : [];
 }
 
 /** Outputs looked up in one read: the store's bound on an `$in` of keys is far above. */

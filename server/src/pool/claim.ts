@@ -3,12 +3,13 @@ import { insertNew } from '../store/insertNew.ts';
 import { ClaimAllowance, claimsHeldBy, tooManyClaims } from './claimAllowance.ts';
 import { buildableBy, type Claimant } from './claimant.ts';
 import { checkWon, type Won } from './claimChecks.ts';
-import { ClaimWindow, type Candidate } from './claimWindow.ts';
+import { ClaimWindows, type Candidate } from './claimWindow.ts';
+import { JOB_ORDER } from './jobModel.ts';
 import { toJobView } from './jobViews.ts';
 import { later, type PoolContext } from './poolContext.ts';
 import { leasedJobIds } from './stats.ts';
 
-/** Jobs read per claim window, which all claims on one server share. */
+/** Jobs read per claim window, which all claims of one kind of worker on one server share. */
 const CLAIM_WINDOW = 1024;
 /** How long a server's claim window may miss queue changes another server made. */
 const CLAIM_WINDOW_MAX_AGE_MS = 10_000;
@@ -42,7 +43,7 @@ interface Pending {
  * against the records the hints mirror, three reads for the whole round.
  */
 export class Claimer {
-  private readonly window: ClaimWindow;
+  private readonly window: ClaimWindows;
   private readonly allowance: ClaimAllowance;
   private waiting: Pending[] = [];
   private inFlight = 0;
@@ -50,8 +51,8 @@ export class Claimer {
 
   constructor(private readonly pool: PoolContext) {
     this.allowance = new ClaimAllowance(pool);
-    this.window = new ClaimWindow(
-      () => this.readQueue({}, []),
+    this.window = new ClaimWindows(
+      async (capabilities) => this.readQueue(await buildableBy(pool, capabilities), []),
       CLAIM_WINDOW,
       async (claimant, passed) =>
         this.readQueue({ attestedBy: { $nin: [claimant.builder] }, triedBy: { $nin: [claimant.builder] }, ...(await buildableBy(pool, claimant.capabilities)) }, passed),
@@ -197,7 +198,7 @@ export class Claimer {
       },
       { _id: 1, outPath: 1, attestedBy: 1, triedBy: 1, notBefore: 1, system: 1, requiredSystemFeatures: 1 },
     )
-      .sort({ verifiedBuilders: 1, seq: 1 })
+      .sort(JOB_ORDER)
       .limit(CLAIM_WINDOW)
       .lean<Candidate[]>();
   }

@@ -18,7 +18,11 @@ async function reserveSequence(pool: PoolContext, count: number): Promise<number
   return (counter?.value ?? count) - count;
 }
 
-/** Adds jobs in the order given; outputs that already have enough independent builders are left out. */
+/**
+ * Adds jobs in the order given; outputs that already have enough independent
+ * builders are left out. A request that names a priority sets it, on a job
+ * already in the pool too; one that names none leaves it.
+ */
 export async function enqueue(pool: PoolContext, requests: readonly JobRequest[]): Promise<EnqueueResult> {
   const { Job, OutputSummary } = pool.models;
   const unique = [...new Map(requests.map((request) => [request.outPath, request])).values()];
@@ -43,6 +47,8 @@ export async function enqueue(pool: PoolContext, requests: readonly JobRequest[]
     return !satisfied;
   });
   const fresh = wanted.filter((request) => !existing.has(request.outPath));
+  // Before any job is in: a claim window read from now on must leave out what a worker lacks.
+  pool.queuedFeatures.add(wanted.flatMap((request) => request.requiredSystemFeatures ?? []));
   const now = pool.now();
   let seq = await reserveSequence(pool, fresh.length);
   const inserts = fresh.map((request) => {
@@ -51,6 +57,7 @@ export async function enqueue(pool: PoolContext, requests: readonly JobRequest[]
       ...request,
       system: request.system ?? null,
       requiredSystemFeatures: request.requiredSystemFeatures ?? [],
+      priority: request.priority ?? 0,
       state: 'queued',
       verifiedBuilders: entry?.verified ?? 0,
       seq: seq++,
@@ -77,7 +84,10 @@ export async function enqueue(pool: PoolContext, requests: readonly JobRequest[]
     const entry = known.get(request.outPath);
     const refresh = { $addToSet: { attestedBy: { $each: [...(entry?.attestedBy ?? [])] } } };
     // An enqueuer that says what the job needs corrects what an earlier one (or none) said.
-    const needs = request.system ? { system: request.system, requiredSystemFeatures: request.requiredSystemFeatures ?? [] } : {};
+    const needs = {
+      ...(request.system && { system: request.system, requiredSystemFeatures: request.requiredSystemFeatures ?? [] }),
+      ...(request.priority !== undefined && { priority: request.priority }),
+    };
     const requeued = await Job.updateOne(
       { outPath: request.outPath, state: { $in: ['done', 'failed', 'cancelled'] } },
       { $set: { ...backInQueue(now), ...needs, verifiedBuilders: entry?.verified ?? 0, attempts: 0, attemptsSince: now, lastError: null, notBefore: now }, ...refresh },
@@ -89,6 +99,7 @@ export async function enqueue(pool: PoolContext, requests: readonly JobRequest[]
       result.unchanged += 1;
     }
   }
-  if (result.added + result.requeued > 0) pool.queueChanged();
+  // A new priority reorders the queue as much as a new job does.
+  if (result.added + result.requeued > 0 || wanted.some((request) => request.priority !== undefined)) pool.queueChanged();
   return result;
 }

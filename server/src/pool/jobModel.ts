@@ -8,6 +8,9 @@ export function jobIdFor(outPath: string): Types.ObjectId {
 }
 
 /** A job's stored states; a queued job with a lease is shown as `claimed`, the lease being the one record of who holds it. */
+/** The order claims and the monitor take queued jobs in: higher priority, then fewer verified builders, then first asked. */
+export const JOB_ORDER = { priority: -1, verifiedBuilders: 1, seq: 1 } as const;
+
 export const JOB_STATES = ['queued', 'done', 'failed', 'cancelled'] as const;
 
 /**
@@ -24,9 +27,11 @@ export const jobSchema = new Schema(
     output: { type: String, required: true },
     outPath: { type: String, required: true, unique: true },
     state: { type: String, enum: JOB_STATES, required: true, default: 'queued' },
-    /** Priority, first key: outputs with fewer independent verified builders go first. */
+    /** Priority, first key: what a maintainer or the enqueuer said, higher first. */
+    priority: { type: Number, required: true, default: 0 },
+    /** Priority, second key: outputs with fewer independent verified builders go first. */
     verifiedBuilders: { type: Number, required: true, default: 0 },
-    /** Priority, second key: the order jobs were asked for. */
+    /** Priority, third key: the order jobs were asked for. */
     seq: { type: Number, required: true },
     /** The Nix system it is built for; null: not said, any worker may take it. */
     system: { type: String, default: null },
@@ -50,7 +55,7 @@ export const jobSchema = new Schema(
   { collection: 'pool_jobs', versionKey: false },
 );
 keyedBy(jobSchema, ['outPath'], ([outPath]) => jobIdFor(outPath ?? ''));
-jobSchema.index({ state: 1, verifiedBuilders: 1, seq: 1 });
+jobSchema.index({ state: 1, ...JOB_ORDER });
 
 export type JobRecord = InferSchemaType<typeof jobSchema>;
 

@@ -29,6 +29,7 @@ export function toPoolJobView(job: StoredJob, lease: StoredLease | null, unrouta
     since: (held ? lease.claimedAt : job.since).toISOString(),
     error: job.lastError ?? null,
     attempts: job.attempts,
+    priority: job.priority,
     verifiedBuilders: job.verifiedBuilders,
     outcome: (job.lastOutcome as RebuildOutcome | null | undefined) ?? null,
     history,

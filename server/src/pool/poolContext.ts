@@ -2,6 +2,7 @@ import type { PoolConfig } from '../config.ts';
 import type { EventBus } from '../events/eventBus.ts';
 import type { Logger } from '../log.ts';
 import type { Models } from '../store/models.ts';
+import type { QueuedFeatures } from './claimant.ts';
 
 /** What every pool operation shares: the store, the events, the settings, the clock, and how to say what changed. */
 export interface PoolContext {
@@ -11,6 +12,8 @@ export interface PoolContext {
   readonly log: Logger;
   /** The pool's clock: leases, backoffs and sweeps read the time only here, so tests can move it. */
   readonly now: () => Date;
+  /** The features queued jobs may need, for the store filters of what a worker can build. */
+  readonly queuedFeatures: QueuedFeatures;
   /** Jobs joined or came back to the queue: claim windows are read again. */
   queueChanged(): void;
   /** Job counts changed: `pool:stats` goes out soon. */

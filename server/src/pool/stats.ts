@@ -19,9 +19,8 @@ export async function poolStats(pool: PoolContext): Promise<PoolStats> {
     pool.models.Job.aggregate<{ _id: (typeof JOB_STATES)[number]; count: number }>([{ $group: { _id: '$state', count: { $sum: 1 } } }]),
     liveLeasedJobIds(pool),
   ]);
-  const stats: PoolStats = { queued: 0, claimed: 0, done: 0, failed: 0 };
-  // Cancelled jobs are shown in the list, not counted: they wait for nobody.
-  for (const group of groups) if (group._id in stats) stats[group._id as keyof PoolStats] = group.count;
+  const stats: PoolStats = { queued: 0, claimed: 0, done: 0, failed: 0, cancelled: 0 };
+  for (const group of groups) stats[group._id] = group.count;
   if (leased.length > 0) {
     stats.claimed = await pool.models.Job.countDocuments({ _id: { $in: leased.map((id) => new Types.ObjectId(id)) }, state: 'queued' });
     stats.queued -= stats.claimed;

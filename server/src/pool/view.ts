@@ -1,6 +1,7 @@
 import { canBuild, type PoolView, type PoolWorkerView, type WorkerCapabilities } from '@lilac/common';
 import { Types } from 'mongoose';
 import { attemptsOf } from './attempts.ts';
+import { JOB_ORDER } from './jobModel.ts';
 import { toPoolJobView, type StoredJob, type StoredLease } from './jobViews.ts';
 import type { PoolContext } from './poolContext.ts';
 import { poolStats } from './stats.ts';
@@ -28,7 +29,7 @@ export async function poolView(pool: PoolContext, limit: number, localWorkers: R
     leases.length === 0 ? [] : Job.find({ _id: { $in: leases.slice(0, limit).map((lease) => new Types.ObjectId(lease._id)) }, state: 'queued' }).lean<StoredJob[]>(),
     Job.find({ state: { $in: ['failed', 'cancelled'] } }).sort({ since: -1 }).limit(limit).lean<StoredJob[]>(),
     // Held jobs are queued too: enough are read to fill the list with those that are not.
-    Job.find({ state: 'queued' }).sort({ verifiedBuilders: 1, seq: 1 }).limit(limit + leases.length).lean<StoredJob[]>(),
+    Job.find({ state: 'queued' }).sort(JOB_ORDER).limit(limit + leases.length).lean<StoredJob[]>(),
   ]);
   claimed.sort((a, b) => leaseOf.get(String(a._id))!.claimedAt.getTime() - leaseOf.get(String(b._id))!.claimedAt.getTime());
   const workers = new Map<string, PoolWorkerView>();

@@ -1,4 +1,4 @@
-import type { AttemptView, AttestationView, EnqueueResult, HeartbeatAck, JobOutcomeAck, JobRequest, JobView, PoolOutlook, PoolStats, PoolView, ReportRebuilds, WorkerCapabilities } from '@lilac/common';
+import type { AttemptView, AttestationView, EnqueueResult, HeartbeatAck, JobOutcomeAck, JobRequest, JobView, PoolJobView, PoolOutlook, PoolStats, PoolView, ReportRebuilds, WorkerCapabilities } from '@lilac/common';
 import { GroupCommit } from '../attestations/groupCommit.ts';
 import type { Builder } from '../builders/builderService.ts';
 import type { PoolConfig } from '../config.ts';
@@ -6,7 +6,9 @@ import type { EventBus } from '../events/eventBus.ts';
 import type { Logger } from '../log.ts';
 import type { Models } from '../store/models.ts';
 import { attemptsAt, lastRebuildsOf } from './attempts.ts';
+import { cancel } from './cancel.ts';
 import { Claimer } from './claim.ts';
+import { QueuedFeatures } from './claimant.ts';
 import { enqueue } from './enqueue.ts';
 import { complete, type Ingest } from './complete.ts';
 import { fail } from './fail.ts';
@@ -14,6 +16,7 @@ import { followAttestations } from './followAttestation.ts';
 import { heartbeat } from './heartbeat.ts';
 import { poolOutlook } from './outlook.ts';
 import type { PoolContext } from './poolContext.ts';
+import { prioritise } from './prioritise.ts';
 import { release } from './release.ts';
 import { poolStats } from './stats.ts';
 import { sweep } from './sweep.ts';
@@ -25,7 +28,7 @@ const MAX_FOLLOWED = 1_000;
 /**
  * The shared rebuild work pool, which any number of server processes can
  * share. Each operation lives in its own module, named after it (enqueue,
- * claim, heartbeat, complete, fail, release, sweep, stats, view, outlook),
+ * claim, heartbeat, complete, fail, cancel, prioritise, release, sweep, stats, view, outlook),
  * as rebuilderd keeps one file per queue operation; this class ties them to
  * one process's life and its clock (`now`, which tests move): the lease
  * sweeper, throttled `pool:stats`, the rebuilder connections it serves, and
@@ -63,6 +66,7 @@ export class WorkPool {
       config,
       log,
       now,
+      queuedFeatures: new QueuedFeatures({ models, now }),
       queueChanged: () => {
         this.claimer.invalidate();
         this.statsChanged();
@@ -163,6 +167,16 @@ export class WorkPool {
   /** `payload` as the worker sent it: `{ id, error }`. */
   fail(builder: string, socketId: string, payload: unknown): Promise<JobOutcomeAck> {
     return fail(this.context, builder, socketId, payload);
+  }
+
+  /** A maintainer (`by`) cancels job `id` (`JobControlError` if it is unknown or over). */
+  cancel(id: string, by: string): Promise<PoolJobView> {
+    return cancel(this.context, id, by);
+  }
+
+  /** A maintainer (`by`) sets the priority of job `id`. */
+  prioritise(id: string, priority: number, by: string): Promise<PoolJobView> {
+    return prioritise(this.context, id, priority, by);
   }
 
   release(socketId: string): Promise<number> {

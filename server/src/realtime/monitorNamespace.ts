@@ -27,6 +27,8 @@ const RELAYED: { [K in keyof MonitorEvents]: (payload: MonitorEvents[K]) => Moni
   'job:claimed': same,
   'job:done': same,
   'job:failed': same,
+  'job:cancelled': same,
+  'job:priority': same,
   'pool:stats': same,
   'output:diff': same,
   triage: same,

@@ -1,4 +1,4 @@
-import { InvalidRoutingError, parseCapabilities, type ClaimAck, type HeartbeatAck, type JobOutcomeAck, type PoolOutlook, type RebuilderErrorAck, type WorkerCapabilities } from '@lilac/common';
+import { InvalidRoutingError, parseCapabilities, type CancelNotice, type ClaimAck, type HeartbeatAck, type JobOutcomeAck, type PoolOutlook, type RebuilderErrorAck, type WorkerCapabilities } from '@lilac/common';
 import type { Namespace, Server, Socket } from 'socket.io';
 import type { Builder } from '../builders/builderService.ts';
 import type { AppContext } from '../context.ts';
@@ -31,6 +31,7 @@ function ackOf<T>(args: unknown[]): Ack<T> {
  * `auth: { token, systems?, features? }` (what the worker can build; none: any job); every message checks the token again (two reads by key),
  * so a revoked token is disconnected at its next message and a removed key
  * signs nothing more; every message is validated and acknowledged, errors as `{ error }`.
+ * The server sends `cancel` `{ id }` to the connection holding a job a maintainer cancelled.
  */
 export function attachRebuildersNamespace(io: Server, context: AppContext): Namespace {
   const rebuilders = io.of('/rebuilders');
@@ -62,6 +63,11 @@ export function attachRebuildersNamespace(io: Server, context: AppContext): Name
         next(new Error('authentication unavailable, retry later'));
       },
     );
+  });
+
+  // Only a connection to this process hears it; one elsewhere finds its lease gone at its next heartbeat, and its late report refused.
+  context.events.subscribe('job:cancelled', ({ job, by, holder }) => {
+    if (holder) rebuilders.sockets.get(holder.socketId)?.emit('cancel', { id: job.id, by } satisfies CancelNotice);
   });
 
   rebuilders.on('connection', (socket: Socket) => {

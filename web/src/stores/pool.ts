@@ -1,7 +1,8 @@
 import { UNBUILT_OUTCOME_KINDS, type JobView, type PoolJobView, type PoolStats, type PoolView, type RebuildOutcome, type RebuildOutcomeKind } from '@lilac/common/wire';
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
-import { ApiError, errorText, getJson } from '../api.ts';
+import { ApiError, errorText, getJson, throttle } from '../api.ts';
+import { useSessionStore } from './session.ts';
 import { useMonitorSocket } from '../useMonitorSocket.ts';
 
 export interface PoolActivity {
@@ -34,6 +35,8 @@ export const usePoolStore = defineStore('pool', () => {
   const activity = ref<PoolActivity[]>([]);
   /** Queued jobs no connected worker can build (their system or features), as of the last load. */
   const waitingForWorker = ref<PoolJobView[]>([]);
+  /** Claimed jobs and the head of the queue, in claim order: what a maintainer may cancel or reprioritise. */
+  const active = ref<PoolJobView[]>([]);
   const error = ref<string | null>(null);
   const socket = useMonitorSocket();
 
@@ -49,6 +52,7 @@ export const usePoolStore = defineStore('pool', () => {
       stats.value = view.stats;
       add(view.jobs.map(lastOutcome).filter((item) => item !== null));
       waitingForWorker.value = view.jobs.filter((job) => job.waitingForCapableWorker);
+      active.value = view.jobs.filter((job) => job.state === 'claimed' || job.state === 'queued');
       error.value = null;
     } catch (caught) {
       // A server without the pool answers 404: nothing to show until `pool:stats` arrives.
@@ -67,6 +71,24 @@ export const usePoolStore = defineStore('pool', () => {
   socket.on('job:done', ({ job, builder, outcome }) => record('done', job, builder, outcome));
   socket.on('job:failed', ({ job, builder, outcome, final }) => record(outcome.kind === 'cancelled' ? 'cancelled' : final ? 'failed' : 'retrying', job, builder, outcome));
   socket.onReconnect(() => void load());
+  // Another maintainer's cancel or priority change reorders the list: read it again, once per burst.
+  const reload = throttle(() => void load(), 500);
+  socket.on('job:cancelled', reload);
+  socket.on('job:priority', reload);
 
-  return { stats, activity, waitingForWorker, error, load };
+  const session = useSessionStore();
+  /** A maintainer's change; the answer's job replaces the listed one, and the events bring everyone else the same. */
+  async function control(send: () => Promise<PoolJobView | null>): Promise<void> {
+    try {
+      await send();
+      error.value = null;
+      await load();
+    } catch (caught) {
+      error.value = errorText(caught);
+    }
+  }
+  const cancel = (id: string) => control(() => session.send<PoolJobView>('POST', `/api/v1/jobs/${encodeURIComponent(id)}/cancel`));
+  const setPriority = (id: string, priority: number) => control(() => session.send<PoolJobView>('PATCH', `/api/v1/jobs/${encodeURIComponent(id)}`, { priority }));
+
+  return { stats, activity, waitingForWorker, active, error, load, cancel, setPriority };
 });

@@ -1,0 +1,18 @@
+/** Why a maintainer's change to a job was refused: the HTTP edge answers 404 or 409. */
+export class JobControlError extends Error {
+  override name = 'JobControlError';
+  constructor(
+    readonly kind: 'not-found' | 'conflict',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const JOB_ID = /^[0-9a-f]{24}$/;
+
+/** A job id as a client sent it; anything that cannot be one names no job. */
+export function jobId(id: string): string {
+  if (!JOB_ID.test(id)) throw new JobControlError('not-found', `no job ${JSON.stringify(id)}`);
+  return id;
+}
