@@ -239,8 +239,10 @@ test('a maintainer cancels a claimed job: `lilac rebuild` stops the build, leave
     assert.ok(await worker.says(new RegExp(`${outPath}: cancelled by maya-${run_}; build stopped`)), worker.stderr());
     await waitFor('no process of the cancelled build left', () => [...processesMentioning(`sleep ${seconds}`), ...processesMentioning(drvPath)].length === 0);
     const job = await server.context.models.Job.findById(id).lean();
-    assert.deepEqual([job?.state, job?.attempts, job?.lastOutcome], ['cancelled', 0, { kind: 'cancelled', by: `maya-${run_}` }]);
+    assert.deepEqual([job?.state, job?.attempts, job?.lastOutcome], ['cancelled', 0, { kind: 'cancelled', log: '', by: `maya-${run_}` }]);
     assert.equal(await server.context.models.Lease.exists({ _id: id }), null);
+    const attempt = await server.context.models.JobAttempt.findOne({ job: id }).lean();
+    assert.deepEqual([attempt?.builder, attempt?.outcome], ['bob', 'cancelled'], 'the stopped build is in the job\'s history');
     assert.doesNotMatch(worker.stderr(), /failed/);
     // The worker goes on: it claims again (nothing is left) until stopped.
     assert.equal(await worker.stop(), 0, worker.stderr());

@@ -41,7 +41,7 @@ test('a maintainer cancels a queued job: it leaves the pool, is shown cancelled 
   const response = await cancelAs(maintainer, id);
   assert.equal(response.status, 200, await response.clone().text());
   const view = (await response.json()) as PoolJobView;
-  assert.deepEqual([view.id, view.state, view.outcome], [id, 'cancelled', { kind: 'cancelled', by: 'mona' }]);
+  assert.deepEqual([view.id, view.state, view.outcome], [id, 'cancelled', { kind: 'cancelled', log: '', by: 'mona' }]);
   const event = await heard;
   assert.deepEqual([event.job.id, event.by, event.holder], [id, 'mona', null]);
 
