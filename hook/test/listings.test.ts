@@ -74,14 +74,19 @@ function deliveryLog(machine: BuilderMachine, outPath: string): string[] {
   }
 }
 
-test('built with the hook, rebuilt by `lilac rebuild`: the diff API names exactly the random file, and diffoscope output arrives', async () => {
-  const name = `lilac-listing-${nonce()}`;
-  const file = twoFixedOneRandom(name);
+/** A derivation with two fixed files and a random one, built on Alice's machine with her post-build-hook, once the server has her attestation. */
+async function builtByAlice(prefix: string) {
+  const file = twoFixedOneRandom(`${prefix}-${nonce()}`);
   const drvPath = nix(['nix-instantiate', file]).trim();
   const first = await nixBuild(file, [['post-build-hook', alice.postBuildHook]]);
   assert.equal(first.status, 0, first.log);
   const outPath = first.outPath;
   await waitFor(`alice's attestation of ${outPath}`, async () => (await verdict(outPath)) === 'one-build');
+  return { drvPath, outPath };
+}
+
+test('built with the hook, rebuilt by `lilac rebuild`: the diff API names exactly the random file, and diffoscope output arrives', async () => {
+  const { drvPath, outPath } = await builtByAlice('lilac-listing');
 
   // Bob's machine has no copy: his rebuild builds it (his post-build-hook attests that build, and is asked for its listing), then --check builds it again.
   nix(['nix-store', '--delete', outPath]);
@@ -156,13 +161,7 @@ function journalled(machine: BuilderMachine): string[] {
 }
 
 test('built with the hook before any other hash: once another builder differs, the next flush uploads the listing asked for', async () => {
-  const name = `lilac-listing-later-${nonce()}`;
-  const file = twoFixedOneRandom(name);
-  const drvPath = nix(['nix-instantiate', file]).trim();
-  const first = await nixBuild(file, [['post-build-hook', alice.postBuildHook]]);
-  assert.equal(first.status, 0, first.log);
-  const outPath = first.outPath;
-  await waitFor(`alice's attestation of ${outPath}`, async () => (await verdict(outPath)) === 'one-build');
+  const { drvPath, outPath } = await builtByAlice('lilac-listing-later');
   // Her background sender noted the copy once delivered; only then can a later flush ask about it.
   await waitFor(`alice's note of her copy of ${outPath}`, () => journalled(alice).some((line) => line.includes(outPath)));
 
