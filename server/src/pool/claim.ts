@@ -1,16 +1,13 @@
 import type { JobView, WorkerCapabilities } from '@lilac/common';
 import { insertNew } from '../store/insertNew.ts';
 import { ClaimAllowance, claimsHeldBy, tooManyClaims } from './claimAllowance.ts';
-import { buildableBy, type Claimant } from './claimant.ts';
+import type { Claimant } from './claimant.ts';
 import { checkWon, type Won } from './claimChecks.ts';
-import { ClaimWindows, type Candidate } from './claimWindow.ts';
+import { ClaimWindows, type Candidate, type QueueRead } from './claimWindow.ts';
 import { JOB_ORDER } from './jobModel.ts';
 import { toJobView } from './jobViews.ts';
 import { later, type PoolContext } from './poolContext.ts';
-import { leasedJobIds } from './stats.ts';
 
-/** Jobs read per claim window, which all claims of one kind of worker on one server share. */
-const CLAIM_WINDOW = 1024;
 /** How long a server's claim window may miss queue changes another server made. */
 const CLAIM_WINDOW_MAX_AGE_MS = 10_000;
 
@@ -51,14 +48,7 @@ export class Claimer {
 
   constructor(private readonly pool: PoolContext) {
     this.allowance = new ClaimAllowance(pool);
-    this.window = new ClaimWindows(
-      async (capabilities) => this.readQueue(await buildableBy(pool, capabilities), []),
-      CLAIM_WINDOW,
-      async (claimant, passed) =>
-        this.readQueue({ attestedBy: { $nin: [claimant.builder] }, triedBy: { $nin: [claimant.builder] }, ...(await buildableBy(pool, claimant.capabilities)) }, passed),
-      CLAIM_WINDOW_MAX_AGE_MS,
-      pool.now,
-    );
+    this.window = new ClaimWindows(() => this.readQueue(), CLAIM_WINDOW_MAX_AGE_MS, pool.now);
   }
 
   /** The queue changed here: the window is read again before its next use. */
@@ -130,9 +120,13 @@ export class Claimer {
     let taken;
     try {
       taken = await insertNew(this.pool.models.Lease.collection, leases);
+      // Won here or taken by another claimer: held either way.
+      this.pool.held.add(leases.map((lease) => lease._id));
     } catch (error) {
       // Some may be in (SQLite gave up midway): none may stay behind to be renewed by heartbeats of a worker never told.
       await this.giveUp(leases.map((lease) => ({ jobId: lease._id, socketId: lease.socketId })), claimedAt);
+      // Which of them another claimer holds is not known here.
+      this.pool.held.invalidate();
       this.window.invalidate();
       throw error;
     } finally {
@@ -183,23 +177,27 @@ export class Claimer {
    */
   private async giveUp(leases: readonly { jobId: string; socketId: string }[], claimedAt: Date): Promise<void> {
     for (const { jobId, socketId } of leases) await this.pool.models.Lease.deleteOne({ _id: jobId, socketId, claimedAt });
+    this.pool.held.remove(leases.map(({ jobId }) => jobId));
   }
 
-  /** The most wanted queued jobs nobody holds, past their backoff, as many as a claim window holds; each claim checks its job once it holds it. */
-  private async readQueue(filter: Record<string, unknown>, passed: readonly string[]): Promise<Candidate[]> {
-    const skipped = [...(await leasedJobIds(this.pool)), ...passed];
-    return this.pool.models.Job.find(
-      {
-        // A plain equality FerretDB pushes down to SQLite.
-        state: 'queued',
-        notBefore: { $lte: this.pool.now() },
-        ...filter,
-        ...(skipped.length > 0 && { _id: { $nin: skipped } }),
-      },
+  /**
+   * Every queued job past its backoff that nobody holds, most wanted first,
+   * for every kind's window at once; each claim checks its job once it holds
+   * it. The store scans and sorts the whole queue whatever the filter (no
+   * index but `_id` on the embedded store), so the read takes it all rather
+   * than a head per kind; who holds what is filtered here, from `HeldJobs`.
+   */
+  private async readQueue(): Promise<QueueRead> {
+    const { held } = this.pool;
+    await held.ready();
+    const startedAt = this.pool.now().getTime();
+    const queued = await this.pool.models.Job.find(
+      // A plain equality FerretDB pushes down to SQLite.
+      { state: 'queued', notBefore: { $lte: this.pool.now() } },
       { _id: 1, outPath: 1, attestedBy: 1, triedBy: 1, notBefore: 1, system: 1, requiredSystemFeatures: 1 },
     )
       .sort(JOB_ORDER)
-      .limit(CLAIM_WINDOW)
       .lean<Candidate[]>();
+    return { startedAt, candidates: queued.filter((job) => !held.has(String(job._id))) };
   }
 }

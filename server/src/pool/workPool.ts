@@ -14,6 +14,7 @@ import { complete, type Ingest } from './complete.ts';
 import { fail } from './fail.ts';
 import { followAttestations } from './followAttestation.ts';
 import { heartbeat } from './heartbeat.ts';
+import { HeldJobs } from './heldJobs.ts';
 import { poolOutlook } from './outlook.ts';
 import type { PoolContext } from './poolContext.ts';
 import { prioritise } from './prioritise.ts';
@@ -67,6 +68,7 @@ export class WorkPool {
       log,
       now,
       queuedFeatures: new QueuedFeatures({ models, now }),
+      held: new HeldJobs(models, now),
       queueChanged: () => {
         this.claimer.invalidate();
         this.statsChanged();
