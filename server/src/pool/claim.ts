@@ -29,6 +29,12 @@ interface Pending {
   reject(error: unknown): void;
 }
 
+/** A claim and the job it tries for next. */
+interface Trying {
+  readonly pending: Pending;
+  readonly candidate: Candidate;
+}
+
 /**
  * Hands out jobs: the most wanted one each claimant may take. Claims are
  * decided in rounds: the claims that arrive while a round is in flight go
@@ -42,7 +48,8 @@ interface Pending {
 export class Claimer {
   private readonly window: ClaimWindows;
   private readonly allowance: ClaimAllowance;
-  private waiting: Pending[] = [];
+  /** Claims with a candidate, for the next round. */
+  private waiting: Trying[] = [];
   private inFlight = 0;
   private starting = false;
 
@@ -65,8 +72,7 @@ export class Claimer {
     const reservation = await this.allowance.reserve(builder);
     try {
       const job = await new Promise<JobView | null>((resolve, reject) => {
-        this.waiting.push({ claimant: { builder, socketId, capabilities }, passed: new Set(), since: this.pool.now().getTime(), nearLimit: reservation.nearLimit, resolve, reject });
-        this.runRounds();
+        this.pick({ claimant: { builder, socketId, capabilities }, passed: new Set(), since: this.pool.now().getTime(), nearLimit: reservation.nearLimit, resolve, reject });
       });
       if (job) reservation.confirm();
       return job;
@@ -75,10 +81,30 @@ export class Claimer {
     }
   }
 
+  /**
+   * Finds the claim its next candidate, then queues it for a round. A claim
+   * whose window must be read waits alone: in a round, one such claim held up
+   * every other, for seconds when the queue is long.
+   */
+  private pick(pending: Pending): void {
+    this.window.next(pending.claimant, pending.passed, pending.since).then(
+      (candidate) => {
+        if (!candidate) {
+          pending.resolve(null);
+          return;
+        }
+        pending.passed.add(String(candidate._id));
+        this.waiting.push({ pending, candidate });
+        this.runRounds();
+      },
+      (error: unknown) => pending.reject(error),
+    );
+  }
+
   private runRounds(): void {
     if (this.starting) return;
     this.starting = true;
-    // Claims that arrive in the same turn of the event loop go in one round.
+    // Claims whose candidates came in the same turn of the event loop go in one round.
     setImmediate(() => {
       this.starting = false;
       while (this.waiting.length > 0 && this.inFlight < ROUNDS_IN_FLIGHT) {
@@ -87,9 +113,11 @@ export class Claimer {
         this.inFlight += 1;
         this.round(round)
           .then(
-            (again) => this.waiting.push(...again),
+            (again) => {
+              for (const pending of again) this.pick(pending);
+            },
             (error: unknown) => {
-              for (const pending of round) pending.reject(error);
+              for (const { pending } of round) pending.reject(error);
             },
           )
           .finally(() => {
@@ -100,20 +128,8 @@ export class Claimer {
     });
   }
 
-  /** One round: a candidate each, their leases in one insert, the winners checked; returns the claims to try again. */
-  private async round(round: readonly Pending[]): Promise<Pending[]> {
-    const candidates = await Promise.all(round.map((pending) => this.window.next(pending.claimant, pending.passed, pending.since)));
-    const trying: { pending: Pending; candidate: Candidate }[] = [];
-    for (const [index, pending] of round.entries()) {
-      const candidate = candidates[index];
-      if (candidate) {
-        pending.passed.add(String(candidate._id));
-        trying.push({ pending, candidate });
-      } else {
-        pending.resolve(null);
-      }
-    }
-    if (trying.length === 0) return [];
+  /** One round: the claims' candidates' leases in one insert, the winners checked; returns the claims to try again. */
+  private async round(trying: readonly Trying[]): Promise<Pending[]> {
     const claimedAt = this.pool.now();
     const expiresAt = later(this.pool, this.pool.config.leaseMs);
     const leases = trying.map(({ pending, candidate }) => ({ _id: String(candidate._id), socketId: pending.claimant.socketId, builder: pending.claimant.builder, expiresAt, claimedAt }));
