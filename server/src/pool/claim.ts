@@ -205,15 +205,17 @@ export class Claimer {
    */
   private async readQueue(): Promise<QueueRead> {
     const { held } = this.pool;
-    await held.ready();
     const startedAt = this.pool.now().getTime();
-    const queued = await this.pool.models.Job.find(
-      // A plain equality FerretDB pushes down to SQLite.
-      { state: 'queued', notBefore: { $lte: this.pool.now() } },
-      { _id: 1, outPath: 1, attestedBy: 1, triedBy: 1, notBefore: 1, system: 1, requiredSystemFeatures: 1 },
-    )
-      .sort(JOB_ORDER)
-      .lean<Candidate[]>();
+    const [, queued] = await Promise.all([
+      held.ready(),
+      this.pool.models.Job.find(
+        // A plain equality FerretDB pushes down to SQLite.
+        { state: 'queued', notBefore: { $lte: this.pool.now() } },
+        { _id: 1, outPath: 1, attestedBy: 1, triedBy: 1, notBefore: 1, system: 1, requiredSystemFeatures: 1 },
+      )
+        .sort(JOB_ORDER)
+        .lean<Candidate[]>(),
+    ]);
     return { startedAt, candidates: queued.filter((job) => !held.has(String(job._id))) };
   }
 }

@@ -12,9 +12,9 @@ const HELD_MAX_AGE_MS = 10_000;
  * per job); reading every lease per read of the queue cost 1.5 s more.
  *
  * This process's own claims, completions, failures, cancels and sweeps keep
- * the set up to date as they happen; the store is read again every 10 s in
- * the background for other processes' leases, and at once after a release
- * (which deletes leases it does not name). The set may be stale both ways:
+ * the set up to date as they happen; the store is read again, alongside the
+ * claim windows' read of the queue, when the set is 10 s old (other
+ * processes' leases) or after a release (which deletes leases it does not name). The set may be stale both ways:
  * a job held elsewhere and not known here costs a lost lease insert (which
  * then marks it held), a job let go elsewhere is offered after the next read,
  * as a claim window also misses other processes' changes for up to 10 s.
@@ -33,15 +33,11 @@ export class HeldJobs {
     private readonly clock: () => Date,
   ) {}
 
-  /** Waits for a first read, or one begun after `invalidate`; otherwise rereads in the background when old. */
+  /** Reads the leases again if they were never read, are 10 s old, or `invalidate` came since the last read began. */
   async ready(): Promise<void> {
-    if (this.invalidated) {
-      // A read already in flight began before the invalidation: one begun after it is needed.
-      if (this.reading) await this.reading.catch(() => undefined);
-      if (this.invalidated) await this.read();
-      return;
-    }
-    if (this.clock().getTime() - this.readAt >= HELD_MAX_AGE_MS && !this.reading) void this.read().catch(() => undefined);
+    // A read already in flight began before the invalidation: one begun after it is needed.
+    if (this.invalidated && this.reading) await this.reading.catch(() => undefined);
+    if (this.invalidated || this.clock().getTime() - this.readAt >= HELD_MAX_AGE_MS) await this.read();
   }
 
   has(id: string): boolean {
