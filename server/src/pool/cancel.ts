@@ -23,6 +23,7 @@ export async function cancel(pool: PoolContext, id: string, by: string): Promise
     throw new JobControlError('conflict', `job ${id} is ${job.state}: only a queued or claimed job can be cancelled`);
   }
   const lease = await Lease.findOneAndDelete({ _id: id }).lean<StoredLease>();
+  pool.held.remove([id]);
   if (lease) {
     // Its holder's go at it ends here: kept in the job's history like any other attempt.
     await recordAttempt(pool, id, lease.builder, outcome, lease.claimedAt);

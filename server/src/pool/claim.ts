@@ -1,16 +1,13 @@
 import type { JobView, WorkerCapabilities } from '@lilac/common';
 import { insertNew } from '../store/insertNew.ts';
 import { ClaimAllowance, claimsHeldBy, tooManyClaims } from './claimAllowance.ts';
-import { buildableBy, type Claimant } from './claimant.ts';
+import type { Claimant } from './claimant.ts';
 import { checkWon, type Won } from './claimChecks.ts';
-import { ClaimWindows, type Candidate } from './claimWindow.ts';
+import { ClaimWindows, type Candidate, type QueueRead } from './claimWindow.ts';
 import { JOB_ORDER } from './jobModel.ts';
 import { toJobView } from './jobViews.ts';
 import { later, type PoolContext } from './poolContext.ts';
-import { leasedJobIds } from './stats.ts';
 
-/** Jobs read per claim window, which all claims of one kind of worker on one server share. */
-const CLAIM_WINDOW = 1024;
 /** How long a server's claim window may miss queue changes another server made. */
 const CLAIM_WINDOW_MAX_AGE_MS = 10_000;
 
@@ -32,6 +29,12 @@ interface Pending {
   reject(error: unknown): void;
 }
 
+/** A claim and the job it tries for next. */
+interface Trying {
+  readonly pending: Pending;
+  readonly candidate: Candidate;
+}
+
 /**
  * Hands out jobs: the most wanted one each claimant may take. Claims are
  * decided in rounds: the claims that arrive while a round is in flight go
@@ -45,20 +48,14 @@ interface Pending {
 export class Claimer {
   private readonly window: ClaimWindows;
   private readonly allowance: ClaimAllowance;
-  private waiting: Pending[] = [];
+  /** Claims with a candidate, for the next round. */
+  private waiting: Trying[] = [];
   private inFlight = 0;
   private starting = false;
 
   constructor(private readonly pool: PoolContext) {
     this.allowance = new ClaimAllowance(pool);
-    this.window = new ClaimWindows(
-      async (capabilities) => this.readQueue(await buildableBy(pool, capabilities), []),
-      CLAIM_WINDOW,
-      async (claimant, passed) =>
-        this.readQueue({ attestedBy: { $nin: [claimant.builder] }, triedBy: { $nin: [claimant.builder] }, ...(await buildableBy(pool, claimant.capabilities)) }, passed),
-      CLAIM_WINDOW_MAX_AGE_MS,
-      pool.now,
-    );
+    this.window = new ClaimWindows(() => this.readQueue(), CLAIM_WINDOW_MAX_AGE_MS, pool.now);
   }
 
   /** The queue changed here: the window is read again before its next use. */
@@ -75,8 +72,7 @@ export class Claimer {
     const reservation = await this.allowance.reserve(builder);
     try {
       const job = await new Promise<JobView | null>((resolve, reject) => {
-        this.waiting.push({ claimant: { builder, socketId, capabilities }, passed: new Set(), since: this.pool.now().getTime(), nearLimit: reservation.nearLimit, resolve, reject });
-        this.runRounds();
+        this.pick({ claimant: { builder, socketId, capabilities }, passed: new Set(), since: this.pool.now().getTime(), nearLimit: reservation.nearLimit, resolve, reject });
       });
       if (job) reservation.confirm();
       return job;
@@ -85,10 +81,30 @@ export class Claimer {
     }
   }
 
+  /**
+   * Finds the claim its next candidate, then queues it for a round. A claim
+   * whose window must be read waits alone: in a round, one such claim held up
+   * every other, for seconds when the queue is long.
+   */
+  private pick(pending: Pending): void {
+    this.window.next(pending.claimant, pending.passed, pending.since).then(
+      (candidate) => {
+        if (!candidate) {
+          pending.resolve(null);
+          return;
+        }
+        pending.passed.add(String(candidate._id));
+        this.waiting.push({ pending, candidate });
+        this.runRounds();
+      },
+      (error: unknown) => pending.reject(error),
+    );
+  }
+
   private runRounds(): void {
     if (this.starting) return;
     this.starting = true;
-    // Claims that arrive in the same turn of the event loop go in one round.
+    // Claims whose candidates came in the same turn of the event loop go in one round.
     setImmediate(() => {
       this.starting = false;
       while (this.waiting.length > 0 && this.inFlight < ROUNDS_IN_FLIGHT) {
@@ -97,9 +113,11 @@ export class Claimer {
         this.inFlight += 1;
         this.round(round)
           .then(
-            (again) => this.waiting.push(...again),
+            (again) => {
+              for (const pending of again) this.pick(pending);
+            },
             (error: unknown) => {
-              for (const pending of round) pending.reject(error);
+              for (const { pending } of round) pending.reject(error);
             },
           )
           .finally(() => {
@@ -110,29 +128,21 @@ export class Claimer {
     });
   }
 
-  /** One round: a candidate each, their leases in one insert, the winners checked; returns the claims to try again. */
-  private async round(round: readonly Pending[]): Promise<Pending[]> {
-    const candidates = await Promise.all(round.map((pending) => this.window.next(pending.claimant, pending.passed, pending.since)));
-    const trying: { pending: Pending; candidate: Candidate }[] = [];
-    for (const [index, pending] of round.entries()) {
-      const candidate = candidates[index];
-      if (candidate) {
-        pending.passed.add(String(candidate._id));
-        trying.push({ pending, candidate });
-      } else {
-        pending.resolve(null);
-      }
-    }
-    if (trying.length === 0) return [];
+  /** One round: the claims' candidates' leases in one insert, the winners checked; returns the claims to try again. */
+  private async round(trying: readonly Trying[]): Promise<Pending[]> {
     const claimedAt = this.pool.now();
     const expiresAt = later(this.pool, this.pool.config.leaseMs);
     const leases = trying.map(({ pending, candidate }) => ({ _id: String(candidate._id), socketId: pending.claimant.socketId, builder: pending.claimant.builder, expiresAt, claimedAt }));
     let taken;
     try {
       taken = await insertNew(this.pool.models.Lease.collection, leases);
+      // Won here or taken by another claimer: held either way.
+      this.pool.held.add(leases.map((lease) => lease._id));
     } catch (error) {
       // Some may be in (SQLite gave up midway): none may stay behind to be renewed by heartbeats of a worker never told.
       await this.giveUp(leases.map((lease) => ({ jobId: lease._id, socketId: lease.socketId })), claimedAt);
+      // Which of them another claimer holds is not known here.
+      this.pool.held.invalidate();
       this.window.invalidate();
       throw error;
     } finally {
@@ -183,23 +193,29 @@ export class Claimer {
    */
   private async giveUp(leases: readonly { jobId: string; socketId: string }[], claimedAt: Date): Promise<void> {
     for (const { jobId, socketId } of leases) await this.pool.models.Lease.deleteOne({ _id: jobId, socketId, claimedAt });
+    this.pool.held.remove(leases.map(({ jobId }) => jobId));
   }
 
-  /** The most wanted queued jobs nobody holds, past their backoff, as many as a claim window holds; each claim checks its job once it holds it. */
-  private async readQueue(filter: Record<string, unknown>, passed: readonly string[]): Promise<Candidate[]> {
-    const skipped = [...(await leasedJobIds(this.pool)), ...passed];
-    return this.pool.models.Job.find(
-      {
+  /**
+   * Every queued job past its backoff that nobody holds, most wanted first,
+   * for every kind's window at once; each claim checks its job once it holds
+   * it. The store scans and sorts the whole queue whatever the filter (no
+   * index but `_id` on the embedded store), so the read takes it all rather
+   * than a head per kind; who holds what is filtered here, from `HeldJobs`.
+   */
+  private async readQueue(): Promise<QueueRead> {
+    const { held } = this.pool;
+    const startedAt = this.pool.now().getTime();
+    const [, queued] = await Promise.all([
+      held.ready(),
+      this.pool.models.Job.find(
         // A plain equality FerretDB pushes down to SQLite.
-        state: 'queued',
-        notBefore: { $lte: this.pool.now() },
-        ...filter,
-        ...(skipped.length > 0 && { _id: { $nin: skipped } }),
-      },
-      { _id: 1, outPath: 1, attestedBy: 1, triedBy: 1, notBefore: 1, system: 1, requiredSystemFeatures: 1 },
-    )
-      .sort(JOB_ORDER)
-      .limit(CLAIM_WINDOW)
-      .lean<Candidate[]>();
+        { state: 'queued', notBefore: { $lte: this.pool.now() } },
+        { _id: 1, outPath: 1, attestedBy: 1, triedBy: 1, notBefore: 1, system: 1, requiredSystemFeatures: 1 },
+      )
+        .sort(JOB_ORDER)
+        .lean<Candidate[]>(),
+    ]);
+    return { startedAt, candidates: queued.filter((job) => !held.has(String(job._id))) };
   }
 }

@@ -1,8 +1,10 @@
 import type { PoolContext } from './poolContext.ts';
 import { PoolError } from './poolError.ts';
 
-/** How long a builder's count of held claims is trusted before its leases are counted again. */
-const RECOUNT_AFTER_MS = 1000;
+/** How long the counts of held claims are trusted before every lease is counted again, in the background. */
+const RECOUNT_AFTER_MS = 10_000;
+/** How old a count may be that refuses a claim: older, the leases are counted again first. */
+const REFUSE_AFTER_COUNT_MS = 1000;
 
 /** Claims `builder` holds right now, on any connection to any server process. */
 export function claimsHeldBy(pool: PoolContext, builder: string): Promise<number> {
@@ -33,10 +35,13 @@ export interface Reservation {
 /**
  * Keeps each builder under `maxClaimsPerBuilder`. Counting a builder's leases
  * on every claim scanned every lease on FerretDB (which serves no index but
- * `_id`), and claims fell to ten a second once a thousand were held. Leases
- * are counted at most once a second, every builder's in one read; in between, this
- * process's own claims are reserved before any await, so claims racing here
- * never pass the limit together, and near the limit `claim` asks the store.
+ * `_id`), and claims fell to ten a second once a thousand were held; counting
+ * every builder's once a second still made claims wait 1.5 s for each count
+ * once 8,750 leases were held. Leases are counted every 10 s in the
+ * background, every builder's in one read, and before a claim is refused on a
+ * count older than a second; in between, this process's own claims are
+ * reserved before any await, so claims racing here never pass the limit
+ * together, and near the limit `claim` asks the store.
  */
 export class ClaimAllowance {
   private readonly held = new Map<string, Held>();
@@ -46,7 +51,12 @@ export class ClaimAllowance {
 
   async reserve(builder: string): Promise<Reservation> {
     const max = this.pool.config.maxClaimsPerBuilder;
-    const held = await this.current(builder);
+    let held = await this.current(builder);
+    // The count only grows between recounts (completions are not subtracted): a refusal rests on a recent one.
+    if (held.counted + held.reserved >= max && this.pool.now().getTime() - held.countedAt >= REFUSE_AFTER_COUNT_MS) {
+      await this.recount();
+      held = await this.current(builder);
+    }
     if (held.counted + held.reserved >= max) throw tooManyClaims(builder, max);
     held.reserved += 1;
     const nearLimit = held.counted + held.reserved >= max - 1;
@@ -66,7 +76,8 @@ export class ClaimAllowance {
       held = { counted: 0, countedAt: -Infinity, reserved: 0 };
       this.held.set(builder, held);
     }
-    if (this.pool.now().getTime() - held.countedAt >= RECOUNT_AFTER_MS) await this.recount();
+    if (held.countedAt === -Infinity) await this.recount();
+    else if (this.pool.now().getTime() - held.countedAt >= RECOUNT_AFTER_MS) void this.recount().catch(() => undefined);
     return held;
   }
 
@@ -74,7 +85,7 @@ export class ClaimAllowance {
   private recount(): Promise<void> {
     this.recounting ??= (async () => {
       const now = this.pool.now();
-      const leases = await this.pool.models.Lease.find({ expiresAt: { $gte: now } }, { _id: 0, builder: 1 }).lean();
+        const leases = await this.pool.models.Lease.find({ expiresAt: { $gte: now } }, { _id: 0, builder: 1 }).lean();
       const counts = new Map<string, number>();
       for (const { builder } of leases) counts.set(builder, (counts.get(builder) ?? 0) + 1);
       for (const [builder, held] of this.held) {

@@ -72,35 +72,35 @@ class Handouts {
   }
 }
 
+/** One read of the queue, which every kind's window takes its share of. */
+export interface QueueRead {
+  /** When the read began: what settled before then, it saw. */
+  readonly startedAt: number;
+  /** The queued jobs past their backoff that nobody holds, most wanted first. */
+  readonly candidates: readonly Candidate[];
+}
+
 /**
- * The most wanted queued jobs nobody holds, read from the store once for
- * many claims. Finding them is a read and sort of the whole queue on the
- * embedded FerretDB (its SQLite backend serves no secondary index), which one
- * claim each would repeat thousands of times. The window may be stale: a
- * claim still wins a job only by inserting its lease and then checking the
- * job itself, so staleness costs a wasted try, never a double claim.
+ * The most wanted queued jobs nobody holds that one kind of worker can build,
+ * taken from a read of the whole queue that all windows share. The window
+ * may be stale: a claim still wins a job only by inserting its lease and then
+ * checking the job itself, so staleness costs a wasted try, never a double claim.
  */
 class ClaimWindow {
   private candidates: Candidate[] = [];
-  /** How many jobs the last read returned: fewer than `size` means it saw every one. */
-  private readCount = 0;
   /** When the read that filled the window began. */
-  readAt = 0;
+  readAt = -Infinity;
   /** When a claim last used it: a window no worker of its kind asks is dropped. */
   usedAt = 0;
-  /** The queue changed in this process since that read began. */
-  private stale = true;
-  private changes = 0;
+  /** The `ClaimWindows` generation of that read: any other means the queue changed in this process since it began. */
+  private generation = -1;
   private reading: Promise<void> | null = null;
 
   constructor(
-    private readonly read: () => Promise<Candidate[]>,
-    private readonly size: number,
-    private readonly readFor: (claimant: Claimant, passed: readonly string[]) => Promise<Candidate[]>,
-    private readonly maxAgeMs: number,
+    private readonly capabilities: WorkerCapabilities | null,
+    private readonly windows: ClaimWindows,
     private readonly clock: () => Date,
     private readonly handouts: Handouts,
-    private readonly readDone: () => void,
   ) {}
 
   async next(claimant: Claimant, passed: ReadonlySet<string>, since: number): Promise<Candidate | null> {
@@ -109,23 +109,19 @@ class ClaimWindow {
     let waited = false;
     for (;;) {
       this.usedAt = this.clock().getTime();
-      if (waited || (!this.stale && this.clock().getTime() - this.readAt < this.maxAgeMs)) {
+      if (waited || this.fresh()) {
         const index = this.find(fits);
         if (index >= 0) return this.handOut(index);
-        if (this.reading === null && this.readAt >= since) {
-          if (this.readCount < this.size) return null;
-          const further = await this.readFor(claimant, [...passed]);
-          return further.find((candidate) => !this.handouts.isOut(String(candidate._id), -Infinity) && fits(candidate, this.clock())) ?? null;
-        }
+        // The window holds every job of its kind the read saw: a read begun after the claim came had nothing for it.
+        if (this.reading === null && this.readAt >= since) return null;
       }
       await this.refresh();
       waited = true;
     }
   }
 
-  invalidate(): void {
-    this.changes += 1;
-    this.stale = true;
+  private fresh(): boolean {
+    return this.generation === this.windows.generation && this.clock().getTime() - this.readAt < this.windows.maxAgeMs;
   }
 
   /** The first candidate that fits; jobs another window handed out since this one's read are dropped on the way. */
@@ -147,24 +143,20 @@ class ClaimWindow {
     const [candidate] = this.candidates.splice(index, 1);
     if (!candidate) return null;
     this.handouts.handOut(String(candidate._id));
-    // Read ahead while a quarter is left, so claims need not wait for the read.
-    if (this.candidates.length < this.size / 4 && this.readCount === this.size) void this.refresh().catch(() => undefined);
     return candidate;
   }
 
   private refresh(): Promise<void> {
-    if (this.reading) return this.reading;
-    const startedAt = this.clock().getTime();
-    const changesBefore = this.changes;
-    const insertingBefore = this.handouts.inserted();
-    this.reading = this.read()
-      .then((candidates) => {
-        // A job handed out before or during the read may be back in it, its lease not yet in: not offered twice.
-        this.candidates = candidates.filter((candidate) => !insertingBefore.has(String(candidate._id)) && !this.handouts.isOut(String(candidate._id), startedAt));
-        this.readCount = candidates.length;
-        this.readAt = startedAt;
-        this.stale = this.changes !== changesBefore;
-        this.readDone();
+    this.reading ??= this.windows
+      .readQueue()
+      .then(({ read, generation, insertingBefore }) => {
+        // A job handed out before or during the read may be in it, its lease not yet in: not offered twice.
+        this.candidates = read.candidates.filter(
+          (candidate) => !insertingBefore.has(String(candidate._id)) && !this.handouts.isOut(String(candidate._id), read.startedAt) && canBuild(this.capabilities, candidate),
+        );
+        this.readAt = read.startedAt;
+        this.generation = generation;
+        this.windows.readDone();
       })
       .finally(() => {
         this.reading = null;
@@ -173,25 +165,31 @@ class ClaimWindow {
   }
 }
 
+interface SharedRead {
+  readonly done: Promise<{ read: QueueRead; generation: number; insertingBefore: ReadonlySet<string> }>;
+  readonly generation: number;
+}
+
 /**
  * One claim window per kind of worker (the systems and features it
- * announced), each read with the store filter of what that kind can build.
- * One window for all made a routed claim read the queue for itself whenever
- * the window's head held nothing its worker can build: with many kinds and a
- * long queue, that was most claims.
+ * announced), all filled from one read of the whole queue, split by
+ * `canBuild` here. A read per kind, each a full scan and sort of the queue on
+ * the embedded FerretDB (its SQLite backend serves no index but `_id`), made
+ * five kinds five times the store's work; a window per kind still keeps a
+ * routed claim from looking through jobs its worker cannot build.
  */
 export class ClaimWindows {
   private readonly windows = new Map<string, ClaimWindow>();
   private readonly handouts = new Handouts();
+  /** Counts `invalidate` calls: a window read before the latest is stale. */
+  generation = 0;
+  private shared: SharedRead | null = null;
 
   constructor(
-    /** The head of the queue that workers of these capabilities can build. */
-    private readonly read: (capabilities: WorkerCapabilities | null) => Promise<Candidate[]>,
-    /** Jobs one read takes; when a window was full and held nothing for a claimant, `readFor` looks further. */
-    private readonly size: number,
-    private readonly readFor: (claimant: Claimant, passed: readonly string[]) => Promise<Candidate[]>,
+    /** The queued jobs past their backoff that nobody holds, most wanted first. */
+    private readonly read: () => Promise<QueueRead>,
     /** How long a window may miss queue changes other server processes made. */
-    private readonly maxAgeMs: number,
+    readonly maxAgeMs: number,
     private readonly clock: () => Date,
   ) {}
 
@@ -203,8 +201,7 @@ export class ClaimWindows {
     const kind = kindOf(claimant.capabilities);
     let window = this.windows.get(kind);
     if (!window) {
-      const capabilities = claimant.capabilities;
-      window = new ClaimWindow(() => this.read(capabilities), this.size, this.readFor, this.maxAgeMs, this.clock, this.handouts, () => this.readDone());
+      window = new ClaimWindow(claimant.capabilities, this, this.clock, this.handouts);
       this.windows.set(kind, window);
     }
     return window.next(claimant, passed, since);
@@ -217,11 +214,30 @@ export class ClaimWindows {
 
   /** The queue changed here (jobs added or returned): every window is read again before its next use. */
   invalidate(): void {
-    for (const window of this.windows.values()) window.invalidate();
+    this.generation += 1;
+  }
+
+  /** A read of the queue for a window: the one in flight if no change came since it began, else a new one. */
+  readQueue(): SharedRead['done'] {
+    if (this.shared?.generation !== this.generation) {
+      const generation = this.generation;
+      const insertingBefore = this.handouts.inserted();
+      const shared: SharedRead = {
+        generation,
+        done: this.read().then((read) => ({ read, generation, insertingBefore })),
+      };
+      this.shared = shared;
+      void shared.done
+        .finally(() => {
+          if (this.shared === shared) this.shared = null;
+        })
+        .catch(() => undefined);
+    }
+    return this.shared!.done;
   }
 
   /** Windows of kinds no worker asked for a while go; then what every remaining window's read saw is forgotten. */
-  private readDone(): void {
+  readDone(): void {
     const now = this.clock().getTime();
     for (const [kind, window] of this.windows) if (now - window.usedAt > this.maxAgeMs) this.windows.delete(kind);
     const oldestRead = Math.min(...[...this.windows.values()].map((window) => window.readAt));

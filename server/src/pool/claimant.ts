@@ -19,8 +19,8 @@ const FEATURES_MAX_AGE_MS = 60_000;
  * the features are read once, again at most once a minute in the background,
  * and this process's enqueues add theirs at once. A feature no job needs any
  * more still excludes only jobs that need it; one another process enqueued
- * and not read yet lets such jobs into a worker's claim window, where
- * `mayOffer` still refuses them: it costs room in a window, never a misrouted job.
+ * and not read yet is counted in a worker's outlook for up to a minute; claims
+ * do not use this filter (`canBuild` splits the queue read into claim windows).
  */
 export class QueuedFeatures {
   private readonly known = new Set<string>();
@@ -54,8 +54,8 @@ export class QueuedFeatures {
 }
 
 /**
- * `canBuild` as a store filter, for reads of the queue for one kind of worker
- * (its claim window, the further read past it, the outlook): a job for another system,
+ * `canBuild` as a store filter, for a read of the queue for one kind of worker
+ * (the outlook): a job for another system,
  * or needing a feature the worker lacks, is left in the store. "Every required
  * feature is the worker's" is said as "none of the features queued jobs need
  * and the worker lacks": FerretDB 1.24 gets `$not`/`$nor` of `$elemMatch`

@@ -54,6 +54,7 @@ export async function complete(pool: PoolContext, ingest: Ingest, builder: Build
     { new: true },
   ).lean<StoredJob>();
   await pool.models.Lease.deleteOne({ _id: id, socketId });
+  pool.held.remove([id]);
   pool.events.publish('job:done', { job: toJobView(updated ?? job), builder: builder.name, outcome });
   if (state === 'queued') pool.queueChanged();
   else pool.statsChanged();

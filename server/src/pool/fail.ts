@@ -45,6 +45,7 @@ export async function fail(pool: PoolContext, builder: string, socketId: string,
     { new: true },
   ).lean<StoredJob>();
   await pool.models.Lease.deleteOne({ _id: id, socketId });
+  pool.held.remove([id]);
   pool.events.publish('job:failed', { job: toJobView(updated ?? job), builder, error, final, outcome });
   if (final) pool.statsChanged();
   else pool.queueChanged();

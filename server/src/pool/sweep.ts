@@ -10,6 +10,7 @@ export async function sweep(pool: PoolContext): Promise<number> {
     // One by one, each checked again: a heartbeat may have extended it since the read.
     const deleted = await Lease.deleteOne({ _id: lease._id, expiresAt: { $lt: now } });
     returned += deleted.deletedCount;
+    if (deleted.deletedCount > 0) pool.held.remove([lease._id]);
   }
   if (returned > 0) {
     pool.log.info({ returned }, 'returned jobs with expired leases');

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { AttemptView, AttestationView, EnqueueResult, HeartbeatAck, JobOutcomeAck, JobRequest, JobView, PoolJobView, PoolOutlook, PoolStats, PoolView, ReportRebuilds, WorkerCapabilities } from '@lilac/common';
 import { GroupCommit } from '../attestations/groupCommit.ts';
 import type { Builder } from '../builders/builderService.ts';
@@ -14,6 +15,7 @@ import { complete, type Ingest } from './complete.ts';
 import { fail } from './fail.ts';
 import { followAttestations } from './followAttestation.ts';
 import { heartbeat } from './heartbeat.ts';
+import { HeldJobs } from './heldJobs.ts';
 import { poolOutlook } from './outlook.ts';
 import type { PoolContext } from './poolContext.ts';
 import { prioritise } from './prioritise.ts';
@@ -21,6 +23,13 @@ import { release } from './release.ts';
 import { poolStats } from './stats.ts';
 import { sweep } from './sweep.ts';
 import { poolView, type LocalWorker } from './view.ts';
+
+/**
+ * A count of the pool reads every job and lease (seconds on a long queue on
+ * the embedded store): the next waits at least this many times as long as
+ * the last took, so counts take at most a fifth of the store's time.
+ */
+const STATS_COST_FACTOR = 4;
 
 /** Attestations whose jobs one read looks for (the store's bound on an indexed `$in` is far above). */
 const MAX_FOLLOWED = 1_000;
@@ -42,6 +51,8 @@ export class WorkPool {
   private sweeper: NodeJS.Timeout | null = null;
   private statsTimer: NodeJS.Timeout | null = null;
   private statsDirty = false;
+  /** How long the last count for `pool:stats` took. */
+  private statsTookMs = 0;
   private unsubscribe: (() => void) | null = null;
   private readonly context: PoolContext;
   private readonly claimer: Claimer;
@@ -67,6 +78,7 @@ export class WorkPool {
       log,
       now,
       queuedFeatures: new QueuedFeatures({ models, now }),
+      held: new HeldJobs(models, now),
       queueChanged: () => {
         this.claimer.invalidate();
         this.statsChanged();
@@ -210,15 +222,19 @@ export class WorkPool {
     return poolOutlook(this.context, builder, this.localWorkers.get(socketId)?.capabilities ?? null);
   }
 
-  /** Publishes `pool:stats` at most once per `statsIntervalMs`, however busy the pool is. */
+  /** Publishes `pool:stats` at most once per `statsIntervalMs`, and per four times the last count's duration, however busy the pool is. */
   private statsChanged(): void {
     this.statsDirty = true;
     if (this.statsTimer || !this.sweeper) return;
     this.statsTimer = setTimeout(() => {
       this.statsDirty = false;
+      const startedAt = performance.now();
       // The timer is cleared only once these stats are out, so one count of the pool runs at a time.
       this.stats()
-        .then((stats) => this.context.events.publish('pool:stats', stats))
+        .then((stats) => {
+          this.statsTookMs = performance.now() - startedAt;
+          this.context.events.publish('pool:stats', stats);
+        })
         .catch((error: unknown) => {
           if (this.sweeper) this.log.warn({ err: error }, 'pool stats failed');
         })
@@ -226,7 +242,7 @@ export class WorkPool {
           this.statsTimer = null;
           if (this.statsDirty) this.statsChanged();
         });
-    }, this.context.config.statsIntervalMs);
+    }, Math.max(this.context.config.statsIntervalMs, STATS_COST_FACTOR * this.statsTookMs));
     this.statsTimer.unref();
   }
 }
