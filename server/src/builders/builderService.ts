@@ -3,15 +3,10 @@ import { isDuplicateKeyError } from '../store/duplicateKey.ts';
 import type { Models } from '../store/models.ts';
 import { BUILDER_NAME_PATTERN, type BuilderRecord } from './builderModel.ts';
 import { generateToken, hashToken, tokenHashesMatch } from './tokens.ts';
+import { DomainError } from '../domainError.ts';
 
-export class BuilderError extends Error {
+export class BuilderError extends DomainError<'invalid' | 'not-found' | 'conflict'> {
   override name = 'BuilderError';
-  constructor(
-    readonly kind: 'invalid' | 'not-found' | 'conflict',
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export interface Builder {

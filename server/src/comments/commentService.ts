@@ -6,17 +6,12 @@ import { isDuplicateKeyError } from '../store/duplicateKey.ts';
 import type { Models } from '../store/models.ts';
 import type { CommentRecord } from './commentModel.ts';
 import { renderMarkdown } from './markdown.ts';
+import { DomainError } from '../domainError.ts';
 
 export type CommentErrorKind = 'invalid' | 'not-found' | 'forbidden';
 
-export class CommentError extends Error {
+export class CommentError extends DomainError<CommentErrorKind> {
   override name = 'CommentError';
-  constructor(
-    readonly kind: CommentErrorKind,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** A thread stays one document well under the store's 16 MiB limit even at the longest comments. */

@@ -24,6 +24,7 @@ import { diffoscopeId, listingId } from './listingModel.ts';
 import { ListingTooLargeError, type EncodedListing } from './listingCodec.ts';
 import { bytesOf, readCompressedListing, storedListingIds, storeListing } from './listingStore.ts';
 import { ListingThread } from './listingThread.ts';
+import { DomainError } from '../domainError.ts';
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
@@ -31,14 +32,8 @@ const gunzipAsync = promisify(gunzip);
 export type DiffErrorKind = 'not-found' | 'not-attested' | 'size-mismatch' | 'too-large' | 'unknown-hash';
 
 /** Why an upload or a read about an output's differences is refused; the HTTP edge maps `kind` to a status. */
-export class DiffError extends Error {
+export class DiffError extends DomainError<DiffErrorKind> {
   override name = 'DiffError';
-  constructor(
-    readonly kind: DiffErrorKind,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export interface StoredDiffoscope {

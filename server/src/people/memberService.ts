@@ -4,17 +4,12 @@ import { generateToken, hashToken } from '../builders/tokens.ts';
 import { isDuplicateKeyError } from '../store/duplicateKey.ts';
 import type { Models } from '../store/models.ts';
 import { hashPassword, passwordMatches } from './passwords.ts';
+import { DomainError } from '../domainError.ts';
 
 export type MemberErrorKind = 'invalid' | 'not-found' | 'conflict';
 
-export class MemberError extends Error {
+export class MemberError extends DomainError<MemberErrorKind> {
   override name = 'MemberError';
-  constructor(
-    readonly kind: MemberErrorKind,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export interface Member {

@@ -1,12 +1,8 @@
+import { DomainError } from '../domainError.ts';
+
 /** Why a maintainer's change to a job was refused: the HTTP edge answers 404 or 409. */
-export class JobControlError extends Error {
+export class JobControlError extends DomainError<'not-found' | 'conflict'> {
   override name = 'JobControlError';
-  constructor(
-    readonly kind: 'not-found' | 'conflict',
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 const JOB_ID = /^[0-9a-f]{24}$/;
