@@ -52,7 +52,7 @@ try {
     const before = server.cpuSeconds();
     const result = await runRequests(server.url, clients, drain(requests));
     const after = server.cpuSeconds();
-    console.log(`${row(route, clients, result)}   CPU s: server ${(after.own - before.own).toFixed(1)}, store ${(after.store - before.store).toFixed(1)}`);
+    console.log(`${row(route, clients, result)}   CPU s: client ${result.clientCpuSeconds.toFixed(1)}, server ${(after.own - before.own).toFixed(1)}, store ${(after.store - before.store).toFixed(1)}`);
   }
   console.log(`server RSS ${server.rssMiB().toFixed(0)} MiB`);
 } finally {

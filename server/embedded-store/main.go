@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -98,6 +99,20 @@ func main() {
 	// New has bound the socket already: clients may connect from here on.
 	if err := json.NewEncoder(os.Stdout).Encode(map[string]string{"socket": *socket}); err != nil {
 		log.Fatalf("announcing socket: %v", err)
+	}
+	// Profiling the store is how its share of a benchmark is explained; the profile is written when the store stops.
+	if file := os.Getenv("LILAC_STORE_CPU_PROFILE"); file != "" {
+		out, err := os.Create(file)
+		if err != nil {
+			log.Fatalf("creating CPU profile: %v", err)
+		}
+		if err := pprof.StartCPUProfile(out); err != nil {
+			log.Fatalf("starting CPU profile: %v", err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			out.Close()
+		}()
 	}
 	store.Run(ctx)
 }
