@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AttemptView, AttestationView, EnqueueResult, HeartbeatAck, JobOutcomeAck, JobRequest, JobView, PoolJobView, PoolOutlook, PoolStats, PoolView, ReportRebuilds, WorkerCapabilities } from '@lilac/common';
 import { GroupCommit } from '../attestations/groupCommit.ts';
 import type { Builder } from '../builders/builderService.ts';
@@ -33,6 +34,13 @@ const STATS_COST_FACTOR = 4;
 
 /** Attestations whose jobs one read looks for (the store's bound on an indexed `$in` is far above). */
 const MAX_FOLLOWED = 1_000;
+/**
+ * How long attestations gather before one read looks for their jobs. Ingest publishes a group's attestations as it
+ * writes them, dozens of groups a second on lila's route, and most concern no job: a read per group cost ingest about
+ * one store command in seven. Claims check the same records themselves, so the delay only makes the pool's picture of
+ * who attested a job this much later.
+ */
+const FOLLOW_GATHER_MS = 250;
 
 /**
  * The shared rebuild work pool, which any number of server processes can
@@ -88,6 +96,7 @@ export class WorkPool {
     this.claimer = new Claimer(this.context);
     this.followed = new GroupCommit<readonly AttestationView[], void>(
       async (batches) => {
+        await sleep(FOLLOW_GATHER_MS);
         const attestations = batches.flat();
         await followAttestations(this.context, attestations).catch((error: unknown) => this.log.warn({ err: error, attestations: attestations.length }, 'pool attestation update failed'));
         return batches.map(() => undefined);
