@@ -5,7 +5,7 @@ import { DEFAULT_DIFFOSCOPE_MAX_BYTES } from '@lilac/common';
 import { IngestRepair } from './attestations/ingestRepair.ts';
 import { OrphanedChunkSweep } from './listings/orphanedChunkSweep.ts';
 import { AttestationIngest } from './attestations/ingestService.ts';
-import { SignatureVerifier } from './attestations/signatureVerifier.ts';
+import { SignatureThreads } from './attestations/signatureThreads.ts';
 import { BuilderService } from './builders/builderService.ts';
 import { BuilderPresence } from './builders/presence.ts';
 import { StoreCatalog } from './catalog/storeCatalog.ts';
@@ -60,8 +60,8 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
   const events = new EventBus();
   const builders = new BuilderService(models);
   const members = new MemberService(models);
-  const verifier = new SignatureVerifier();
-  const ingest = new AttestationIngest(models, builders, events, verifier, log);
+  const signatureChecks = new SignatureThreads();
+  const ingest = new AttestationIngest(models, builders, events, signatureChecks, log);
   const context: AppContext = {
     config,
     log,
@@ -135,6 +135,7 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
         await context.pool.close();
         await context.reports.close();
         await context.listings.close();
+        await signatureChecks.close();
         await store.close();
         await embedded?.stop();
         log.info('lilac stopped');

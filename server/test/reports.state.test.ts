@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { VERDICTS, type ReportDetail, type Verdict } from '@lilac/common';
 import { AttestationIngest } from '../src/attestations/ingestService.ts';
-import { SignatureVerifier } from '../src/attestations/signatureVerifier.ts';
+import { SignatureThreads } from '../src/attestations/signatureThreads.ts';
 import { batchSubmissions } from '../src/attestations/submissions.ts';
 import { EventBus } from '../src/events/eventBus.ts';
 import { createLogger } from '../src/log.ts';
@@ -27,9 +27,12 @@ let server: TestServer;
 let alice: TestBuilder;
 let bob: TestBuilder;
 const services: ReportService[] = [];
+/** The other processes' ingest checks signatures on threads of its own, as a process of its own would. */
+const signatureChecks = new SignatureThreads(1);
 before(async () => ({ server, alice, bob } = await startServerWithAliceAndBob()));
 after(async () => {
   for (const service of services) await service.close();
+  await signatureChecks.close();
   await server.close();
 });
 
@@ -43,7 +46,7 @@ function otherProcess(events = new EventBus(), started = true): ReportService {
 
 /** The ingest of another process, publishing on `events`. */
 function ingestOn(events: EventBus): AttestationIngest {
-  return new AttestationIngest(server.context.models, server.context.builders, events, new SignatureVerifier(), log);
+  return new AttestationIngest(server.context.models, server.context.builders, events, signatureChecks, log);
 }
 
 async function upload(name: string, generated: GeneratedSbom): Promise<void> {

@@ -1,4 +1,4 @@
-import type { AttestationResult, OutputSummaryView, SignatureStatus } from '@lilac/common';
+import type { AttestationResult, OutputSummaryView, SignatureCheck, SignatureStatus } from '@lilac/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Types } from 'mongoose';
 import { publicKeysOf, type Builder, type BuilderService } from '../builders/builderService.ts';
@@ -11,8 +11,7 @@ import { insertNew } from '../store/insertNew.ts';
 import type { Models } from '../store/models.ts';
 import { attestationId, type AttestationRecord } from './attestationModel.ts';
 import { GroupCommit } from './groupCommit.ts';
-import { checkSignature } from './signatureCheck.ts';
-import type { SignatureVerifier } from './signatureVerifier.ts';
+import type { SignatureThreads } from './signatureThreads.ts';
 import type { AttestationInput } from './submissions.ts';
 import { SummaryFolding, type SummaryFold } from './summaryFolding.ts';
 import { verifiedHashCount } from './verdict.ts';
@@ -94,16 +93,15 @@ export class AttestationIngest {
     private readonly models: Models,
     private readonly builders: BuilderService,
     private readonly events: EventBus,
-    private readonly verifier: SignatureVerifier,
+    private readonly signatureChecks: SignatureThreads,
     private readonly log: Logger,
   ) {
     this.summaries = new SummaryFolding(models);
   }
 
   async submit(builder: Builder, inputs: readonly AttestationInput[]): Promise<AttestationResult[]> {
-    const keys = publicKeysOf(builder);
     const touched = this.touchBuilder(builder.name);
-    const signatures = inputs.map((input) => this.signatureOf(input, keys));
+    const signatures = await this.signaturesOf(inputs, publicKeysOf(builder));
     const chunks: Promise<AttestationResult[]>[] = [];
     for (let start = 0; start < inputs.length; start += CHUNK) {
       chunks.push(this.commits.submit({ builder: builder.name, inputs: inputs.slice(start, start + CHUNK), signatures: signatures.slice(start, start + CHUNK) }));
@@ -165,10 +163,15 @@ export class AttestationIngest {
     );
   }
 
-  private signatureOf(input: AttestationInput, keys: ReturnType<typeof publicKeysOf>): StoredSignature {
-    if (input.signature === '') return { status: 'unsigned', reason: UNSIGNED_REASON, key: null };
-    const check = checkSignature(input, keys, this.verifier);
-    return check.valid ? { status: 'valid', reason: null, key: check.keyName } : { status: 'invalid', reason: check.reason, key: null };
+  private async signaturesOf(inputs: readonly AttestationInput[], keys: ReturnType<typeof publicKeysOf>): Promise<StoredSignature[]> {
+    const signed = inputs.filter((input) => input.signature !== '');
+    const checks = signed.length === 0 ? [] : await this.signatureChecks.check(signed, keys);
+    let next = 0;
+    return inputs.map((input): StoredSignature => {
+      if (input.signature === '') return { status: 'unsigned', reason: UNSIGNED_REASON, key: null };
+      const check = checks[next++] as SignatureCheck;
+      return check.valid ? { status: 'valid', reason: null, key: check.keyName } : { status: 'invalid', reason: check.reason, key: null };
+    });
   }
 
   /** Inserts the attestations in one round trip; a resubmission is the document already there, upgraded when its signature now checks out. */
