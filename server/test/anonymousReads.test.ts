@@ -41,7 +41,7 @@ async function storeOperations(run: () => Promise<void>): Promise<StoreOperation
 function scans(operations: StoreOperation[]): StoreOperation[] {
   return operations.filter(
     ({ collection, filter }) =>
-      ['attestations', 'output_summaries', 'derivations', 'divergences'].includes(collection) && !(typeof filter === 'object' && filter !== null && '_id' in filter),
+      ['attestations', 'output_summaries', 'divergences'].includes(collection) && !(typeof filter === 'object' && filter !== null && '_id' in filter),
   );
 }
 

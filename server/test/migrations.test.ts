@@ -356,7 +356,6 @@ test('a store written at version 3 loses the ingest indexes that repeat _id, and
     assert.deepEqual(await migrationRuns(store.db), allVersions.filter((version) => version > 3));
     const indexNames = (collection: string) => store.db.collection(collection).indexes().then((indexes) => indexes.map((index) => index.name).sort());
     assert.deepEqual(await indexNames('attestations'), ['_id_']);
-    assert.deepEqual(await indexNames('derivations'), ['_id_']);
     assert.ok(!(await indexNames('output_summaries')).includes('outPath_1'));
     assert.ok((await indexNames('output_summaries')).includes('verdict_1'), 'an index a query uses stays');
 
@@ -555,6 +554,39 @@ test('a pool written at version 6, whose jobs had no priority, gets priority 0 a
     const worker = await connectRebuilder(server.url, dora.token);
     assert.equal(((await worker.emitWithAck('claim')) as JobView | null)?.outPath, second!.outPath);
     worker.disconnect();
+  } finally {
+    await server.close();
+    await store.close();
+  }
+});
+
+test('a store written at version 9, with a derivations collection, lists the same derivations once it is dropped', async () => {
+  const store = await oldStore();
+  await store.db.collection<{ _id: string; version: number }>(SCHEMA_COLLECTION).insertOne({ _id: 'version', version: 9 });
+  const [alice, bob, carol] = ['alice', 'bob', 'carol'].map(oldBuilder) as [OldBuilder, OldBuilder, OldBuilder];
+  for (const builder of [alice, bob, carol]) await writeBuilder(store.db, naturalKeys, builder);
+  // A fixed output two builders named one derivation for and carol, with a signature that does not verify, another.
+  const fetched = { outPath: storePath('source.tar.gz'), narHash: narHash('source') };
+  const [chosen, other] = [drvPath('source.tar.gz'), drvPath('source.tar.gz')];
+  const statements = [
+    { ...fetched, builder: alice, drvPath: chosen, valid: true, createdAt: at },
+    { ...fetched, builder: bob, drvPath: chosen, valid: true, createdAt: new Date(at.getTime() + 1) },
+    { ...fetched, builder: carol, drvPath: other, valid: false, createdAt: new Date(at.getTime() + 2) },
+  ];
+  for (const statement of statements) await writeAttestation(store.db, naturalKeys, statement);
+  await writeSummary(store.db, naturalKeys, statements, 'reproduced');
+  const claims = statements.map((statement) => ({ drvPath: statement.drvPath, output: 'out', builder: statement.builder.name, verified: statement.valid }));
+  await store.db.collection<{ _id: string }>('output_summaries').updateOne({ _id: fetched.outPath }, { $set: { derivationClaims: claims } });
+  assert.equal(await store.db.collection('derivations').countDocuments(), 2);
+
+  const server = await startOn(store);
+  try {
+    assert.deepEqual(await migrationRuns(store.db), allVersions.filter((version) => version > 9));
+    assert.deepEqual(await store.db.listCollections({ name: 'derivations' }).toArray(), []);
+    const listed = await json<{ id: string; drv_hash: string }[]>(await server.request('/derivations/'));
+    assert.deepEqual(listed.map((derivation) => derivation.drv_hash).sort(), [chosen, other].map(drvHash).sort());
+    const counts = await json<Record<string, Record<string, number>>>(await server.request(`/derivations/${drvHash(chosen)}`));
+    assert.deepEqual(counts, { [fetched.outPath]: { [fetched.narHash]: 2 } });
   } finally {
     await server.close();
     await store.close();

@@ -53,9 +53,8 @@ type Stored = AttestationRecord & { _id: string; createdAt: Date; updatedAt: Dat
  * `complete` uses this too, so every attestation enters by one door.
  *
  * Concurrent requests are written together (`GroupCommit`): one round trip
- * writes the intents of a group (alongside its new derivations), one its
- * attestations, and one or two its summaries, however many requests the
- * group holds.
+ * writes the intents of a group, one its attestations, and one or two its
+ * summaries, however many requests the group holds.
  *
  * Storing and counting are two writes, and a crash can fall between them.
  * Counting is therefore idempotent and done again whenever the statement
@@ -63,8 +62,6 @@ type Stored = AttestationRecord & { _id: string; createdAt: Date; updatedAt: Dat
  * intent (written before its first attestation) was never closed.
  */
 export class AttestationIngest {
-  /** Derivations known to be recorded, so most submissions skip that write. */
-  private readonly knownDerivations = new Set<string>();
   private readonly commits = new GroupCommit<Chunk, AttestationResult[]>(
     (group) => this.writeGroup(group),
     (chunk) => chunk.inputs.length,
@@ -134,12 +131,12 @@ export class AttestationIngest {
     return { intents: repairedIntents, outputs };
   }
 
-  /** One group commit: the derivations and intents, then the attestations, then their summaries; then the intents are closed. */
+  /** One group commit: the intents, then the attestations, then their summaries; then the intents are closed. */
   private async writeGroup(group: readonly Chunk[]): Promise<AttestationResult[][]> {
     const now = new Date();
     const ids = group.map((chunk) => chunk.inputs.map((input) => attestationId(input.outPath, chunk.builder, input.narHash)));
     const intents = group.map((chunk, index) => ({ _id: new Types.ObjectId(), builder: chunk.builder, attestationIds: ids[index] as string[], openedAt: now }));
-    await Promise.all([this.recordDerivations(group.flatMap((chunk) => chunk.inputs)), this.models.IngestIntent.collection.insertMany(intents)]);
+    await this.models.IngestIntent.collection.insertMany(intents);
     const documents = group.flatMap((chunk, index) =>
       chunk.inputs.map((input, item) => storedDocument((ids[index] as string[])[item] as string, chunk.builder, input, chunk.signatures[item] as StoredSignature, now)),
     );
@@ -252,18 +249,6 @@ export class AttestationIngest {
         lastChanged: record.lastChanged.toISOString(),
       });
     }
-  }
-
-  private async recordDerivations(inputs: readonly AttestationInput[]): Promise<void> {
-    const fresh = [...new Set(inputs.map((input) => input.drvPath).filter((path): path is string => path !== null))].filter(
-      (path) => !this.knownDerivations.has(path),
-    );
-    if (fresh.length === 0) return;
-    // One already recorded (by an earlier request or another process) is refused as taken, which is all it needs.
-    const now = new Date();
-    await insertNew(this.models.Derivation.collection, fresh.map((drvPath) => ({ _id: drvPath, drvPath, createdAt: now, updatedAt: now })));
-    if (this.knownDerivations.size > 100_000) this.knownDerivations.clear();
-    for (const path of fresh) this.knownDerivations.add(path);
   }
 
   private async touchBuilder(name: string): Promise<void> {

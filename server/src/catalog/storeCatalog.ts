@@ -148,16 +148,19 @@ export class StoreCatalog {
     const started = this.now();
     this.pending = [];
     const state = new CatalogState();
-    const { OutputSummary, Derivation, Attestation } = this.models;
+    const { OutputSummary, Attestation } = this.models;
     for await (const summary of OutputSummary.find({}, { outPath: 1, drvPath: 1, verdict: 1 }).lean().cursor()) {
       state.addOutput(summary.outPath, summary.drvPath ?? null);
       state.verdicts[summary.verdict as Verdict]++;
     }
-    for await (const derivation of Derivation.find({}, { drvPath: 1 }).lean().cursor()) state.addDerivation(derivation.drvPath);
-    const perBuilder = await Attestation.aggregate<{ _id: string; count: number }>([{ $group: { _id: '$builder', count: { $sum: 1 } } }]);
-    for (const { _id: builder, count } of perBuilder) {
-      state.attestationsByBuilder.set(builder, count);
+    // Every derivation an attestation names, whatever its signature; not the summaries' claims, which stop at 64 an output.
+    const perBuilder = Attestation.aggregate<{ _id: { builder: string; drvPath?: string | null }; count: number }>([
+      { $group: { _id: { builder: '$builder', drvPath: '$drvPath' }, count: { $sum: 1 } } },
+    ]).cursor();
+    for await (const { _id: { builder, drvPath }, count } of perBuilder) {
+      state.attestationsByBuilder.set(builder, (state.attestationsByBuilder.get(builder) ?? 0) + count);
       state.attestations += count;
+      if (typeof drvPath === 'string') state.addDerivation(drvPath);
     }
     const changedMeanwhile = this.pending ?? [];
     if (this.state !== null && changedMeanwhile.length > 0) {

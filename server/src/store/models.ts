@@ -3,7 +3,6 @@ import { attestationSchema } from '../attestations/attestationModel.ts';
 import { ingestIntentSchema } from '../attestations/ingestIntentModel.ts';
 import { outputSummarySchema } from '../attestations/outputSummaryModel.ts';
 import { builderSchema, builderTokenSchema } from '../builders/builderModel.ts';
-import { derivationSchema } from '../derivations/derivationModel.ts';
 import { divergenceSchema } from '../divergences/divergenceModel.ts';
 import { diffoscopeResultSchema, divergenceCauseSchema, listingChunkSchema, outputListingSchema } from '../listings/listingModel.ts';
 import { linkPatternSchema } from '../linkPatterns/linkPatternModel.ts';
@@ -23,7 +22,6 @@ export function createModels(connection: Connection) {
     Attestation: connection.model('Attestation', attestationSchema),
     OutputSummary: connection.model('OutputSummary', outputSummarySchema),
     IngestIntent: connection.model('IngestIntent', ingestIntentSchema),
-    Derivation: connection.model('Derivation', derivationSchema),
     Divergence: connection.model('Divergence', divergenceSchema),
     Report: connection.model('Report', reportSchema),
     ReportBlob: connection.model('ReportBlob', reportBlobSchema),
