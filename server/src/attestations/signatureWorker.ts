@@ -1,14 +1,17 @@
-import type { NamedKey } from '@lilac/common';
+import type { NamedKey, SignatureCheck } from '@lilac/common';
 import { serveRequests } from '../workerThread.ts';
 import { checkSignature, type SignedStatement } from './signatureCheck.ts';
 import { SignatureVerifier } from './signatureVerifier.ts';
 
-/** The worker thread behind SignatureThreads: checks a batch of one builder's statements with its keys. */
-export interface SignatureBatch {
+/** Statements of one builder, with its keys. */
+export interface BuilderStatements {
   readonly statements: readonly SignedStatement[];
   readonly keys: readonly NamedKey[];
 }
 
+/** The worker thread behind SignatureThreads: checks the statements of several builders, answering their checks in the same order. */
+export type SignatureBatch = readonly BuilderStatements[];
+
 const verifier = new SignatureVerifier();
 
-serveRequests(({ statements, keys }: SignatureBatch) => statements.map((statement) => checkSignature(statement, keys, verifier)));
+serveRequests((batch: SignatureBatch): SignatureCheck[][] => batch.map(({ statements, keys }) => statements.map((statement) => checkSignature(statement, keys, verifier))));
