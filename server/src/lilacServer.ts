@@ -61,6 +61,7 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
   const builders = new BuilderService(models);
   const members = new MemberService(models);
   const signatureChecks = new SignatureThreads();
+  signatureChecks.start();
   const ingest = new AttestationIngest(models, builders, events, signatureChecks, log);
   const context: AppContext = {
     config,

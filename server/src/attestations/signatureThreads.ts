@@ -34,6 +34,14 @@ export class SignatureThreads {
     this.threads = Array.from({ length: count }, () => new WorkerThread<SignatureBatch>(new URL('./signatureWorker.ts', import.meta.url), 'signature'));
   }
 
+  /**
+   * Starts the threads: loading a thread's modules takes a moment (longer on a slow machine), which the
+   * first attestations would otherwise wait for. A thread that fails to start is started again when used.
+   */
+  start(): void {
+    for (const thread of this.threads) thread.run([]).catch(() => undefined);
+  }
+
   async check(statements: readonly SignedStatement[], keys: readonly NamedKey[]): Promise<SignatureCheck[]> {
     const chunks: Promise<SignatureCheck[]>[] = [];
     for (let start = 0; start < statements.length; start += CHUNK) {
