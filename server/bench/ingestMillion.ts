@@ -35,17 +35,23 @@ try {
     return { builder, path: '/api/v1/attestations', body: JSON.stringify({ attestations }), count: size };
   };
   console.log(`${TOTAL} attestations, batches of ${BATCH}, ${CLIENTS} clients; server pid ${server.pid}, RSS at start ${server.rssMiB().toFixed(0)} MiB`);
-  console.log('   up to    att/s   p99 ms   server RSS MiB');
+  console.log('   up to    att/s   p99 ms   server RSS MiB   CPU ms per 1,000: server  store');
   const started = performance.now();
   let peak = 0;
   const sampler = setInterval(() => (peak = Math.max(peak, server.rssMiB())), 1000);
   try {
     const limits = [...new Set([FIRST, ...Array.from({ length: Math.ceil(TOTAL / STEP) }, (_, index) => (index + 1) * STEP)].map((limit) => Math.min(limit, TOTAL)))];
     for (const limit of limits) {
+      const before = server.cpuSeconds();
       const result = await runRequests(server.url, CLIENTS, upTo(limit));
+      const after = server.cpuSeconds();
       const rss = server.rssMiB();
       peak = Math.max(peak, rss);
-      console.log(`${String(limit).padStart(8)}  ${result.rate.toFixed(0).padStart(7)}  ${result.p99.toFixed(0).padStart(7)}  ${rss.toFixed(0).padStart(15)}`);
+      // Which side slows as the store fills: the server's or the store's CPU per attestation.
+      const perThousand = (seconds: number) => ((seconds * 1_000_000) / result.attestations).toFixed(0);
+      console.log(
+        `${String(limit).padStart(8)}  ${result.rate.toFixed(0).padStart(7)}  ${result.p99.toFixed(0).padStart(7)}  ${rss.toFixed(0).padStart(15)}  ${perThousand(after.own - before.own).padStart(24)}  ${perThousand(after.store - before.store).padStart(5)}`,
+      );
     }
   } finally {
     clearInterval(sampler);
