@@ -1,5 +1,4 @@
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { AttemptView, AttestationView, EnqueueResult, HeartbeatAck, JobOutcomeAck, JobRequest, JobView, PoolJobView, PoolOutlook, PoolStats, PoolView, ReportRebuilds, WorkerCapabilities } from '@lilac/common';
 import { GroupCommit } from '../attestations/groupCommit.ts';
 import type { Builder } from '../builders/builderService.ts';
@@ -35,10 +34,10 @@ const STATS_COST_FACTOR = 4;
 /** Attestations whose jobs one read looks for (the store's bound on an indexed `$in` is far above). */
 const MAX_FOLLOWED = 1_000;
 /**
- * How long attestations gather before one read looks for their jobs. Ingest publishes a group's attestations as it
+ * How long attestations gather before a read looks for their jobs. Ingest publishes a group's attestations as it
  * writes them, dozens of groups a second on lila's route, and most concern no job: a read per group cost ingest about
  * one store command in seven. Claims check the same records themselves, so the delay only makes the pool's picture of
- * who attested a job this much later.
+ * who attested a job this much later. What arrives while a read runs goes in the next, at once.
  */
 const FOLLOW_GATHER_MS = 250;
 
@@ -64,12 +63,12 @@ export class WorkPool {
   private unsubscribe: (() => void) | null = null;
   private readonly context: PoolContext;
   private readonly claimer: Claimer;
-  /**
-   * Attestations published in one turn of the event loop (an ingest group publishes its own together)
-   * are looked up as one; those arriving while a lookup runs, together next.
-   */
+  /** Attestations gathered for FOLLOW_GATHER_MS are looked up as one; those arriving while a lookup runs, together next. */
   private readonly followed: GroupCommit<readonly AttestationView[], void>;
   private readonly arrived: AttestationView[] = [];
+  private gathering: NodeJS.Timeout | null = null;
+  /** Reads for arrived attestations under way; `close()` waits for them. */
+  private readonly followUps = new Set<Promise<void>>();
 
   constructor(
     models: Models,
@@ -96,7 +95,6 @@ export class WorkPool {
     this.claimer = new Claimer(this.context);
     this.followed = new GroupCommit<readonly AttestationView[], void>(
       async (batches) => {
-        await sleep(FOLLOW_GATHER_MS);
         const attestations = batches.flat();
         await followAttestations(this.context, attestations).catch((error: unknown) => this.log.warn({ err: error, attestations: attestations.length }, 'pool attestation update failed'));
         return batches.map(() => undefined);
@@ -124,16 +122,25 @@ export class WorkPool {
         });
     }, this.context.config.sweepIntervalMs);
     this.unsubscribe ??= this.context.events.subscribe('attestation', (attestation) => {
-      if (this.arrived.push(attestation) === 1) setImmediate(() => void this.followed.submit(this.arrived.splice(0)));
+      this.arrived.push(attestation);
+      this.gathering ??= setTimeout(() => this.followArrived(), FOLLOW_GATHER_MS).unref();
     });
   }
 
   stop(): void {
     if (this.sweeper) clearInterval(this.sweeper);
     if (this.statsTimer) clearTimeout(this.statsTimer);
+    if (this.gathering) clearTimeout(this.gathering);
     this.unsubscribe?.();
-    this.sweeper = this.statsTimer = null;
+    this.sweeper = this.statsTimer = this.gathering = null;
     this.unsubscribe = null;
+  }
+
+  private followArrived(): void {
+    this.gathering = null;
+    const following = this.followed.submit(this.arrived.splice(0));
+    this.followUps.add(following);
+    void following.finally(() => this.followUps.delete(following));
   }
 
   /**
@@ -143,7 +150,9 @@ export class WorkPool {
    */
   async close(): Promise<void> {
     this.stop();
-    while (this.departures.size > 0) await Promise.allSettled([...this.departures]);
+    // The attestations still gathering are followed now, while the store is open.
+    if (this.arrived.length > 0) this.followArrived();
+    while (this.departures.size > 0 || this.followUps.size > 0) await Promise.allSettled([...this.departures, ...this.followUps]);
   }
 
   /** `capabilities` null: the worker announced nothing and is offered any job. */
