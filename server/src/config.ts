@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_MAX_LISTING_ENTRIES } from '@lilac/common';
 
@@ -14,6 +15,8 @@ export interface Config {
    * lose the last commits, answers already given included.
    */
   readonly storeSync: StoreSync;
+  /** Worker threads that check signatures: by default one core fewer than the machine has (the event loop's), at most four. */
+  readonly signatureThreads: number;
   /** Largest accepted request body, in bytes; a 50,000-component SBOM is about 25 MB. */
   readonly bodyLimitBytes: number;
   /** Most JSON values (array items, object members, scalars) one request body may hold, counted before it is parsed. */
@@ -107,6 +110,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbName: env.LILAC_DB_NAME?.trim() || 'lilac',
     dataDir: path.resolve(env.DATA_DIR?.trim() || 'data'),
     storeSync: storeSyncOf(env),
+    // One core is the event loop's (and the embedded store's); the rest check signatures, up to four by default.
+    signatureThreads: integer(env, 'LILAC_SIGNATURE_THREADS', Math.max(1, Math.min(4, availableParallelism() - 1)), 1, 64),
     bodyLimitBytes: integer(env, 'LILAC_BODY_LIMIT_BYTES', 64 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     bodyMaxValues: integer(env, 'LILAC_BODY_MAX_VALUES', 2_000_000, 1, 1_000_000_000),
     bodyMaxDepth: integer(env, 'LILAC_BODY_MAX_DEPTH', 64, 1, 10_000),

@@ -60,7 +60,7 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
   const events = new EventBus();
   const builders = new BuilderService(models);
   const members = new MemberService(models);
-  const signatureChecks = new SignatureThreads();
+  const signatureChecks = new SignatureThreads(config.signatureThreads);
   signatureChecks.start();
   const ingest = new AttestationIngest(models, builders, events, signatureChecks, log);
   const context: AppContext = {

@@ -15,6 +15,7 @@ export type ErrorClasses = Readonly<Record<string, new (message: string) => Erro
 export class WorkerThread<Request extends object> {
   private worker: Worker | null = null;
   private nextId = 0;
+  private closed = false;
   private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
 
   /** `module` calls `serveRequests`; `name` says which thread stopped. */
@@ -29,17 +30,27 @@ export class WorkerThread<Request extends object> {
     return this.pending.size;
   }
 
+  /** Rejects, never throws: a thread the system refuses (`new Worker` throws then) fails the request, not the caller. */
   run(request: Request): Promise<unknown> {
-    const worker = this.started();
-    const id = this.nextId++;
     return new Promise((resolve, reject) => {
+      if (this.closed) throw new Error('the server is shutting down');
+      const worker = this.started();
+      const id = this.nextId++;
       this.pending.set(id, { resolve, reject });
-      worker.ref();
-      worker.postMessage({ id, request });
+      try {
+        worker.ref();
+        worker.postMessage({ id, request });
+      } catch (error) {
+        this.pending.delete(id);
+        if (this.pending.size === 0) worker.unref();
+        throw error;
+      }
     });
   }
 
+  /** Fails what the thread holds and refuses what comes after. */
   async close(): Promise<void> {
+    this.closed = true;
     const worker = this.worker;
     this.worker = null;
     this.rejectAll(new Error('the server is shutting down'));

@@ -41,3 +41,11 @@ test('a request larger than one message is checked whole, in order, across the t
   assert.equal(checks.length, statements.length);
   checks.forEach((check, index) => assert.equal(check.valid, index % 7 !== 0, `statement ${index}`));
 });
+
+test('once closed, checks waiting and checks asked later are refused, not left waiting or given a new thread', async () => {
+  const closing = new SignatureThreads(1);
+  const waiting = closing.check([statement('late-1', alice)], [alice.publicKey]);
+  await closing.close();
+  await assert.rejects(waiting, /shutting down/);
+  await assert.rejects(closing.check([statement('late-2', alice)], [alice.publicKey]), /shutting down/);
+});

@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import type { NamedKey, SignatureCheck } from '@lilac/common';
 import { WorkerThread } from '../workerThread.ts';
 import type { SignedStatement } from './signatureCheck.ts';
@@ -6,11 +5,6 @@ import type { BuilderStatements, SignatureBatch } from './signatureWorker.ts';
 
 /** Statements one thread checks in one message: a large request is spread over every thread. */
 const CHUNK = 250;
-
-/** One core is the event loop's (and the store's, when it is embedded); the rest check signatures, up to four. */
-export function defaultSignatureThreads(): number {
-  return Math.max(1, Math.min(4, availableParallelism() - 1));
-}
 
 interface Waiting extends BuilderStatements {
   readonly resolve: (checks: SignatureCheck[]) => void;
@@ -28,9 +22,9 @@ interface Waiting extends BuilderStatements {
  */
 export class SignatureThreads {
   private readonly threads: WorkerThread<SignatureBatch>[];
-  private waiting: Waiting[] = [];
+  private readonly waiting: Waiting[] = [];
 
-  constructor(count = defaultSignatureThreads()) {
+  constructor(count: number) {
     this.threads = Array.from({ length: count }, () => new WorkerThread<SignatureBatch>(new URL('./signatureWorker.ts', import.meta.url), 'signature'));
   }
 
@@ -52,7 +46,9 @@ export class SignatureThreads {
     return (await Promise.all(chunks)).flat();
   }
 
+  /** Checks waiting for their turn are refused, and so is any later one. */
   async close(): Promise<void> {
+    for (const waiting of this.waiting.splice(0)) waiting.reject(new Error('the server is shutting down'));
     await Promise.all(this.threads.map((thread) => thread.close()));
   }
 
@@ -61,9 +57,7 @@ export class SignatureThreads {
   }
 
   private send(): void {
-    const waiting = this.waiting;
-    this.waiting = [];
-    for (const batch of batchesOf(waiting)) {
+    for (const batch of batchesOf(this.waiting.splice(0))) {
       const thread = this.threads.reduce((least, candidate) => (candidate.load < least.load ? candidate : least));
       (thread.run(batch.map(({ statements, keys }) => ({ statements, keys }))) as Promise<SignatureCheck[][]>).then(
         (checks) => batch.forEach((each, index) => each.resolve(checks[index] as SignatureCheck[])),

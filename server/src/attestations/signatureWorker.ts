@@ -14,4 +14,13 @@ export type SignatureBatch = readonly BuilderStatements[];
 
 const verifier = new SignatureVerifier();
 
-serveRequests((batch: SignatureBatch): SignatureCheck[][] => batch.map(({ statements, keys }) => statements.map((statement) => checkSignature(statement, keys, verifier))));
+/** A message carries several builders' requests: a statement the check cannot handle fails alone, not its neighbours. */
+function checked(statement: SignedStatement, keys: readonly NamedKey[]): SignatureCheck {
+  try {
+    return checkSignature(statement, keys, verifier);
+  } catch (error) {
+    return { valid: false, reason: `signature could not be checked: ${(error as Error).message}` };
+  }
+}
+
+serveRequests((batch: SignatureBatch): SignatureCheck[][] => batch.map(({ statements, keys }) => statements.map((statement) => checked(statement, keys))));
