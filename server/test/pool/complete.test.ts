@@ -1,22 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { describeRebuildOutcome, type AttestationView, type JobRequest, type MonitorEvents } from '@lilac/common';
-import { batchItem, drvHash, lilaItem, narHash } from '../support/attestationFixtures.ts';
+import { describeRebuildOutcome, type AttestationView, type MonitorEvents } from '@lilac/common';
+import { batchItem, narHash } from '../support/attestationFixtures.ts';
 import { connectRebuilder, fakeJob } from '../support/rebuilderClient.ts';
-import type { TestBuilder } from '../support/testServer.ts';
-import { claimed, drain, enqueue, holdingOnlyJob, leave, server, usePoolServer } from './poolKit.ts';
+import { attestedBy, claimed, drain, enqueue, holdingOnlyJob, leave, server, usePoolServer } from './poolKit.ts';
 
 usePoolServer();
-
-/** `builder` attests `job`'s output with a valid signature, as a post-build-hook would. */
-async function attestedBy(builder: TestBuilder, job: JobRequest, hash: string): Promise<void> {
-  const response = await server().request(`/attestation/${drvHash(job.drvPath)}`, {
-    method: 'POST',
-    token: builder.token,
-    json: [lilaItem(builder, { outPath: job.outPath, narHash: hash })],
-  });
-  assert.equal(response.status, 200);
-}
 
 test('a completed rebuild says plainly whether it reproduced the output or got another hash (and then asks for its listing), to the worker and the monitor', async () => {
   await drain();

@@ -1,22 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { JobRequest } from '@lilac/common';
-import { drvHash, lilaItem, narHash } from '../support/attestationFixtures.ts';
+import { narHash } from '../support/attestationFixtures.ts';
 import { fakeJob } from '../support/rebuilderClient.ts';
-import type { TestBuilder } from '../support/testServer.ts';
 import { waitUntil } from '../support/waitUntil.ts';
-import { drain, enqueue, server, usePoolServer } from './poolKit.ts';
+import { attestedBy, drain, enqueue, server, usePoolServer } from './poolKit.ts';
 
 usePoolServer({ targetBuilders: 2 });
-
-async function attest(builder: TestBuilder, job: JobRequest, hash: string): Promise<void> {
-  const response = await server().request(`/attestation/${drvHash(job.drvPath)}`, {
-    method: 'POST',
-    token: builder.token,
-    json: [lilaItem(builder, { outPath: job.outPath, narHash: hash })],
-  });
-  assert.equal(response.status, 200);
-}
 
 async function stored(job: JobRequest) {
   const record = await server().context.models.Job.findOne({ outPath: job.outPath }, { state: 1, attestedBy: 1, verifiedBuilders: 1 }).lean();
@@ -30,11 +20,11 @@ test('attestations of a queued job\'s output show on the job, and retire it once
   const [job, untouched] = [fakeJob('followed'), fakeJob('not-attested')];
   assert.equal((await enqueue([job, untouched])).status, 200);
 
-  await attest(alice, job, narHash('followed'));
+  await attestedBy(alice, job, narHash('followed'));
   await waitUntil('the job lists alice as attesting its output', async () => (await stored(job)).attestedBy.includes('follow-alice'));
   assert.deepEqual(await stored(job), { state: 'queued', attestedBy: ['follow-alice'], verifiedBuilders: 1 });
 
-  await attest(bob, job, narHash('followed'));
+  await attestedBy(bob, job, narHash('followed'));
   await waitUntil('the job is retired', async () => (await stored(job)).state === 'done');
   assert.deepEqual(await stored(job), { state: 'done', attestedBy: ['follow-alice', 'follow-bob'], verifiedBuilders: 2 });
   assert.deepEqual(await stored(untouched), { state: 'queued', attestedBy: [], verifiedBuilders: 0 });

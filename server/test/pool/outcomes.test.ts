@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { DivergenceView, JobRequest, OutputDetail, PoolView } from '@lilac/common';
-import { batchItem, drvHash, lilaItem, narHash } from '../support/attestationFixtures.ts';
+import type { DivergenceView, OutputDetail, PoolView } from '@lilac/common';
+import { batchItem, narHash } from '../support/attestationFixtures.ts';
 import { connectRebuilder, fakeJob } from '../support/rebuilderClient.ts';
-import type { TestBuilder } from '../support/testServer.ts';
-import { claimed, drain, enqueue, holdingOnlyJob, leave, server, usePoolServer } from './poolKit.ts';
+import { attestedBy, claimed, drain, enqueue, holdingOnlyJob, leave, server, usePoolServer } from './poolKit.ts';
 
 usePoolServer();
 
@@ -17,11 +16,6 @@ async function output(outPath: string): Promise<OutputDetail> {
   const response = await server().request(`/api/v1/outputs/${outPath.slice('/nix/store/'.length)}`);
   assert.equal(response.status, 200, await response.clone().text());
   return (await response.json()) as OutputDetail;
-}
-
-async function attestedBy(builder: TestBuilder, job: JobRequest, hash: string): Promise<void> {
-  const response = await server().request(`/attestation/${drvHash(job.drvPath)}`, { method: 'POST', token: builder.token, json: [lilaItem(builder, { outPath: job.outPath, narHash: hash })] });
-  assert.equal(response.status, 200);
 }
 
 test('a rebuild that timed out is retried like one that failed, and both count toward the attempt limit', async () => {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
-import type { ClaimAck, JobView } from '@lilac/common';
+import type { ClaimAck, JobRequest, JobView } from '@lilac/common';
 import type { Socket } from 'socket.io-client';
 import type { PoolConfig } from '../../src/config.ts';
 import { WorkPool } from '../../src/pool/workPool.ts';
+import { drvHash, lilaItem } from '../support/attestationFixtures.ts';
 import { connectRebuilder, fakeJob, testPoolConfig } from '../support/rebuilderClient.ts';
 import { startTestServer, type TestBuilder, type TestServer } from '../support/testServer.ts';
 import { waitUntil } from '../support/waitUntil.ts';
@@ -30,6 +31,12 @@ export function server(): TestServer {
 /** Each test works on its own jobs, so it retires whatever earlier tests left queued or held. */
 export async function drain(): Promise<void> {
   await server().context.models.Job.updateMany({ state: 'queued' }, { $set: { state: 'done' } });
+}
+
+/** `builder` attests `job`'s output with a valid signature, as a post-build-hook would. */
+export async function attestedBy(builder: TestBuilder, job: JobRequest, hash: string): Promise<void> {
+  const response = await server().request(`/attestation/${drvHash(job.drvPath)}`, { method: 'POST', token: builder.token, json: [lilaItem(builder, { outPath: job.outPath, narHash: hash })] });
+  assert.equal(response.status, 200, await response.text());
 }
 
 export async function enqueue(jobs: unknown): Promise<Response> {
