@@ -27,7 +27,9 @@ if (!process.env.MONGODB_URI) {
 }
 
 const files = chosenFiles.length > 0 ? chosenFiles : WORKSPACES.flatMap((workspace) => findFiles(path.join(root, workspace, 'test'), '.test.ts'));
-const code = await withTestStore((uri) =>
-  run('node', ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { ...process.env, MONGODB_URI: uri }),
+// Every test file gets the store as MONGODB_URI; LILAC_TEST_STORE says whether it is really MongoDB, so that the tests
+// of start-up and restarts run the embedded default on a data directory of their own, as `npm start` does.
+const code = await withTestStore((uri, kind) =>
+  run('node', ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { ...process.env, MONGODB_URI: uri, LILAC_TEST_STORE: kind }),
 );
 process.exit(code);

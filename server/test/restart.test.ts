@@ -6,12 +6,17 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { runAdmin, startServerProcess, waitForHealthy } from './support/processes.ts';
 
-// With MONGODB_URI set the processes share that store under a fresh database;
-// without it they run the embedded FerretDB on a fresh data directory.
+/**
+ * Against MongoDB the processes share it under a fresh database; otherwise each runs lilac's default, the embedded
+ * FerretDB on a fresh data directory, not the suite's shared store (`npm test` passes that as MONGODB_URI too).
+ */
+const embedded = !process.env.MONGODB_URI || process.env.LILAC_TEST_STORE === 'embedded';
+
 function storeEnvironment(): NodeJS.ProcessEnv {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'lilac-restart-'));
+  const { MONGODB_URI: _shared, ...inherited } = process.env;
   return {
-    ...process.env,
+    ...(embedded ? inherited : process.env),
     DATA_DIR: dataDir,
     LILAC_DB_NAME: `lilac_restart_${randomBytes(4).toString('hex')}`,
     LOG_LEVEL: 'info',
@@ -29,17 +34,17 @@ test('a builder created with the admin CLI before a restart still authenticates 
 
   const first = await startServerProcess(env);
   const health = await waitForHealthy(first.url);
-  assert.deepEqual(health.store, { kind: process.env.MONGODB_URI ? 'mongodb' : 'embedded-ferretdb', state: 'connected' });
+  assert.deepEqual(health.store, { kind: embedded ? 'embedded-ferretdb' : 'mongodb', state: 'connected' });
   const whoami = await fetch(`${first.url}/api/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
   assert.deepEqual(await whoami.json(), { name: 'alice', keys: [publicKey] });
 
   // The CLI works while the server runs, on the same data.
   const added = await runAdmin(['create-builder', 'bob'], env);
   assert.equal(added.code, 0, added.stderr);
-  if (!process.env.MONGODB_URI) assert.match(added.stderr, /^store: embedded FerretDB on .* \(the running server's\)/m);
+  if (embedded) assert.match(added.stderr, /^store: embedded FerretDB on .* \(the running server's\)/m);
   assert.equal(await first.stop(), 0, first.output());
   assert.match(first.output(), /"msg":"lilac stopped"/);
-  if (!process.env.MONGODB_URI) assert.equal(existsSync(path.join(env.DATA_DIR!, 'embedded-store.json')), false);
+  if (embedded) assert.equal(existsSync(path.join(env.DATA_DIR!, 'embedded-store.json')), false);
 
   const second = await startServerProcess(env);
   await waitForHealthy(second.url);
@@ -52,10 +57,10 @@ test('a builder created with the admin CLI before a restart still authenticates 
   assert.match(list.stdout, /^alice .*\n {4}key restart-1:/m);
   assert.match(list.stdout, /^bob /m);
   assert.equal(await second.stop(), 0, second.output());
-  if (!process.env.MONGODB_URI) assert.ok(readdirSync(env.DATA_DIR!).some((file) => file.endsWith('.sqlite')));
+  if (embedded) assert.ok(readdirSync(env.DATA_DIR!).some((file) => file.endsWith('.sqlite')));
 });
 
-test('after the server is killed with SIGKILL, a new server on the same data directory serves', { skip: !!process.env.MONGODB_URI && 'embedded store only' }, async () => {
+test('after the server is killed with SIGKILL, a new server on the same data directory serves', { skip: !embedded && 'embedded store only' }, async () => {
   const env = storeEnvironment();
   const first = await startServerProcess(env);
   await waitForHealthy(first.url);
