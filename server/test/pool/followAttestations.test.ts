@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { JobRequest } from '@lilac/common';
-import { narHash } from '../support/attestationFixtures.ts';
-import { fakeJob } from '../support/rebuilderClient.ts';
+import { drvHash, lilaItem, narHash } from '../support/attestationFixtures.ts';
+import { fakeJob, testPoolConfig } from '../support/rebuilderClient.ts';
+import { startTestServer } from '../support/testServer.ts';
 import { waitUntil } from '../support/waitUntil.ts';
 import { attestedBy, drain, enqueue, server, usePoolServer } from './poolKit.ts';
 
@@ -28,4 +29,23 @@ test('attestations of a queued job\'s output show on the job, and retire it once
   await waitUntil('the job is retired', async () => (await stored(job)).state === 'done');
   assert.deepEqual(await stored(job), { state: 'done', attestedBy: ['follow-alice', 'follow-bob'], verifiedBuilders: 2 });
   assert.deepEqual(await stored(untouched), { state: 'queued', attestedBy: [], verifiedBuilders: 0 });
+});
+
+test('a server shutting down follows the attestations still gathering before it closes its store', async () => {
+  const closing = await startTestServer({ pool: testPoolConfig({ targetBuilders: 2 }) });
+  const alice = await closing.createBuilder('closing-alice');
+  const job = fakeJob('followed-at-close');
+  const enqueued = await closing.request('/api/v1/jobs', { method: 'POST', token: alice.token, json: [job] });
+  assert.equal(enqueued.status, 200);
+  const attested = await closing.request(`/attestation/${drvHash(job.drvPath)}`, { method: 'POST', token: alice.token, json: [lilaItem(alice, { outPath: job.outPath, narHash: narHash('at-close') })] });
+  assert.equal(attested.status, 200);
+  // At once: the attestation is still gathering, well within the quarter of a second before its read.
+  await closing.closeKeepingDatabase();
+  const reopened = await startTestServer({ dbName: closing.context.config.dbName });
+  try {
+    const record = await reopened.context.models.Job.findOne({ outPath: job.outPath }, { attestedBy: 1 }).lean();
+    assert.deepEqual(record?.attestedBy, ['closing-alice']);
+  } finally {
+    await reopened.close();
+  }
 });
