@@ -147,6 +147,10 @@ export type RebuildOutcomeKind = (typeof REBUILD_OUTCOME_KINDS)[number];
 export const UNBUILT_OUTCOME_KINDS = ['failed', 'timed-out', 'cancelled'] as const satisfies readonly RebuildOutcomeKind[];
 export type UnbuiltOutcomeKind = (typeof UNBUILT_OUTCOME_KINDS)[number];
 
+export function isUnbuiltOutcome(kind: RebuildOutcomeKind): kind is UnbuiltOutcomeKind {
+  return (UNBUILT_OUTCOME_KINDS as readonly RebuildOutcomeKind[]).includes(kind);
+}
+
 /** The endings the pool retries with another builder (up to its attempt limit): a build that broke or hung may work elsewhere. */
 export const RETRIED_OUTCOME_KINDS = ['failed', 'timed-out'] as const satisfies readonly UnbuiltOutcomeKind[];
 

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
-import type { JobView, PathInfo } from '@lilac/common';
+import type { JobView, PathInfo, UnbuiltOutcomeKind } from '@lilac/common';
 import { narDigestAndListingOfPath, type NarDigestWithListing } from '../nar/narHash.ts';
 import { outputsOfDerivation, queryPathInfo } from '../store/pathInfo.ts';
 
@@ -18,7 +18,7 @@ export interface CheckCopy {
 }
 
 /** Every output of the derivation as the rebuild produced it (and the copies that differ), or how it ended without and why. */
-export type RebuildResult = { ok: true; outputs: PathInfo[]; builtAt: string; checkCopies: CheckCopy[] } | { ok: false; kind: 'failed' | 'timed-out' | 'cancelled'; error: string };
+export type RebuildResult = { ok: true; outputs: PathInfo[]; builtAt: string; checkCopies: CheckCopy[] } | { ok: false; kind: UnbuiltOutcomeKind; error: string };
 
 /** The Nix processes a worker runs right now, so a shutdown can stop them. */
 export const runningBuilds = new Set<ChildProcess>();
@@ -116,11 +116,12 @@ async function realiseAndCheck(job: JobView, stop: AbortSignal, unbuilt: (comman
   const realised = await nixStore(['--realise', job.drvPath], stop);
   if (realised.code !== 0 || realised.stopped) return unbuilt(`nix-store --realise ${job.drvPath}`, realised);
   const outPaths = await outputsOfDerivation(job.drvPath);
-  for (const outPath of outPaths) rmSync(`${outPath}.check`, { recursive: true, force: true });
+  const earlierCopies = outPaths.map((outPath) => ({ path: `${outPath}.check` }));
+  removeCheckCopies(earlierCopies);
   const checked = await nixStore(['--realise', '--check', '--keep-failed', job.drvPath], stop);
   if (checked.stopped) {
     // A check stopped midway may leave a partial copy.
-    for (const outPath of outPaths) rmSync(`${outPath}.check`, { recursive: true, force: true });
+    removeCheckCopies(earlierCopies);
     return unbuilt(`nix-store --realise --check ${job.drvPath}`, checked);
   }
   const builtAt = new Date().toISOString();

@@ -1,4 +1,4 @@
-import { REBUILD_OUTCOME_KINDS } from '@lilac/common';
+import { LISTING_WISHES, MAX_JOB_PRIORITY, MAX_LISTING_QUESTIONS, MIN_JOB_PRIORITY, REBUILD_OUTCOME_KINDS } from '@lilac/common';
 
 /** The OpenAPI document of lilac's HTTP API, served at `GET /api/v1/openapi.json`. Shapes are named after `common/src/wire.ts`. */
 
@@ -89,7 +89,7 @@ export const openApiDocument = {
       ListingQuestions: {
         type: 'object',
         required: ['outputs'],
-        properties: { outputs: { type: 'array', maxItems: 500, items: { type: 'object', required: ['outPath', 'narHash'], properties: { outPath: { type: 'string' }, narHash: { type: 'string' } } } } },
+        properties: { outputs: { type: 'array', maxItems: MAX_LISTING_QUESTIONS, items: { type: 'object', required: ['outPath', 'narHash'], properties: { outPath: { type: 'string' }, narHash: { type: 'string' } } } } },
       },
       ListingWishes: {
         type: 'object',
@@ -101,7 +101,7 @@ export const openApiDocument = {
               properties: {
                 outPath: { type: 'string' },
                 narHash: { type: 'string', description: 'normalised' },
-                wish: { type: 'string', enum: ['wanted', 'stored', 'single-hash', 'not-attested'], description: 'wanted: PUT its listing; single-hash: ask again later' },
+                wish: { type: 'string', enum: [...LISTING_WISHES], description: 'wanted: PUT its listing; single-hash: ask again later' },
               },
             },
           },
@@ -271,7 +271,7 @@ export const openApiDocument = {
           outPath: { type: 'string', description: 'named <drv name> for out, <drv name>-<output> otherwise' },
           system: { type: ['string', 'null'], description: 'x86_64-linux, …; null or absent: any worker' },
           requiredSystemFeatures: { type: 'array', maxItems: 32, items: { type: 'string' } },
-          priority: { type: 'integer', minimum: -1000, maximum: 1000, description: 'higher is claimed first; default 0; on a job already in the pool, sets it' },
+          priority: { type: 'integer', minimum: MIN_JOB_PRIORITY, maximum: MAX_JOB_PRIORITY, description: 'higher is claimed first; default 0; on a job already in the pool, sets it' },
         },
       },
       EnqueueResult: {
@@ -298,7 +298,7 @@ export const openApiDocument = {
           error: { type: ['string', 'null'], description: "the last failure's build log tail" },
           attempts: { type: 'integer' },
           verifiedBuilders: { type: 'integer' },
-          outcome: { type: ['object', 'null'], description: 'RebuildOutcome: {kind: reproduced | differs | unmatched | failed | timed-out | cancelled, narHash, others, log, by}' },
+          outcome: { oneOf: [{ $ref: '#/components/schemas/RebuildOutcome' }, { type: 'null' }] },
           waitingForCapableWorker: { type: 'boolean' },
         },
       },
@@ -338,7 +338,7 @@ export const openApiDocument = {
         summary: "Set a job's priority (maintainers and admins); claims take higher first",
         security: member,
         parameters: [pathParam('id', 'job id, 24 hex digits')],
-        requestBody: { content: { 'application/json': { schema: { type: 'object', required: ['priority'], properties: { priority: { type: 'integer', minimum: -1000, maximum: 1000 } } } } } },
+        requestBody: { content: { 'application/json': { schema: { type: 'object', required: ['priority'], properties: { priority: { type: 'integer', minimum: MIN_JOB_PRIORITY, maximum: MAX_JOB_PRIORITY } } } } } },
         responses: { 200: json('PoolJobView'), 400: detail, ...member401403, 404: detail },
       },
     },

@@ -1,4 +1,4 @@
-import { REBUILD_OUTCOME_KINDS, RETRIED_OUTCOME_KINDS, type AttemptView, type RebuildOutcome, type ReportRebuilds } from '@lilac/common';
+import { isUnbuiltOutcome, REBUILD_OUTCOME_KINDS, RETRIED_OUTCOME_KINDS, type AttemptView, type RebuildOutcome, type ReportRebuilds } from '@lilac/common';
 import { isDuplicateKeyError } from '../store/duplicateKey.ts';
 import { jobIdFor } from './jobModel.ts';
 import { attemptId, type AttemptRecord } from './leaseModel.ts';
@@ -56,7 +56,7 @@ export async function retriedAttemptCount(pool: PoolContext, job: { _id: unknown
   return pool.models.JobAttempt.countDocuments({ _id: { $in: ids }, outcome: { $in: RETRIED_OUTCOME_KINDS }, at: { $gte: since } });
 }
 
-export function attemptView(attempt: StoredAttempt): AttemptView {
+function attemptView(attempt: StoredAttempt): AttemptView {
   const startedAt = attempt.startedAt ?? null;
   return {
     builder: attempt.builder,
@@ -109,7 +109,7 @@ export async function lastRebuildsOf(pool: PoolContext, outPaths: readonly strin
     for (const job of jobs) {
       const outcome = job.lastOutcome as RebuildOutcome;
       counts[outcome.kind] += 1;
-      if (outcome.kind !== 'reproduced' && outcome.kind !== 'unmatched' && notReproduced.length < MAX_LISTED) notReproduced.push({ outPath: job.outPath, outcome });
+      if ((outcome.kind === 'differs' || isUnbuiltOutcome(outcome.kind)) && notReproduced.length < MAX_LISTED) notReproduced.push({ outPath: job.outPath, outcome });
     }
   }
   notReproduced.sort((a, b) => a.outPath.localeCompare(b.outPath));

@@ -2,6 +2,9 @@ import { createHash } from 'node:crypto';
 import { Schema, Types, type InferSchemaType } from 'mongoose';
 import { keyedBy } from '../store/keyedBy.ts';
 
+/** How a job's id is written: the hex of its ObjectId. */
+export const JOB_ID = /^[0-9a-f]{24}$/;
+
 /** A job is unique per output, so its id is derived from the output path; rebuilders still see a 24-hex ObjectId. */
 export function jobIdFor(outPath: string): Types.ObjectId {
   return new Types.ObjectId(createHash('sha256').update(outPath).digest().subarray(0, 12));

@@ -1,4 +1,4 @@
-import { UNBUILT_OUTCOME_KINDS, type JobView, type PoolJobView, type PoolStats, type PoolView, type RebuildOutcome, type RebuildOutcomeKind } from '@lilac/common/wire';
+import { isUnbuiltOutcome, type JobView, type PoolJobView, type PoolStats, type PoolView, type RebuildOutcome } from '@lilac/common/wire';
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import { ApiError, errorText, getJson, throttle } from '../api.ts';
@@ -18,14 +18,10 @@ export interface PoolActivity {
 
 const ACTIVITY_LIMIT = 30;
 
-function unbuilt(kind: RebuildOutcomeKind): boolean {
-  return (UNBUILT_OUTCOME_KINDS as readonly RebuildOutcomeKind[]).includes(kind);
-}
-
 /** A job the pool lists with the outcome of its last rebuild, as activity: a page opened later still sees why a job failed. */
 function lastOutcome(job: PoolJobView): PoolActivity | null {
   if (job.outcome === null) return null;
-  const kind = !unbuilt(job.outcome.kind) ? 'done' : job.state === 'failed' || job.state === 'cancelled' ? job.state : 'retrying';
+  const kind = !isUnbuiltOutcome(job.outcome.kind) ? 'done' : job.state === 'failed' || job.state === 'cancelled' ? job.state : 'retrying';
   return { key: `${kind}:${job.id}:${job.since}`, at: job.since, kind, job, builder: null, outcome: job.outcome };
 }
 
@@ -71,18 +67,17 @@ export const usePoolStore = defineStore('pool', () => {
   socket.on('job:done', ({ job, builder, outcome }) => record('done', job, builder, outcome));
   socket.on('job:failed', ({ job, builder, outcome, final }) => record(outcome.kind === 'cancelled' ? 'cancelled' : final ? 'failed' : 'retrying', job, builder, outcome));
   socket.onReconnect(() => void load());
-  // Another maintainer's cancel or priority change reorders the list: read it again, once per burst.
+  // A cancel or priority change (this page's or another maintainer's) reorders the list: read it again, once per burst.
   const reload = throttle(() => void load(), 500);
   socket.on('job:cancelled', reload);
   socket.on('job:priority', reload);
 
   const session = useSessionStore();
-  /** A maintainer's change; the answer's job replaces the listed one, and the events bring everyone else the same. */
-  async function control(send: () => Promise<PoolJobView | null>): Promise<void> {
+  /** A maintainer's change; the event it raises reloads the list, on this page as on everyone else's. */
+  async function control(send: () => Promise<unknown>): Promise<void> {
     try {
       await send();
       error.value = null;
-      await load();
     } catch (caught) {
       error.value = errorText(caught);
     }
