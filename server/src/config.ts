@@ -44,7 +44,7 @@ export interface Config {
   readonly pool: PoolConfig;
 }
 
-export const STORE_SYNC_MODES = ['full', 'normal'] as const;
+const STORE_SYNC_MODES = ['full', 'normal'] as const;
 export type StoreSync = (typeof STORE_SYNC_MODES)[number];
 
 /** The shared rebuild work pool (`server/src/pool/`). */

@@ -29,10 +29,15 @@ export function unsignedSubmission(info: PathInfo, source: AttestationSource, bu
   };
 }
 
+/** The store path a lila-shaped submission is about. */
+export function submissionOutPath(submission: Pick<AttestationSubmission, 'output_digest' | 'output_name'>): string {
+  return `${STORE_DIR}/${submission.output_digest}-${submission.output_name}`;
+}
+
 /** Signs the submission's narinfo fingerprint as `nix store sign` would. */
 export function signSubmission(submission: AttestationSubmission, secretKey: NamedKey): AttestationSubmission {
   const info: PathInfo = {
-    outPath: `${STORE_DIR}/${submission.output_digest}-${submission.output_name}`,
+    outPath: submissionOutPath(submission),
     narHash: submission.output_hash,
     narSize: submission.nar_size ?? Number.NaN,
     references: submission.references ?? [],

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { DerivationFormatError, derivationOutputs, derivationRequirements, InvalidPriorityError, InvalidStorePathError, parseDerivationPath, parsePriorityText, type JobRequest } from '@lilac/common';
 import { CONFIG_FLAGS, ConfigError, loadHookConfig, settingsSource } from '../config.ts';
 import type { Command } from './command.ts';
+import { withCause } from '../delivery/errorDetail.ts';
 
 const USAGE = 'lilac enqueue DRV_PATH... [--output NAME] [--priority N] [--env-file F] [--server URL] [--token T | --token-file F]';
 
@@ -61,8 +62,7 @@ export const enqueue: Command = {
         signal: AbortSignal.timeout(ENQUEUE_TIMEOUT_MS),
       });
     } catch (error) {
-      const cause = (error as Error & { cause?: Error }).cause;
-      process.stderr.write(`lilac enqueue: ${config.server}: ${(error as Error).message}${cause ? `: ${cause.message}` : ''}\n`);
+      process.stderr.write(`lilac enqueue: ${config.server}: ${withCause(error)}\n`);
       return 1;
     }
     const text = await response.text();

@@ -8,6 +8,7 @@ import { DoneList } from '../importCache/doneList.ts';
 import { importFromCache } from '../importCache/importer.ts';
 import { Progress } from '../importCache/progress.ts';
 import type { Command } from './command.ts';
+import { withCause } from '../delivery/errorDetail.ts';
 
 function positiveInteger(text: string | undefined, fallback: number, what: string): number {
   if (text === undefined) return fallback;
@@ -68,8 +69,7 @@ export const importCache: Command = {
         outPaths.push(...(await reportOutPaths(config.server, config.token, values.report)));
       } catch (error) {
         if (error instanceof ConfigError) throw error;
-        const cause = (error as Error & { cause?: Error }).cause;
-        process.stderr.write(`lilac import-cache: ${config.server}: ${(error as Error).message}${cause ? `: ${cause.message}` : ''}\n`);
+        process.stderr.write(`lilac import-cache: ${config.server}: ${withCause(error)}\n`);
         return 1;
       }
     }

@@ -14,7 +14,7 @@ function positiveInteger(text: string | undefined, fallback: number, what: strin
 }
 
 /** `--max-build-seconds`: a positive number of seconds, or no limit when absent. */
-export function maxBuildSeconds(text: string | undefined): number | null {
+function maxBuildSeconds(text: string | undefined): number | null {
   if (text === undefined) return null;
   const value = Number(text);
   // setTimeout takes at most 2^31-1 ms; a limit of 24 days is no limit.

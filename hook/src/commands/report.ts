@@ -5,6 +5,7 @@ import { CONFIG_FLAGS, ConfigError, loadHookConfig, settingsSource, type HookCon
 import { buildClosure, runtimeClosure, type NixClosure } from '../report/nixClosure.ts';
 import { NixCommandError } from '../store/nixCommand.ts';
 import type { Command } from './command.ts';
+import { withCause } from '../delivery/errorDetail.ts';
 
 const USAGE =
   'lilac report create NAME (--runtime OUT_PATH | --build-closure DRV_PATH) [--attr ATTR] [--output FILE] [--env-file F] [--server URL] [--token T | --token-file F]';
@@ -92,8 +93,7 @@ export const report: Command = {
       console.log(await upload(target, name, body));
     } catch (error) {
       if (!(error instanceof UploadRefusedError) && !(error instanceof TypeError) && (error as Error).name !== 'TimeoutError') throw error;
-      const cause = (error as Error & { cause?: Error }).cause;
-      process.stderr.write(`lilac report: ${(error as Error).message}${cause ? `: ${cause.message}` : ''}\n`);
+      process.stderr.write(`lilac report: ${withCause(error)}\n`);
       return 1;
     }
     return 0;

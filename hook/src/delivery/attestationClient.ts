@@ -1,5 +1,5 @@
 import type { AttestationResult, AttestationSubmission } from '@lilac/common';
-import { detailOf } from './errorDetail.ts';
+import { detailOf, networkReason } from './errorDetail.ts';
 
 export type DeliveryResult =
   /** `results`: lilac's answer per output (lila answers nothing a builder reads: empty). */
@@ -29,8 +29,7 @@ export async function postAttestations(
       signal: AbortSignal.timeout(Math.max(1, timeoutMs)),
     });
   } catch (error) {
-    const cause = (error as Error & { cause?: Error }).cause;
-    return { kind: 'unavailable', reason: cause?.message ?? (error as Error).message };
+    return { kind: 'unavailable', reason: networkReason(error) };
   }
   const text = await response.text().catch(() => '');
   if (response.ok) return { kind: 'delivered', results: resultsOf(text) };

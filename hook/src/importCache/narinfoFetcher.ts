@@ -1,5 +1,6 @@
 import { parseNarinfo, parseStorePath, type Narinfo } from '@lilac/common';
 import type { Attempt } from './backoff.ts';
+import { networkReason } from '../delivery/errorDetail.ts';
 
 export type NarinfoLookup = { readonly kind: 'found'; readonly narinfo: Narinfo } | { readonly kind: 'missing' } | { readonly kind: 'failed'; readonly reason: string };
 
@@ -14,8 +15,7 @@ export async function fetchNarinfoOnce(cache: string, outPath: string, timeoutMs
   try {
     response = await fetch(`${cache}/${digest}.narinfo`, { signal: AbortSignal.timeout(timeoutMs) });
   } catch (error) {
-    const cause = (error as Error & { cause?: Error }).cause;
-    return { done: false, reason: cause?.message ?? (error as Error).message };
+    return { done: false, reason: networkReason(error) };
   }
   let body: string;
   try {

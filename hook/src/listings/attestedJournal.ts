@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { MAX_LISTING_QUESTIONS, normaliseNarHash, STORE_DIR, type AttestationResult, type AttestationSubmission, type ListingQuestion, type ListingWishes } from '@lilac/common';
+import { MAX_LISTING_QUESTIONS, normaliseNarHash, type AttestationResult, type AttestationSubmission, type ListingQuestion, type ListingWishes } from '@lilac/common';
 import type { HookConfig } from '../config.ts';
-import { detailOf } from '../delivery/errorDetail.ts';
+import { detailOf, networkReason } from '../delivery/errorDetail.ts';
 import { log } from '../log.ts';
 import { trySaveFollowUp } from './followUps.ts';
+import { submissionOutPath } from '../attest/submission.ts';
 
 /**
  * The copies of outputs this machine attested and may still hold
@@ -37,7 +38,7 @@ function fileOf(dir: string, { outPath, narHash }: ListingQuestion): string {
 export function journalAttested(spoolDir: string, submissions: readonly AttestationSubmission[], results: readonly AttestationResult[] = []): void {
   const askedFor = new Set(results.filter((result) => result.listingWanted === true).map((result) => result.outPath));
   const copies = submissions.flatMap((submission) => {
-    const outPath = `${STORE_DIR}/${submission.output_digest}-${submission.output_name}`;
+    const outPath = submissionOutPath(submission);
     return submission.source === 'diff-hook' || askedFor.has(outPath) ? [] : [{ outPath, narHash: submission.output_hash }];
   });
   journalCopies(spoolDir, copies);
@@ -116,8 +117,7 @@ async function askServer(config: HookConfig, questions: readonly ListingQuestion
     if (!response.ok) return `${response.status} ${detailOf(text)}`;
     return JSON.parse(text) as ListingWishes;
   } catch (error) {
-    const cause = (error as Error & { cause?: Error }).cause;
-    return cause?.message ?? (error as Error).message;
+    return networkReason(error);
   }
 }
 
@@ -127,23 +127,22 @@ async function askServer(config: HookConfig, questions: readonly ListingQuestion
  * uploads it if the store's copy still has that NAR hash). A note is
  * forgotten once handed on, once the server has that listing or says this
  * builder never attested it, or once its output left the store; the others
- * wait for a second hash. Returns the follow-ups left. Never throws.
+ * wait for a second hash. Never throws.
  */
-export async function askForWantedListings(config: HookConfig): Promise<number> {
-  if (config.server === null || config.token === null) return 0;
+export async function askForWantedListings(config: HookConfig): Promise<void> {
+  if (config.server === null || config.token === null) return;
   const dir = journalDir(config.spoolDir);
   const noted = entries(dir).filter(({ file, question }) => {
     if (existsSync(question.outPath)) return true;
     forget(file);
     return false;
   });
-  let handedOn = 0;
   for (let start = 0; start < noted.length; start += MAX_LISTING_QUESTIONS) {
     const batch = noted.slice(start, start + MAX_LISTING_QUESTIONS);
     const answer = await askServer(config, batch.map(({ question }) => question));
     if (typeof answer === 'string') {
       log(`could not ask which listings are wanted: ${answer}`);
-      return handedOn;
+      return;
     }
     const files = new Map(batch.map(({ file, question }) => [`${question.outPath}#${question.narHash}`, file]));
     for (const { outPath, narHash, wish } of answer.outputs) {
@@ -151,10 +150,8 @@ export async function askForWantedListings(config: HookConfig): Promise<number> 
       if (file === undefined || wish === 'single-hash') continue;
       if (wish === 'wanted') {
         if (!trySaveFollowUp(config.spoolDir, { outPath, copies: [{ path: outPath, narHash }], diffoscope: false })) continue;
-        handedOn += 1;
       }
       forget(file);
     }
   }
-  return handedOn;
 }

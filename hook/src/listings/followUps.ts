@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { STORE_DIR, type AttestationResult, type AttestationSubmission } from '@lilac/common';
+import type { AttestationResult, AttestationSubmission } from '@lilac/common';
 import type { HookConfig } from '../config.ts';
 import { pidIsAlive } from '../delivery/spool.ts';
 import { log } from '../log.ts';
 import { uploadOutputFiles, type OutputUploads } from './uploads.ts';
+import { submissionOutPath } from '../attest/submission.ts';
 
 /**
  * Uploads waiting for their turn, next to the spool (`<spool>/follow-ups/`):
@@ -57,7 +58,7 @@ export function saveWantedListings(spoolDir: string, submissions: readonly Attes
   let saved = 0;
   for (const result of results) {
     if (result.listingWanted !== true) continue;
-    const submission = submissions.find((candidate) => `${STORE_DIR}/${candidate.output_digest}-${candidate.output_name}` === result.outPath);
+    const submission = submissions.find((candidate) => submissionOutPath(candidate) === result.outPath);
     if (submission === undefined) continue;
     if (trySaveFollowUp(spoolDir, { outPath: result.outPath, copies: [{ path: result.outPath, narHash: submission.output_hash }], diffoscope: false })) saved += 1;
   }

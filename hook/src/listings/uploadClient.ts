@@ -1,7 +1,7 @@
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { parseStorePath, type DiffoscopeUpload, type ListingUpload } from '@lilac/common';
-import { detailOf } from '../delivery/errorDetail.ts';
+import { detailOf, networkReason } from '../delivery/errorDetail.ts';
 
 const gzipped = promisify(gzip);
 
@@ -24,8 +24,7 @@ async function putGzippedJson(url: string, token: string, body: unknown, timeout
       signal: AbortSignal.timeout(Math.max(1, timeoutMs)),
     });
   } catch (error) {
-    const cause = (error as Error & { cause?: Error }).cause;
-    return { kind: 'unavailable', reason: cause?.message ?? (error as Error).message };
+    return { kind: 'unavailable', reason: networkReason(error) };
   }
   const text = await response.text().catch(() => '');
   if (response.ok) return { kind: 'stored', created: response.status === 201 };

@@ -64,13 +64,13 @@ export class ListingService {
    * the diff on every event about its output.
    */
   private readonly pairDiffs = new Map<string, ListingsDiff>();
+  private readonly thread = new ListingThread();
 
   constructor(
     private readonly models: Models,
     private readonly events: EventBus,
     private readonly maxEntries: number,
     private readonly maxDiffoscopeBytes: number,
-    private readonly thread: ListingThread = new ListingThread(),
   ) {}
 
   /** Stops the listing thread: what it was doing is refused. */

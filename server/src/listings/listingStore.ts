@@ -1,12 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
-import type { ListingEntry } from '@lilac/common';
 import { insertNew } from '../store/insertNew.ts';
 import type { Models } from '../store/models.ts';
 import { chunkId, listingId } from './listingModel.ts';
 
-const gunzipAsync = promisify(gunzip);
 /** Well under MongoDB's 16 MiB document limit; a million entries gzip to about 60 MB, eight chunks. */
 const CHUNK_BYTES = 8 * 1024 * 1024;
 const CHUNKS_PER_READ = 4;
@@ -60,12 +56,6 @@ export async function storeListing(models: Models, listing: ListingToStore): Pro
   if (taken.size === 0) return true;
   await models.ListingChunk.collection.deleteMany({ _id: { $in: Array.from({ length: chunks }, (_, seq) => chunkId(upload, seq)) } } as never);
   return false;
-}
-
-/** The entries of a stored listing, or null when none is stored for that hash. */
-export async function readListing(models: Models, outPath: string, narHash: string): Promise<ListingEntry[] | null> {
-  const compressed = await readCompressedListing(models, outPath, narHash);
-  return compressed === null ? null : (JSON.parse((await gunzipAsync(compressed)).toString('utf8')) as ListingEntry[]);
 }
 
 /** A stored listing as gzipped JSON, or null when none is stored for that hash. */

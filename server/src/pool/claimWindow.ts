@@ -29,7 +29,7 @@ export function mayOffer(candidate: Candidate, claimant: Claimant, now: Date): b
 }
 
 /** Workers that announced the same systems and features share one window; `*`: announced nothing, offered anything. */
-export function kindOf(capabilities: WorkerCapabilities | null): string {
+function kindOf(capabilities: WorkerCapabilities | null): string {
   if (capabilities === null) return '*';
   return JSON.stringify([[...capabilities.systems].sort(), [...capabilities.features].sort()]);
 }
