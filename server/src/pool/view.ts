@@ -25,7 +25,7 @@ export async function poolView(pool: PoolContext, limit: number, localWorkers: R
   const leases = await Lease.find({ expiresAt: { $gte: pool.now() } }).sort({ claimedAt: 1 }).lean<StoredLease[]>();
   const leaseOf = new Map(leases.map((lease) => [lease._id, lease]));
   const [stats, claimed, failed, queued] = await Promise.all([
-    poolStats(pool),
+    poolStats(pool, new Set(leaseOf.keys())),
     leases.length === 0 ? [] : Job.find({ _id: { $in: leases.slice(0, limit).map((lease) => new Types.ObjectId(lease._id)) }, state: 'queued' }).lean<StoredJob[]>(),
     Job.find({ state: { $in: ['failed', 'cancelled'] } }).sort({ since: -1 }).limit(limit).lean<StoredJob[]>(),
     // Held jobs are queued too: enough are read to fill the list with those that are not.
