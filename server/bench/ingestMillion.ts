@@ -9,6 +9,7 @@
  *   LILAC_BENCH_ATTESTATIONS=100000 node --import tsx server/bench/ingestMillion.ts
  */
 import { drvPath, narHash, storePath } from '../test/support/attestationFixtures.ts';
+import { parseStorePath } from '@lilac/common';
 import { runRequests, signed, startBenchServer, type BenchRequest } from './ingestSupport.ts';
 
 const TOTAL = Number(process.env.LILAC_BENCH_ATTESTATIONS ?? '1000000');
@@ -20,6 +21,8 @@ const STEP = Math.max(FIRST, Math.round(TOTAL / 10 / BATCH) * BATCH);
 const server = await startBenchServer(CLIENTS);
 try {
   let sent = 0;
+  /** One output per batch, kept for the readers asked at the end. */
+  const sampled: { builder: string; outPath: string }[] = [];
   /** Requests are built as they are sent: a million signed items held at once would measure the client's memory. */
   const upTo = (limit: number) => (): BenchRequest | null => {
     if (sent >= limit) return null;
@@ -32,6 +35,7 @@ try {
       const { outPath, narHash: hash, narSize, references, signature } = signed(builder, storePath(`million-${index}-${item}`), narHash(`million-${index}-${item}`));
       return { drvPath: drv, output: 'out', outPath, narHash: hash, narSize, references, signature };
     });
+    sampled.push({ builder: builder.name, outPath: attestations[0]!.outPath });
     return { builder, path: '/api/v1/attestations', body: JSON.stringify({ attestations }), count: size };
   };
   console.log(`${TOTAL} attestations, batches of ${BATCH}, ${CLIENTS} clients; server pid ${server.pid}, RSS at start ${server.rssMiB().toFixed(0)} MiB`);
@@ -58,6 +62,19 @@ try {
   }
   const seconds = (performance.now() - started) / 1000;
   console.log(`all ${TOTAL}: ${(TOTAL / seconds).toFixed(0)} att/s over ${seconds.toFixed(0)} s; peak server RSS ${peak.toFixed(0)} MiB`);
+  // What readers meet in the full store, each asked twice: Nix asking a builder's narinfo (by digest), the monitor asking totals (the catalog's first scan).
+  for (const [what, path] of [
+    ['narinfo', (pick: { builder: string; outPath: string }) => `/signatures/${pick.builder}/${parseStorePath(pick.outPath).digest}.narinfo`],
+    ['narinfo', (pick: { builder: string; outPath: string }) => `/signatures/${pick.builder}/${parseStorePath(pick.outPath).digest}.narinfo`],
+    ['totals', () => '/api/v1/stats'],
+    ['totals', () => '/api/v1/stats'],
+  ] as const) {
+    const pick = sampled[Math.floor(Math.random() * sampled.length)]!;
+    const asked = performance.now();
+    const response = await fetch(`${server.url}${path(pick)}`);
+    await response.arrayBuffer();
+    console.log(`${what.padEnd(8)} ${response.status}  ${(performance.now() - asked).toFixed(0).padStart(7)} ms  server RSS ${server.rssMiB().toFixed(0)} MiB`);
+  }
 } finally {
   await server.close();
 }

@@ -296,6 +296,21 @@ test('narinfo served per builder carries NarSize, References, Deriver and Sig', 
   assert.equal((await server.request('/signatures/alice/short.narinfo')).status, 400);
 });
 
+test("a narinfo is served at once by every server process, whatever its catalog holds", async () => {
+  const other = await startTestServer({ dbName: server.context.config.dbName });
+  try {
+    // The other process's catalog is loaded before the output exists; until a recount it knows nothing of it.
+    assert.equal((await other.request('/api/v1/stats')).status, 200);
+    const outPath = storePath('served-elsewhere');
+    await submitted(alice, drvPath('served-elsewhere'), [lilaItem(alice, { outPath, narHash: narHash('served-elsewhere') })]);
+    const response = await other.request(`/signatures/alice/${outPath.slice(11, 43)}.narinfo`);
+    assert.equal(response.status, 200, await response.clone().text());
+    assert.match(await response.text(), new RegExp(`^StorePath: ${outPath}$`, 'm'));
+  } finally {
+    await other.closeKeepingDatabase();
+  }
+});
+
 test("lila's derivation routes: listing, raw counts per hash, full attestations, 404 unknown", async () => {
   const drv = drvPath('counted');
   const out = storePath('counted');

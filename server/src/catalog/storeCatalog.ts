@@ -25,14 +25,15 @@ class CatalogState {
   readonly verdicts = zeroCounts();
   attestations = 0;
   readonly attestationsByBuilder = new Map<string, number>();
-  /** Output digest → output paths (one, unless a builder made up a second name for a digest). */
-  readonly outputsByDigest = new Map<string, string[]>();
+  /** Every output counted in `verdicts`. */
+  readonly outputs = new Set<string>();
   readonly derivationsByDigest = new Map<string, string[]>();
   readonly outputsByDerivation = new Map<string, string[]>();
   private sortedDerivations: string[] | null = null;
 
   addOutput(outPath: string, drvPath: string | null): boolean {
-    const added = addTo(this.outputsByDigest, parseStorePath(outPath).digest, outPath);
+    const added = !this.outputs.has(outPath);
+    this.outputs.add(outPath);
     if (drvPath !== null) {
       this.addDerivation(drvPath);
       addTo(this.outputsByDerivation, drvPath, outPath);
@@ -66,7 +67,7 @@ class CatalogState {
 
 /**
  * What anonymous readers ask about the whole store — totals per verdict and per
- * builder, which output or derivation a digest names, a derivation's outputs —
+ * builder, which derivation a digest names, a derivation's outputs —
  * answered from memory. FerretDB 1.24 serves no index but `_id`, so each of
  * these was a scan of a whole collection per request (seconds at 15,500
  * attestations, and readers slowed ingest eightfold). The catalog is built by
@@ -102,11 +103,6 @@ export class StoreCatalog {
 
   async attestationsBy(builder: string): Promise<number> {
     return (await this.current()).attestationsByBuilder.get(builder) ?? 0;
-  }
-
-  /** Output paths with this digest; empty when nothing was attested for it. */
-  async outputsWithDigest(digest: string): Promise<readonly string[]> {
-    return (await this.current()).outputsByDigest.get(digest) ?? [];
   }
 
   async derivationsWithDigest(digest: string): Promise<readonly string[]> {

@@ -1,6 +1,7 @@
 import { isDigest, isNarinfoValue, NARINFO_CONTENT_TYPE, parseStorePath, renderNarinfo } from '@lilac/common';
 import { Router } from 'express';
 import { attestationId } from '../../attestations/attestationModel.ts';
+import { summariesWithDigest } from '../../attestations/summariesWithDigest.ts';
 import type { AppContext } from '../../context.ts';
 import { badRequest, notFound } from '../errors.ts';
 
@@ -15,9 +16,8 @@ export function signatureRoutes(context: AppContext): Router {
     const file = req.params.file as string;
     const digest = file.endsWith('.narinfo') ? file.slice(0, -'.narinfo'.length) : '';
     if (!isDigest(digest)) throw badRequest('expected /signatures/{builder}/{32-character store path digest}.narinfo');
-    // The catalog names the output; its summary names the builder's hashes, which give the attestations' `_id`s.
-    const outPaths = await context.catalog.outputsWithDigest(digest);
-    const summaries = outPaths.length === 0 ? [] : await context.models.OutputSummary.find({ outPath: { $in: [...outPaths] } }, { outPath: 1, hashes: 1 }).lean();
+    // The output's summary names the builder's hashes, which give the attestations' `_id`s.
+    const summaries = await summariesWithDigest(context.models, digest);
     const ids = summaries.flatMap((summary) =>
       summary.hashes
         .filter((group) => group.verifiedBuilders.includes(builder) || group.unverifiedBuilders.includes(builder))
