@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { AttestationView, BuilderView, DerivationDetail, Stats } from '@lilac/common';
-import { RECOUNT_AFTER_MS, StoreCatalog } from '../src/catalog/storeCatalog.ts';
+import { RECOUNT_AFTER_MS, RECOUNT_SPACING, StoreCatalog } from '../src/catalog/storeCatalog.ts';
 import { EventBus } from '../src/events/eventBus.ts';
 import { createLogger } from '../src/log.ts';
 import { drvHash, drvPath, lilaItem, narHash, randomDigest, storePath } from './support/attestationFixtures.ts';
@@ -168,4 +168,29 @@ test("a recount brings in what another server process wrote, readers never waiti
   }
   assert.equal(totals.attestations, before.attestations + 1);
   assert.equal(totals.verdicts['one-build'], before.verdicts['one-build'] + 1);
+});
+
+test('a recount waits in proportion to how long the last scan took', { timeout: 60_000 }, async () => {
+  let now = 0;
+  /** Added to the clock at each reading: set while the first scan runs, it makes that scan take so long. */
+  let tick = 0;
+  const catalog = new StoreCatalog(server.context.models, new EventBus(), createLogger('silent'), () => (now += tick));
+  const scan = 100_000;
+  tick = scan;
+  const before = await catalog.totals();
+  tick = 0;
+  const scanEnded = now;
+  await submit(bob, drvPath('written-elsewhere'), [storePath('written-elsewhere')]);
+  // A scan of 100 s: the minimum age alone would recount now; the spacing keeps it for nine scans' time.
+  now = scanEnded + RECOUNT_AFTER_MS + 1;
+  assert.deepEqual(await catalog.totals(), before);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.deepEqual(await catalog.totals(), before, 'no recount started');
+  now = scanEnded + RECOUNT_SPACING * scan + 1;
+  let totals = await catalog.totals();
+  for (let attempt = 0; attempt < 200 && totals.attestations === before.attestations; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    totals = await catalog.totals();
+  }
+  assert.equal(totals.attestations, before.attestations + 1, 'recounted once the spacing has passed');
 });

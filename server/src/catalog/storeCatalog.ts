@@ -4,8 +4,14 @@ import type { Logger } from '../log.ts';
 import { zeroCounts } from '../reports/reportService.ts';
 import type { Models } from '../store/models.ts';
 
-/** How old the catalog may grow before the next reader starts a recount; other server processes' writes show within this. */
+/** How old the catalog may grow before the next reader starts a recount; other server processes' writes show within this, or within `RECOUNT_SPACING` scans' time. */
 export const RECOUNT_AFTER_MS = 60_000;
+/**
+ * A recount waits after the last scan this many times as long as that scan took: a scan reads every
+ * summary and attestation (minutes at a million), and a monitor left open asks for totals all the
+ * time, so without this the store would be scanning without end, at the cost of ingest.
+ */
+export const RECOUNT_SPACING = 9;
 
 type Change = { kind: 'attestation'; view: AttestationView } | { kind: 'verdict'; change: VerdictChange };
 
@@ -73,14 +79,14 @@ class CatalogState {
  * attestations, and readers slowed ingest eightfold). The catalog is built by
  * one scan, follows this process's ingest through the event bus at once, and
  * is recounted (one scan in the background, however many readers) once it is
- * older than `RECOUNT_AFTER_MS`, which brings in other processes' writes; a
+ * older than `RECOUNT_AFTER_MS` (or `RECOUNT_SPACING`), which brings in other processes' writes; a
  * recount during which this process ingested is dropped (the next reader tries
  * again). A resubmission whose signature now verifies counts once more until a
  * recount.
  */
 export class StoreCatalog {
   private state: CatalogState | null = null;
-  private loadedAt = 0;
+  private recountDueAt = 0;
   private loading: Promise<CatalogState> | null = null;
   /** Changes seen while a scan runs: the scan may have read the store before they were written. */
   private pending: Change[] | null = null;
@@ -126,7 +132,7 @@ export class StoreCatalog {
 
   private async current(): Promise<CatalogState> {
     if (this.state === null) return this.recount();
-    if (this.now() - this.loadedAt > RECOUNT_AFTER_MS) {
+    if (this.now() > this.recountDueAt) {
       this.recount().catch((error: unknown) => this.log.warn({ err: error }, 'recounting the store catalog failed; the previous counts stay'));
     }
     return this.state;
@@ -158,16 +164,16 @@ export class StoreCatalog {
       state.attestations += 1;
       if (typeof drvPath === 'string') state.addDerivation(drvPath);
     }
+    const finished = this.now();
+    this.recountDueAt = Math.max(started + RECOUNT_AFTER_MS, finished + RECOUNT_SPACING * (finished - started));
     const changedMeanwhile = this.pending ?? [];
     if (this.state !== null && changedMeanwhile.length > 0) {
       // The scan read the store while this process wrote to it, so it may or may not hold those writes; the events
       // kept the current counts exact for this process, so they stay, and a later reader recounts.
-      this.loadedAt = started;
       return this.state;
     }
     for (const change of changedMeanwhile) state.apply(change);
     this.state = state;
-    this.loadedAt = started;
     return state;
   }
 }

@@ -51,13 +51,15 @@ export const useLiveStore = defineStore('live', () => {
     }
   }
 
+  /** The feed does not wait for the counters: after a restart of a large store, their first count takes minutes. */
   async function load(): Promise<void> {
+    const counted = fetchStats();
     try {
-      const [divergences] = await Promise.all([getJson<DivergenceView[]>(`/api/v1/divergences?limit=${FEED_LIMIT}`), fetchStats()]);
-      add(divergences.map(divergenceItem));
+      add((await getJson<DivergenceView[]>(`/api/v1/divergences?limit=${FEED_LIMIT}`)).map(divergenceItem));
     } catch (caught) {
       error.value = errorText(caught);
     }
+    await counted;
   }
 
   // Counters come from the server rather than being patched here, so they never drift.
