@@ -194,3 +194,21 @@ test('a recount waits in proportion to how long the last scan took', { timeout: 
   }
   assert.equal(totals.attestations, before.attestations + 1, 'recounted once the spacing has passed');
 });
+
+test('a scan counts from the summaries what the live catalog counted attestation by attestation', async () => {
+  const live = server.context.catalog;
+  await live.totals();
+  const shared = storePath('counted-twice');
+  await submit(alice, drvPath('counted-twice'), [shared, storePath('counted-once')]);
+  await submit(bob, drvPath('counted-twice'), [shared]);
+  // Bob again with another hash: a second statement about the output, and a divergence.
+  await submit(bob, drvPath('counted-twice'), [shared], 'bob-again');
+  await submit(alice, drvPath('counted-twice'), [shared]);
+  const unsigned = lilaItem(bob, { outPath: storePath('counted-unsigned'), narHash: narHash('counted-unsigned') }, { output_sig: '' });
+  const response = await server.request(`/attestation/${drvHash(drvPath('counted-unsigned'))}`, { method: 'POST', token: bob.token, json: [unsigned] });
+  assert.equal(response.status, 200);
+  const scanned = new StoreCatalog(server.context.models, new EventBus(), createLogger('silent'));
+  assert.deepEqual(await scanned.totals(), await live.totals());
+  for (const builder of [alice, bob]) assert.equal(await scanned.attestationsBy(builder.name), await live.attestationsBy(builder.name), builder.name);
+  assert.deepEqual(await scanned.derivationPaths(), await live.derivationPaths());
+});

@@ -7,7 +7,7 @@ export interface DerivationClaim {
 }
 
 /** Bounds a summary's size against a builder that names a new derivation with every submission. */
-const MAX_CLAIMS = 64;
+export const MAX_CLAIMS = 64;
 
 /**
  * The claims with one more folded in, or null when it adds nothing: one claim per builder and

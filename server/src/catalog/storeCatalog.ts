@@ -1,4 +1,6 @@
-import { parseStorePath, type AttestationView, type Verdict, type VerdictChange } from '@lilac/common';
+import { parseStorePath, type AttestationView, type HashGroup, type Verdict, type VerdictChange } from '@lilac/common';
+import { attestationId } from '../attestations/attestationModel.ts';
+import { MAX_CLAIMS } from '../attestations/derivationClaims.ts';
 import type { EventBus } from '../events/eventBus.ts';
 import type { Logger } from '../log.ts';
 import { zeroCounts } from '../reports/reportService.ts';
@@ -12,6 +14,13 @@ export const RECOUNT_AFTER_MS = 60_000;
  * time, so without this the store would be scanning without end, at the cost of ingest.
  */
 export const RECOUNT_SPACING = 9;
+
+/** Attestation `_id`s per read when reading the outputs whose summaries stopped recording derivations. */
+const CAPPED_READ = 1_000;
+
+function attestationIdsOf(outPath: string, hashes: readonly HashGroup[]): string[] {
+  return hashes.flatMap((group) => [...group.verifiedBuilders, ...group.unverifiedBuilders].map((builder) => attestationId(outPath, builder, group.narHash)));
+}
 
 type Change = { kind: 'attestation'; view: AttestationView } | { kind: 'verdict'; change: VerdictChange };
 
@@ -59,10 +68,14 @@ class CatalogState {
       return;
     }
     const { output_path: outPath, drv_path: drvPath, builder } = change.view;
-    this.attestations++;
-    this.attestationsByBuilder.set(builder, (this.attestationsByBuilder.get(builder) ?? 0) + 1);
+    this.countAttestation(builder);
     // Ingest publishes an output's first attestation before its first verdict change, which moves it out of `no-builds`.
     if (this.addOutput(outPath, drvPath)) this.verdicts['no-builds']++;
+  }
+
+  countAttestation(builder: string): void {
+    this.attestations++;
+    this.attestationsByBuilder.set(builder, (this.attestationsByBuilder.get(builder) ?? 0) + 1);
   }
 
   derivationPaths(): readonly string[] {
@@ -151,18 +164,24 @@ export class StoreCatalog {
     this.pending = [];
     const state = new CatalogState();
     const { OutputSummary, Attestation } = this.models;
-    for await (const summary of OutputSummary.find({}, { outPath: 1, drvPath: 1, verdict: 1 }).lean().cursor()) {
+    const capped: string[] = [];
+    for await (const summary of OutputSummary.find({}, { outPath: 1, drvPath: 1, verdict: 1, hashes: 1, derivationClaims: 1 }).lean().cursor()) {
       state.addOutput(summary.outPath, summary.drvPath ?? null);
       state.verdicts[summary.verdict as Verdict]++;
+      // A summary holds one attestation per builder and hash (`attestationId`), so they are counted without reading them.
+      for (const group of summary.hashes) {
+        for (const builder of [...group.verifiedBuilders, ...group.unverifiedBuilders]) state.countAttestation(builder);
+      }
+      for (const claim of summary.derivationClaims) state.addDerivation(claim.drvPath);
+      if (summary.derivationClaims.length >= MAX_CLAIMS) capped.push(...attestationIdsOf(summary.outPath, summary.hashes));
     }
-    // Every derivation an attestation names, whatever its signature; not the summaries' claims, which stop at 64 an output.
-    // Counted here, not by a `$group` on builder and derivation: FerretDB 1.24 compares each document with every group
-    // so far, which is quadratic in attestations once nearly each has a group of its own (seconds at 8,000, days at a
-    // million), and MongoDB holds such a group in memory up to its 100 MB limit.
-    for await (const { builder, drvPath } of Attestation.find({}, { _id: 0, builder: 1, drvPath: 1 }).lean().cursor()) {
-      state.attestationsByBuilder.set(builder, (state.attestationsByBuilder.get(builder) ?? 0) + 1);
-      state.attestations += 1;
-      if (typeof drvPath === 'string') state.addDerivation(drvPath);
+    // Every derivation an attestation names, whatever its signature: past MAX_CLAIMS an output's summary stops
+    // recording them (a fixed-output source fetched by many nixpkgs revisions), so those outputs' attestations say.
+    for (let start = 0; start < capped.length; start += CAPPED_READ) {
+      const ids = capped.slice(start, start + CAPPED_READ);
+      for (const { drvPath } of await Attestation.find({ _id: { $in: ids } }, { _id: 0, drvPath: 1 }).lean()) {
+        if (typeof drvPath === 'string') state.addDerivation(drvPath);
+      }
     }
     const finished = this.now();
     this.recountDueAt = Math.max(started + RECOUNT_AFTER_MS, finished + RECOUNT_SPACING * (finished - started));
