@@ -297,7 +297,7 @@ test('narinfo served per builder carries NarSize, References, Deriver and Sig', 
 });
 
 test("a narinfo is served at once by every server process, whatever its catalog holds", async () => {
-  const other = await startTestServer({ dbName: server.context.config.dbName });
+  const other = await startTestServer({ dbName: server.context.config.dbName, dataDir: server.context.config.dataDir });
   try {
     // The other process's catalog is loaded before the output exists; until a recount it knows nothing of it.
     assert.equal((await other.request('/api/v1/stats')).status, 200);

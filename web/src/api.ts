@@ -47,6 +47,33 @@ export function throttle(fn: () => void, ms: number): () => void {
 }
 
 /**
+ * Runs `fetch` one at a time: a call while one runs is answered by one more run after it. The
+ * server holds a read until the store catalog's first count is done (minutes in a large store), and
+ * events ask again every few hundred ms, so without this they would take every connection the
+ * browser allows this site and stall the page's other requests.
+ */
+export function singleFlight(fetch: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | null = null;
+  let again: Promise<void> | null = null;
+  const run = (): Promise<void> => {
+    running = fetch().finally(() => (running = null));
+    return running;
+  };
+  return () => {
+    if (running === null) return run();
+    // The next run waits for this one to end, failed or not.
+    again ??= running.then(
+      () => undefined,
+      () => undefined,
+    ).then(() => {
+      again = null;
+      return run();
+    });
+    return again;
+  };
+}
+
+/**
  * Sends a change as the signed-in member: the session cookie goes along by
  * itself, the CSRF token (from `GET /api/v1/me`) must be added by hand.
  */

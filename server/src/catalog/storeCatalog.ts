@@ -9,9 +9,10 @@ import type { Models } from '../store/models.ts';
 /** How old the catalog may grow before the next reader starts a recount; other server processes' writes show within this, or within `RECOUNT_SPACING` scans' time. */
 export const RECOUNT_AFTER_MS = 60_000;
 /**
- * A recount waits after the last scan this many times as long as that scan took: a scan reads every
- * summary and attestation (minutes at a million), and a monitor left open asks for totals all the
- * time, so without this the store would be scanning without end, at the cost of ingest.
+ * A recount waits after the last scan (finished, failed or dropped) this many times as long as that
+ * scan took: a scan reads every summary (minutes at a million attestations), and a monitor left open
+ * asks for totals all the time, so without this the store would be scanning without end, at the cost
+ * of ingest.
  */
 export const RECOUNT_SPACING = 9;
 
@@ -93,8 +94,9 @@ class CatalogState {
  * one scan, follows this process's ingest through the event bus at once, and
  * is recounted (one scan in the background, however many readers) once it is
  * older than `RECOUNT_AFTER_MS` (or `RECOUNT_SPACING`), which brings in other processes' writes; a
- * recount during which this process ingested is dropped (the next reader tries
- * again). A resubmission whose signature now verifies counts once more until a
+ * recount during which this process ingested is dropped, and the one after it
+ * waits as long as after any other (so under this process's steady ingest,
+ * other processes' writes show only at a quiet moment). A resubmission whose signature now verifies counts once more until a
  * recount.
  */
 export class StoreCatalog {
@@ -161,6 +163,15 @@ export class StoreCatalog {
 
   private async scan(): Promise<CatalogState> {
     const started = this.now();
+    try {
+      return await this.read();
+    } finally {
+      const finished = this.now();
+      this.recountDueAt = Math.max(started + RECOUNT_AFTER_MS, finished + RECOUNT_SPACING * (finished - started));
+    }
+  }
+
+  private async read(): Promise<CatalogState> {
     this.pending = [];
     const state = new CatalogState();
     const { OutputSummary, Attestation } = this.models;
@@ -183,8 +194,6 @@ export class StoreCatalog {
         if (typeof drvPath === 'string') state.addDerivation(drvPath);
       }
     }
-    const finished = this.now();
-    this.recountDueAt = Math.max(started + RECOUNT_AFTER_MS, finished + RECOUNT_SPACING * (finished - started));
     const changedMeanwhile = this.pending ?? [];
     if (this.state !== null && changedMeanwhile.length > 0) {
       // The scan read the store while this process wrote to it, so it may or may not hold those writes; the events

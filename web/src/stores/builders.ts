@@ -1,7 +1,7 @@
 import type { BuilderView } from '@lilac/common/wire';
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
-import { errorText, getJson, throttle } from '../api.ts';
+import { errorText, getJson, singleFlight, throttle } from '../api.ts';
 import { useMonitorSocket } from '../useMonitorSocket.ts';
 
 /** Builders, their keys and activity, and who is connected right now. */
@@ -11,7 +11,7 @@ export const useBuildersStore = defineStore('builders', () => {
   const error = ref<string | null>(null);
   const socket = useMonitorSocket();
 
-  async function load(): Promise<void> {
+  const load = singleFlight(async () => {
     try {
       builders.value = await getJson<BuilderView[]>('/api/v1/builders');
       loaded.value = true;
@@ -19,7 +19,7 @@ export const useBuildersStore = defineStore('builders', () => {
     } catch (caught) {
       error.value = errorText(caught);
     }
-  }
+  });
 
   const online = computed(() => builders.value.filter((builder) => builder.online).map((builder) => builder.name));
   const reload = throttle(() => void load(), 500);

@@ -1,7 +1,7 @@
 import type { DivergenceView, HashGroup, JobView, MonitorAttestation, RebuildOutcome, Stats } from '@lilac/common/wire';
 import { defineStore } from 'pinia';
-import { ref } from 'vue';
-import { errorText, getJson, throttle } from '../api.ts';
+import { computed, ref } from 'vue';
+import { errorText, getJson, singleFlight, throttle } from '../api.ts';
 import { useMonitorSocket } from '../useMonitorSocket.ts';
 
 export const FEED_LIMIT = 100;
@@ -32,7 +32,9 @@ function divergenceItem(divergence: DivergenceView): FeedItem {
 export const useLiveStore = defineStore('live', () => {
   const feed = ref<FeedItem[]>([]);
   const stats = ref<Stats | null>(null);
-  const error = ref<string | null>(null);
+  const feedError = ref<string | null>(null);
+  const statsError = ref<string | null>(null);
+  const error = computed(() => feedError.value ?? statsError.value);
   const socket = useMonitorSocket();
 
   function add(items: FeedItem[]): void {
@@ -42,22 +44,23 @@ export const useLiveStore = defineStore('live', () => {
     feed.value = [...fresh, ...feed.value].sort((a, b) => b.at.localeCompare(a.at)).slice(0, FEED_LIMIT);
   }
 
-  async function fetchStats(): Promise<void> {
+  const fetchStats = singleFlight(async () => {
     try {
       stats.value = await getJson<Stats>('/api/v1/stats');
-      error.value = null;
+      statsError.value = null;
     } catch (caught) {
-      error.value = errorText(caught);
+      statsError.value = errorText(caught);
     }
-  }
+  });
 
   /** The feed does not wait for the counters: after a restart of a large store, their first count takes minutes. */
   async function load(): Promise<void> {
     const counted = fetchStats();
     try {
       add((await getJson<DivergenceView[]>(`/api/v1/divergences?limit=${FEED_LIMIT}`)).map(divergenceItem));
+      feedError.value = null;
     } catch (caught) {
-      error.value = errorText(caught);
+      feedError.value = errorText(caught);
     }
     await counted;
   }
