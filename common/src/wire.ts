@@ -512,6 +512,8 @@ export interface Stats {
   attestations: number;
   builders: number;
   outputs: number;
+  /** Null for live counts; else when the totals shown were stored, while the server counts the store after a start. */
+  countedAt: string | null;
 }
 
 export interface LinkPatternView {

@@ -71,9 +71,13 @@ try {
   ] as const) {
     const pick = sampled[Math.floor(Math.random() * sampled.length)]!;
     const asked = performance.now();
+    const before = server.cpuSeconds();
     const response = await fetch(`${server.url}${path(pick)}`);
     await response.arrayBuffer();
-    console.log(`${what.padEnd(8)} ${response.status}  ${(performance.now() - asked).toFixed(0).padStart(7)} ms  server RSS ${server.rssMiB().toFixed(0)} MiB`);
+    const after = server.cpuSeconds();
+    console.log(
+      `${what.padEnd(8)} ${response.status}  ${(performance.now() - asked).toFixed(0).padStart(7)} ms  server RSS ${server.rssMiB().toFixed(0)} MiB  CPU s: server ${(after.own - before.own).toFixed(1)}, store ${(after.store - before.store).toFixed(1)}`,
+    );
   }
 } finally {
   await server.close();

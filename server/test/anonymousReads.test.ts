@@ -155,6 +155,7 @@ test('a signature stored with a line break never reaches the narinfo', async () 
 test("a recount brings in what another server process wrote, readers never waiting for it", { timeout: 60_000 }, async () => {
   let now = 0;
   const catalog = new StoreCatalog(server.context.models, new EventBus(), createLogger('silent'), () => now);
+  await catalog.derivationPaths();
   const before = await catalog.totals();
   // Written by "another process": this catalog's bus never hears of it.
   await submit(bob, drvPath('elsewhere'), [storePath('elsewhere')]);
@@ -177,6 +178,7 @@ test('a recount waits in proportion to how long the last scan took', { timeout: 
   const catalog = new StoreCatalog(server.context.models, new EventBus(), createLogger('silent'), () => (now += tick));
   const scan = 100_000;
   tick = scan;
+  await catalog.derivationPaths();
   const before = await catalog.totals();
   tick = 0;
   const scanEnded = now;
@@ -208,7 +210,33 @@ test('a scan counts from the summaries what the live catalog counted attestation
   const response = await server.request(`/attestation/${drvHash(drvPath('counted-unsigned'))}`, { method: 'POST', token: bob.token, json: [unsigned] });
   assert.equal(response.status, 200);
   const scanned = new StoreCatalog(server.context.models, new EventBus(), createLogger('silent'));
+  await scanned.derivationPaths();
   assert.deepEqual(await scanned.totals(), await live.totals());
   for (const builder of [alice, bob]) assert.equal(await scanned.attestationsBy(builder.name), await live.attestationsBy(builder.name), builder.name);
   assert.deepEqual(await scanned.derivationPaths(), await live.derivationPaths());
+});
+
+test('after a start, totals are the stored ones, with their time, until the store is counted', async () => {
+  const before = new StoreCatalog(server.context.models, new EventBus(), createLogger('silent'));
+  await before.derivationPaths();
+  const askedAt = Date.now();
+  await before.totals();
+  // Other catalogs of this file store theirs too, unawaited: wait for this one's.
+  let stored = null;
+  for (let attempt = 0; attempt < 100 && !(stored && stored.countedAt.getTime() >= askedAt); attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    stored = await server.context.models.StoredTotals.findById('totals').lean();
+  }
+  assert.ok(stored, 'a reader of the totals stores them for the next start');
+  const storedAt = new Date(stored.countedAt);
+  // What a restarted process shows first: those totals and their time, though the store has more by then.
+  await submit(alice, drvPath('after-storing'), [storePath('after-storing')]);
+  const restarted = new StoreCatalog(server.context.models, new EventBus(), createLogger('silent'));
+  const first = await restarted.totals();
+  assert.deepEqual(first, { verdicts: { ...stored.verdicts }, attestations: stored.attestations, countedAt: storedAt });
+  await restarted.derivationPaths();
+  const counted = await restarted.totals();
+  assert.equal(counted.countedAt, null);
+  assert.deepEqual(counted, await server.context.catalog.totals());
+  assert.equal(counted.attestations, first.attestations + 1);
 });

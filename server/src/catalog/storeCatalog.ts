@@ -16,6 +16,17 @@ export const RECOUNT_AFTER_MS = 60_000;
  */
 export const RECOUNT_SPACING = 9;
 
+/** How often the totals shown to readers are stored, for a restarted server to show while it counts. */
+const STORE_TOTALS_EVERY_MS = 60_000;
+const STORED_TOTALS_ID = 'totals';
+
+export interface CatalogTotals {
+  readonly verdicts: Record<Verdict, number>;
+  readonly attestations: number;
+  /** When the stored totals shown were taken; null once this process has counted. */
+  readonly countedAt: Date | null;
+}
+
 /** Attestation `_id`s per read when reading the outputs whose summaries stopped recording derivations. */
 const CAPPED_READ = 1_000;
 
@@ -102,6 +113,8 @@ class CatalogState {
 export class StoreCatalog {
   private state: CatalogState | null = null;
   private recountDueAt = 0;
+  private storedTotalsRead: Promise<CatalogTotals | null> | null = null;
+  private totalsStoredAt = Number.NEGATIVE_INFINITY;
   private loading: Promise<CatalogState> | null = null;
   /** Changes seen while a scan runs: the scan may have read the store before they were written. */
   private pending: Change[] | null = null;
@@ -117,9 +130,23 @@ export class StoreCatalog {
     events.subscribe('verdict', (change) => this.record({ kind: 'verdict', change }));
   }
 
-  async totals(): Promise<{ verdicts: Record<Verdict, number>; attestations: number }> {
+  /**
+   * Outputs per verdict and attestations. Before the first scan is done they are the totals stored
+   * when a process last showed them, with that time as `countedAt` (a scan of a large store takes
+   * minutes); once counted, `countedAt` is null.
+   */
+  async totals(): Promise<CatalogTotals> {
+    if (this.state === null) {
+      const counting = this.recount();
+      const stored = await this.storedTotals();
+      if (stored !== null && this.state === null) {
+        counting.catch((error: unknown) => this.log.warn({ err: error }, 'counting the store catalog failed; the stored totals stay shown'));
+        return stored;
+      }
+    }
     const state = await this.current();
-    return { verdicts: { ...state.verdicts }, attestations: state.attestations };
+    this.storeTotalsNowAndThen(state);
+    return { verdicts: { ...state.verdicts }, attestations: state.attestations, countedAt: null };
   }
 
   async attestationsBy(builder: string): Promise<number> {
@@ -138,6 +165,29 @@ export class StoreCatalog {
   /** Every derivation something was attested for, sorted. */
   async derivationPaths(): Promise<readonly string[]> {
     return (await this.current()).derivationPaths();
+  }
+
+  private storedTotals(): Promise<CatalogTotals | null> {
+    this.storedTotalsRead ??= this.models.StoredTotals.findById(STORED_TOTALS_ID)
+      .lean()
+      .then((stored) => stored && { verdicts: { ...zeroCounts(), ...(stored.verdicts as Partial<Record<Verdict, number>>) }, attestations: stored.attestations, countedAt: stored.countedAt })
+      .catch((error: unknown) => {
+        this.log.warn({ err: error }, 'reading the stored catalog totals failed; readers wait for the count');
+        return null;
+      });
+    return this.storedTotalsRead;
+  }
+
+  /** Keeps the stored totals within `STORE_TOTALS_EVERY_MS` of what readers were shown, for the next start. */
+  private storeTotalsNowAndThen(state: CatalogState): void {
+    const now = this.now();
+    if (now - this.totalsStoredAt < STORE_TOTALS_EVERY_MS) return;
+    this.totalsStoredAt = now;
+    this.models.StoredTotals.updateOne(
+      { _id: STORED_TOTALS_ID },
+      { $set: { verdicts: { ...state.verdicts }, attestations: state.attestations, countedAt: new Date(now) } },
+      { upsert: true },
+    ).catch((error: unknown) => this.log.warn({ err: error }, 'storing the catalog totals failed; the next reader tries again'));
   }
 
   private record(change: Change): void {

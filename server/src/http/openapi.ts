@@ -243,7 +243,16 @@ export const openApiDocument = {
           attrPath: { type: ['string', 'null'], description: "the root's nix:attr_path" },
         },
       },
-      Stats: { type: 'object', properties: { counts: verdictCounts, attestations: { type: 'integer' }, builders: { type: 'integer' }, outputs: { type: 'integer' } } },
+      Stats: {
+        type: 'object',
+        properties: {
+          counts: verdictCounts,
+          attestations: { type: 'integer' },
+          builders: { type: 'integer' },
+          outputs: { type: 'integer' },
+          countedAt: { type: ['string', 'null'], format: 'date-time', description: 'null for live counts; else when the totals shown were stored, while the server counts the store after a start' },
+        },
+      },
       LinkPattern: { type: 'object', properties: { pattern: { type: 'string' }, link: { type: 'string' }, owner: { type: ['string', 'null'] } } },
       Me: { type: 'object', properties: { name: { type: 'string' }, role: { type: 'string', enum: ['viewer', 'maintainer', 'admin'] }, hasPassword: { type: 'boolean' }, csrfToken: { type: ['string', 'null'] } } },
       SignIn: { oneOf: [{ type: 'object', required: ['token'], properties: { token: { type: 'string' } } }, { type: 'object', required: ['name', 'password'], properties: { name: { type: 'string' }, password: { type: 'string' } } }] },

@@ -1,5 +1,6 @@
 import type { Connection } from 'mongoose';
 import { attestationSchema } from '../attestations/attestationModel.ts';
+import { storedTotalsSchema } from '../catalog/storedTotalsModel.ts';
 import { ingestIntentSchema } from '../attestations/ingestIntentModel.ts';
 import { outputSummarySchema } from '../attestations/outputSummaryModel.ts';
 import { builderSchema, builderTokenSchema } from '../builders/builderModel.ts';
@@ -44,6 +45,7 @@ export function createModels(connection: Connection) {
     Triage: connection.model('Triage', triageSchema),
     CommentThread: connection.model('CommentThread', commentThreadSchema),
     WatchList: connection.model('WatchList', watchListSchema),
+    StoredTotals: connection.model('StoredTotals', storedTotalsSchema),
   };
 }
 
