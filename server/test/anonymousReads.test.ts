@@ -179,9 +179,9 @@ test('a recount waits in proportion to how long the last scan took', { timeout: 
   const scan = 100_000;
   tick = scan;
   await catalog.derivationPaths();
-  const before = await catalog.totals();
   tick = 0;
   const scanEnded = now;
+  const before = await catalog.totals();
   await submit(bob, drvPath('written-elsewhere'), [storePath('written-elsewhere')]);
   // A scan of 100 s: the minimum age alone would recount now; the spacing keeps it for nine scans' time.
   now = scanEnded + RECOUNT_AFTER_MS + 1;
@@ -231,12 +231,65 @@ test('after a start, totals are the stored ones, with their time, until the stor
   const storedAt = new Date(stored.countedAt);
   // What a restarted process shows first: those totals and their time, though the store has more by then.
   await submit(alice, drvPath('after-storing'), [storePath('after-storing')]);
-  const restarted = new StoreCatalog(server.context.models, new EventBus(), createLogger('silent'));
+  // The restarted catalog's scan waits until its first answer is in: in a large store the scan takes minutes.
+  let openScan: () => void = () => undefined;
+  const scanOpened = new Promise<void>((resolve) => (openScan = resolve));
+  const { OutputSummary } = server.context.models;
+  const slowSummaries = new Proxy(OutputSummary, {
+    get(target, property, receiver) {
+      if (property !== 'find') return Reflect.get(target, property, receiver) as unknown;
+      return (...args: Parameters<typeof OutputSummary.find>) => ({
+        lean: () => ({
+          async *cursor() {
+            await scanOpened;
+            yield* target.find(...args).lean().cursor();
+          },
+        }),
+      });
+    },
+  });
+  const restarted = new StoreCatalog({ ...server.context.models, OutputSummary: slowSummaries }, new EventBus(), createLogger('silent'));
   const first = await restarted.totals();
   assert.deepEqual(first, { verdicts: { ...stored.verdicts }, attestations: stored.attestations, countedAt: storedAt });
+  openScan();
   await restarted.derivationPaths();
   const counted = await restarted.totals();
   assert.equal(counted.countedAt, null);
   assert.deepEqual(counted, await server.context.catalog.totals());
   assert.equal(counted.attestations, first.attestations + 1);
+});
+
+test('a first count that fails leaves the stored totals shown and is not started again by each reader', async () => {
+  const askedAt = Date.now();
+  const before = new StoreCatalog(server.context.models, new EventBus(), createLogger('silent'));
+  await before.derivationPaths();
+  await before.totals();
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const stored = await server.context.models.StoredTotals.findById('totals').lean();
+    if (stored && stored.countedAt.getTime() >= askedAt) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  let scans = 0;
+  const { OutputSummary } = server.context.models;
+  const failingSummaries = new Proxy(OutputSummary, {
+    get(target, property, receiver) {
+      if (property !== 'find') return Reflect.get(target, property, receiver) as unknown;
+      return () => ({
+        lean: () => ({
+          // eslint-disable-next-line require-yield -- a cursor that fails before its first document
+          async *cursor() {
+            scans += 1;
+            throw new Error('store went away mid-scan');
+          },
+        }),
+      });
+    },
+  });
+  const restarted = new StoreCatalog({ ...server.context.models, OutputSummary: failingSummaries }, new EventBus(), createLogger('silent'));
+  for (let reader = 0; reader < 5; reader++) {
+    const shown = await restarted.totals();
+    assert.ok(shown.countedAt instanceof Date, 'the stored totals, with their time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.equal(scans, 1, 'one failed scan, not one per reader');
 });

@@ -67,7 +67,8 @@ export function singleFlight(fetch: () => Promise<void>): () => Promise<void> {
       () => undefined,
     ).then(() => {
       again = null;
-      return run();
+      // A caller between the end of that run and this turn may have started the next one already.
+      return running ?? run();
     });
     return again;
   };

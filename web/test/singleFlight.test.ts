@@ -54,3 +54,18 @@ test('a call during a fetch that fails runs after it, and later calls are not st
   await load();
   assert.equal(calls, 3);
 });
+
+test('a call just as a run ends, with another queued, still leaves one fetch in flight', async () => {
+  const manual = manualFetch();
+  const load = singleFlight(manual.fetch);
+  const first = load();
+  const queued = load();
+  manual.finish(0);
+  await first;
+  // Here the first run is over and the queued one not yet started: this call starts it.
+  const between = load();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(manual.started(), 2, 'the queued callers join the run started between, not a third');
+  manual.finish(1);
+  await Promise.all([queued, between]);
+});

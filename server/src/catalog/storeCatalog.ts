@@ -137,12 +137,10 @@ export class StoreCatalog {
    */
   async totals(): Promise<CatalogTotals> {
     if (this.state === null) {
-      const counting = this.recount();
+      // A first count that failed is not started again by every reader the stored totals can answer.
+      if (this.loading !== null || this.now() > this.recountDueAt) void this.recount();
       const stored = await this.storedTotals();
-      if (stored !== null && this.state === null) {
-        counting.catch((error: unknown) => this.log.warn({ err: error }, 'counting the store catalog failed; the stored totals stay shown'));
-        return stored;
-      }
+      if (stored !== null && this.state === null) return stored;
     }
     const state = await this.current();
     this.storeTotalsNowAndThen(state);
@@ -172,7 +170,8 @@ export class StoreCatalog {
       .lean()
       .then((stored) => stored && { verdicts: { ...zeroCounts(), ...(stored.verdicts as Partial<Record<Verdict, number>>) }, attestations: stored.attestations, countedAt: stored.countedAt })
       .catch((error: unknown) => {
-        this.log.warn({ err: error }, 'reading the stored catalog totals failed; readers wait for the count');
+        this.log.warn({ err: error }, 'reading the stored catalog totals failed; readers wait for the count, or read them again');
+        this.storedTotalsRead = null;
         return null;
       });
     return this.storedTotalsRead;
@@ -187,7 +186,7 @@ export class StoreCatalog {
       { _id: STORED_TOTALS_ID },
       { $set: { verdicts: { ...state.verdicts }, attestations: state.attestations, countedAt: new Date(now) } },
       { upsert: true },
-    ).catch((error: unknown) => this.log.warn({ err: error }, 'storing the catalog totals failed; the next reader tries again'));
+    ).catch((error: unknown) => this.log.warn({ err: error }, 'storing the catalog totals failed; a reader a minute later tries again'));
   }
 
   private record(change: Change): void {
@@ -197,17 +196,20 @@ export class StoreCatalog {
 
   private async current(): Promise<CatalogState> {
     if (this.state === null) return this.recount();
-    if (this.now() > this.recountDueAt) {
-      this.recount().catch((error: unknown) => this.log.warn({ err: error }, 'recounting the store catalog failed; the previous counts stay'));
-    }
+    if (this.now() > this.recountDueAt) void this.recount();
     return this.state;
   }
 
+  /** The scan running, or a new one; its failure is logged here, once, and reaches only the readers that wait for it. */
   private recount(): Promise<CatalogState> {
-    this.loading ??= this.scan().finally(() => {
-      this.loading = null;
-      this.pending = null;
-    });
+    if (this.loading === null) {
+      const loading = this.scan().finally(() => {
+        this.loading = null;
+        this.pending = null;
+      });
+      loading.catch((error: unknown) => this.log.warn({ err: error }, 'counting the store catalog failed; the counts shown stay'));
+      this.loading = loading;
+    }
     return this.loading;
   }
 

@@ -44,12 +44,21 @@ export const useLiveStore = defineStore('live', () => {
     feed.value = [...fresh, ...feed.value].sort((a, b) => b.at.localeCompare(a.at)).slice(0, FEED_LIMIT);
   }
 
+  /** Stored totals (`countedAt` set) are asked again until the server has counted, however quiet the store. */
+  const STORED_TOTALS_RECHECK_MS = 5_000;
+  let recheck: ReturnType<typeof setTimeout> | null = null;
   const fetchStats = singleFlight(async () => {
     try {
       stats.value = await getJson<Stats>('/api/v1/stats');
       statsError.value = null;
     } catch (caught) {
       statsError.value = errorText(caught);
+    }
+    if (stats.value?.countedAt && recheck === null) {
+      recheck = setTimeout(() => {
+        recheck = null;
+        void fetchStats();
+      }, STORED_TOTALS_RECHECK_MS);
     }
   });
 
