@@ -63,11 +63,13 @@ try {
   const seconds = (performance.now() - started) / 1000;
   console.log(`all ${TOTAL}: ${(TOTAL / seconds).toFixed(0)} att/s over ${seconds.toFixed(0)} s; peak server RSS ${peak.toFixed(0)} MiB`);
   // What readers meet in the full store, each asked twice: Nix asking a builder's narinfo (by digest), the monitor asking totals (the catalog's first scan).
+  const narinfo = (pick: { builder: string; outPath: string }) => `/signatures/${pick.builder}/${parseStorePath(pick.outPath).digest}.narinfo`;
+  const totals = () => '/api/v1/stats';
   for (const [what, path] of [
-    ['narinfo', (pick: { builder: string; outPath: string }) => `/signatures/${pick.builder}/${parseStorePath(pick.outPath).digest}.narinfo`],
-    ['narinfo', (pick: { builder: string; outPath: string }) => `/signatures/${pick.builder}/${parseStorePath(pick.outPath).digest}.narinfo`],
-    ['totals', () => '/api/v1/stats'],
-    ['totals', () => '/api/v1/stats'],
+    ['narinfo', narinfo],
+    ['narinfo', narinfo],
+    ['totals', totals],
+    ['totals', totals],
   ] as const) {
     const pick = sampled[Math.floor(Math.random() * sampled.length)]!;
     const asked = performance.now();

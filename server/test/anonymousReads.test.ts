@@ -216,17 +216,35 @@ test('a scan counts from the summaries what the live catalog counted attestation
   assert.deepEqual(await scanned.derivationPaths(), await live.derivationPaths());
 });
 
-test('after a start, totals are the stored ones, with their time, until the store is counted', async () => {
-  const before = new StoreCatalog(server.context.models, new EventBus(), createLogger('silent'));
-  await before.derivationPaths();
+/** Has a catalog count and show its totals, as a running process does, and answers the totals it stored. */
+async function storeTotalsNow() {
   const askedAt = Date.now();
-  await before.totals();
+  const counter = new StoreCatalog(server.context.models, new EventBus(), createLogger('silent'));
+  await counter.derivationPaths();
+  await counter.totals();
   // Other catalogs of this file store theirs too, unawaited: wait for this one's.
-  let stored = null;
-  for (let attempt = 0; attempt < 100 && !(stored && stored.countedAt.getTime() >= askedAt); attempt++) {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const stored = await server.context.models.StoredTotals.findById('totals').lean();
+    if (stored && stored.countedAt.getTime() >= askedAt) return stored;
     await new Promise((resolve) => setTimeout(resolve, 20));
-    stored = await server.context.models.StoredTotals.findById('totals').lean();
   }
+  return null;
+}
+
+/** A catalog whose scan of the summaries goes through `scan`, given the store's own cursor: to hold it back, or fail it. */
+function catalogScanningThrough(scan: (summaries: () => AsyncIterable<unknown>) => AsyncIterable<unknown>): StoreCatalog {
+  const { OutputSummary } = server.context.models;
+  const summaries = new Proxy(OutputSummary, {
+    get(target, property, receiver) {
+      if (property !== 'find') return Reflect.get(target, property, receiver) as unknown;
+      return (...args: Parameters<typeof OutputSummary.find>) => ({ lean: () => ({ cursor: () => scan(() => target.find(...args).lean().cursor()) }) });
+    },
+  });
+  return new StoreCatalog({ ...server.context.models, OutputSummary: summaries }, new EventBus(), createLogger('silent'));
+}
+
+test('after a start, totals are the stored ones, with their time, until the store is counted', async () => {
+  const stored = await storeTotalsNow();
   assert.ok(stored, 'a reader of the totals stores them for the next start');
   const storedAt = new Date(stored.countedAt);
   // What a restarted process shows first: those totals and their time, though the store has more by then.
@@ -234,21 +252,10 @@ test('after a start, totals are the stored ones, with their time, until the stor
   // The restarted catalog's scan waits until its first answer is in: in a large store the scan takes minutes.
   let openScan: () => void = () => undefined;
   const scanOpened = new Promise<void>((resolve) => (openScan = resolve));
-  const { OutputSummary } = server.context.models;
-  const slowSummaries = new Proxy(OutputSummary, {
-    get(target, property, receiver) {
-      if (property !== 'find') return Reflect.get(target, property, receiver) as unknown;
-      return (...args: Parameters<typeof OutputSummary.find>) => ({
-        lean: () => ({
-          async *cursor() {
-            await scanOpened;
-            yield* target.find(...args).lean().cursor();
-          },
-        }),
-      });
-    },
+  const restarted = catalogScanningThrough(async function* (summaries) {
+    await scanOpened;
+    yield* summaries();
   });
-  const restarted = new StoreCatalog({ ...server.context.models, OutputSummary: slowSummaries }, new EventBus(), createLogger('silent'));
   const first = await restarted.totals();
   assert.deepEqual(first, { verdicts: { ...stored.verdicts }, attestations: stored.attestations, countedAt: storedAt });
   openScan();
@@ -260,32 +267,13 @@ test('after a start, totals are the stored ones, with their time, until the stor
 });
 
 test('a first count that fails leaves the stored totals shown and is not started again by each reader', async () => {
-  const askedAt = Date.now();
-  const before = new StoreCatalog(server.context.models, new EventBus(), createLogger('silent'));
-  await before.derivationPaths();
-  await before.totals();
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const stored = await server.context.models.StoredTotals.findById('totals').lean();
-    if (stored && stored.countedAt.getTime() >= askedAt) break;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await storeTotalsNow();
   let scans = 0;
-  const { OutputSummary } = server.context.models;
-  const failingSummaries = new Proxy(OutputSummary, {
-    get(target, property, receiver) {
-      if (property !== 'find') return Reflect.get(target, property, receiver) as unknown;
-      return () => ({
-        lean: () => ({
-          // eslint-disable-next-line require-yield -- a cursor that fails before its first document
-          async *cursor() {
-            scans += 1;
-            throw new Error('store went away mid-scan');
-          },
-        }),
-      });
-    },
+  // eslint-disable-next-line require-yield -- a cursor that fails before its first document
+  const restarted = catalogScanningThrough(async function* () {
+    scans += 1;
+    throw new Error('store went away mid-scan');
   });
-  const restarted = new StoreCatalog({ ...server.context.models, OutputSummary: failingSummaries }, new EventBus(), createLogger('silent'));
   for (let reader = 0; reader < 5; reader++) {
     const shown = await restarted.totals();
     assert.ok(shown.countedAt instanceof Date, 'the stored totals, with their time');

@@ -1,5 +1,7 @@
+import type { HashGroup } from '@lilac/common';
 import type { Models } from '../store/models.ts';
 import { attestationId } from './attestationModel.ts';
+import { statementsOf } from './hashGroups.ts';
 
 /**
  * Every attestation of one output, oldest first. Its summary names each
@@ -9,8 +11,10 @@ import { attestationId } from './attestationModel.ts';
 export async function attestationsOf(models: Models, outPath: string) {
   const summary = await models.OutputSummary.findOne({ outPath }, { hashes: 1 }).lean();
   if (!summary) return [];
-  const ids = summary.hashes.flatMap((group) =>
-    [...group.verifiedBuilders, ...group.unverifiedBuilders].map((builder) => attestationId(outPath, builder, group.narHash)),
-  );
-  return models.Attestation.find({ _id: { $in: ids } }).sort({ createdAt: 1 }).lean();
+  return models.Attestation.find({ _id: { $in: attestationIdsOf(outPath, summary.hashes) } }).sort({ createdAt: 1 }).lean();
+}
+
+/** The `_id`s of an output's attestations, from its summary's hash groups. */
+export function attestationIdsOf(outPath: string, hashes: readonly HashGroup[]): string[] {
+  return statementsOf(hashes).map(({ builder, narHash }) => attestationId(outPath, builder, narHash));
 }

@@ -35,3 +35,8 @@ export function verifiedBuildersOf(hashes: readonly HashGroup[]): string[] {
 export function allBuildersOf(hashes: readonly HashGroup[]): string[] {
   return [...new Set(hashes.flatMap((group) => [...group.verifiedBuilders, ...group.unverifiedBuilders]))].sort();
 }
+
+/** One per builder and hash, as an output's attestations are (`attestationId`). */
+export function statementsOf(hashes: readonly HashGroup[]): { builder: string; narHash: string }[] {
+  return hashes.flatMap((group) => [...group.verifiedBuilders, ...group.unverifiedBuilders].map((builder) => ({ builder, narHash: group.narHash })));
+}

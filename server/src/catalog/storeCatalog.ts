@@ -1,6 +1,7 @@
-import { parseStorePath, type AttestationView, type HashGroup, type Verdict, type VerdictChange } from '@lilac/common';
-import { attestationId } from '../attestations/attestationModel.ts';
+import { parseStorePath, type AttestationView, type Verdict, type VerdictChange } from '@lilac/common';
+import { attestationIdsOf } from '../attestations/attestationsOf.ts';
 import { MAX_CLAIMS } from '../attestations/derivationClaims.ts';
+import { statementsOf } from '../attestations/hashGroups.ts';
 import type { EventBus } from '../events/eventBus.ts';
 import type { Logger } from '../log.ts';
 import { zeroCounts } from '../reports/reportService.ts';
@@ -29,10 +30,6 @@ export interface CatalogTotals {
 
 /** Attestation `_id`s per read when reading the outputs whose summaries stopped recording derivations. */
 const CAPPED_READ = 1_000;
-
-function attestationIdsOf(outPath: string, hashes: readonly HashGroup[]): string[] {
-  return hashes.flatMap((group) => [...group.verifiedBuilders, ...group.unverifiedBuilders].map((builder) => attestationId(outPath, builder, group.narHash)));
-}
 
 type Change = { kind: 'attestation'; view: AttestationView } | { kind: 'verdict'; change: VerdictChange };
 
@@ -232,9 +229,7 @@ export class StoreCatalog {
       state.addOutput(summary.outPath, summary.drvPath ?? null);
       state.verdicts[summary.verdict as Verdict]++;
       // A summary holds one attestation per builder and hash (`attestationId`), so they are counted without reading them.
-      for (const group of summary.hashes) {
-        for (const builder of [...group.verifiedBuilders, ...group.unverifiedBuilders]) state.countAttestation(builder);
-      }
+      for (const { builder } of statementsOf(summary.hashes)) state.countAttestation(builder);
       for (const claim of summary.derivationClaims) state.addDerivation(claim.drvPath);
       if (summary.derivationClaims.length >= MAX_CLAIMS) capped.push(...attestationIdsOf(summary.outPath, summary.hashes));
     }
