@@ -123,7 +123,7 @@ export class AttestationIngest {
     let outputs = 0;
     for (const intent of intents) {
       const records = await Attestation.find({ _id: { $in: intent.attestationIds } }).lean();
-      const counted = [...(await this.foldAndPublish(records)).values()].filter((fold) => fold.counted).length;
+      const counted = [...(await this.foldAndPublish(records.map((record) => record.outPath), Promise.resolve(records))).values()].filter((fold) => fold.counted).length;
       if (counted > 0) repairedIntents += 1;
       outputs += counted;
       if (intent.openedAt < forgetOpenedBefore) await IngestIntent.deleteOne({ _id: intent._id });
@@ -136,12 +136,12 @@ export class AttestationIngest {
     const now = new Date();
     const ids = group.map((chunk) => chunk.inputs.map((input) => attestationId(input.outPath, chunk.builder, input.narHash)));
     const intents = group.map((chunk, index) => ({ _id: new Types.ObjectId(), builder: chunk.builder, attestationIds: ids[index] as string[], openedAt: now }));
-    await this.models.IngestIntent.collection.insertMany(intents);
     const documents = group.flatMap((chunk, index) =>
       chunk.inputs.map((input, item) => storedDocument((ids[index] as string[])[item] as string, chunk.builder, input, chunk.signatures[item] as StoredSignature, now)),
     );
-    const records = await this.store(documents);
-    const summaries = await this.settle(records);
+    const stored = this.models.IngestIntent.collection.insertMany(intents).then(() => this.store(documents));
+    const summaries = await this.settle(documents.map((document) => document.outPath), stored);
+    const records = await stored;
     const listingsWanted = await wantedListings(this.models, records, summaries);
     this.intentsToClose
       .submit(intents.map((intent) => intent._id))
@@ -199,13 +199,13 @@ export class AttestationIngest {
    * and keeps divergences current. Doing it again changes nothing, which is
    * what lets a resubmission or start-up finish what a crash interrupted.
    */
-  private async settle(records: readonly AttestationRecord[]): Promise<Map<string, OutputSummaryView>> {
-    const folds = await this.foldAndPublish(records);
+  private async settle(outPaths: readonly string[], stored: Promise<readonly AttestationRecord[]>): Promise<Map<string, OutputSummaryView>> {
+    const folds = await this.foldAndPublish(outPaths, stored);
     return new Map([...folds].map(([outPath, fold]) => [outPath, fold.after]));
   }
 
-  private async foldAndPublish(records: readonly AttestationRecord[]): Promise<Map<string, SummaryFold>> {
-    const folds = await this.summaries.fold(records);
+  private async foldAndPublish(outPaths: readonly string[], stored: Promise<readonly AttestationRecord[]>): Promise<Map<string, SummaryFold>> {
+    const folds = await this.summaries.fold(outPaths, stored);
     await Promise.all([...folds.values()].map((fold) => this.publishChange(fold)));
     return folds;
   }

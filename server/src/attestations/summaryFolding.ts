@@ -98,13 +98,21 @@ export class SummaryFolding {
 
   constructor(private readonly models: Models) {}
 
-  fold(records: readonly AttestationRecord[]): Promise<Map<string, SummaryFold>> {
-    const folding = this.turn.then(() => this.foldAll(records));
+  /**
+   * Folds the records in once they are stored: the summaries of `outPaths`
+   * (the records' outputs) are read meanwhile, so a group's attestations and
+   * its summaries' read share one round trip's time.
+   */
+  fold(outPaths: readonly string[], stored: Promise<readonly AttestationRecord[]>): Promise<Map<string, SummaryFold>> {
+    // Its failure is the fold's, seen once the turn comes: meanwhile it must not count as unhandled.
+    stored.catch(() => undefined);
+    const folding = this.turn.then(() => this.foldAll(outPaths, stored));
     this.turn = folding.catch(() => undefined);
     return folding;
   }
 
-  private async foldAll(records: readonly AttestationRecord[]): Promise<Map<string, SummaryFold>> {
+  private async foldAll(outPaths: readonly string[], stored: Promise<readonly AttestationRecord[]>): Promise<Map<string, SummaryFold>> {
+    const [records, firstRead] = await Promise.all([stored, this.read([...new Set(outPaths)])]);
     const statements = new Map<string, AttestationRecord[]>();
     for (const record of records) {
       const list = statements.get(record.outPath);
@@ -116,7 +124,7 @@ export class SummaryFolding {
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt >= MAX_ATTEMPTS) throw new Error(`summaries of ${pending.length} outputs (${pending[0]}, …) kept changing under ${MAX_ATTEMPTS} attempts`);
       if (attempt > 8) await new Promise((resolve) => setTimeout(resolve, Math.random() * attempt));
-      const current = await this.read(pending);
+      const current = attempt === 0 ? firstRead : await this.read(pending);
       const plans = pending.map((outPath) => plan(outPath, current.get(outPath) ?? null, statements.get(outPath) ?? []));
       const now = new Date();
       const unchanged = plans.filter((planned) => planned.fields === null);
