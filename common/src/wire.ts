@@ -357,8 +357,13 @@ export type MonitorAttestation = Omit<AttestationView, 'references'> & {
   reference_count: number | null;
 };
 
-/** What `/monitor` carries, by event name: the bus's events, attestations without their references. */
-export type MonitorWireEvents = Omit<MonitorEvents, 'attestation'> & { attestation: MonitorAttestation };
+/**
+ * What `/monitor` carries, by event name: the bus's events, except the two
+ * published for every attestation stored (thousands a second under ingest),
+ * which go gathered: `attestations` (without their references) and
+ * `verdicts`, each a list of what was published since the last one, in order.
+ */
+export type MonitorWireEvents = Omit<MonitorEvents, 'attestation' | 'verdict'> & { attestations: MonitorAttestation[]; verdicts: VerdictChange[] };
 
 /** Everything published on a server's event bus, by event name; `/monitor` relays it as `MonitorWireEvents`. */
 export interface MonitorEvents {

@@ -1,9 +1,20 @@
-import { isPresencePage, type AttestationView, type MonitorAttestation, type MonitorClientEvents, type MonitorEvents, type MonitorPresenceEvents, type MonitorWireEvents, type PresencePage } from '@lilac/common';
+import {
+  isPresencePage,
+  type AttestationView,
+  type MonitorAttestation,
+  type MonitorClientEvents,
+  type MonitorEvents,
+  type MonitorPresenceEvents,
+  type MonitorWireEvents,
+  type PresencePage,
+  type VerdictChange,
+} from '@lilac/common';
 import type { Namespace, Server, Socket } from 'socket.io';
 import type { AppContext } from '../context.ts';
 import type { Member } from '../people/memberService.ts';
 import { PagePresence } from '../people/pagePresence.ts';
 import { sessionIdFrom } from '../people/sessionCookie.ts';
+import { EventGathering } from './eventGathering.ts';
 
 /** An attestation for every viewer: the reference list (up to 10,000 paths) stays behind, its length goes. */
 export function monitorAttestation(view: AttestationView): MonitorAttestation {
@@ -13,14 +24,17 @@ export function monitorAttestation(view: AttestationView): MonitorAttestation {
 
 const same = <T>(payload: T): T => payload;
 
+/** How long `/monitor` gathers attestations and verdict changes before it sends them (`EventGathering`). */
+export const MONITOR_GATHER_MS = 250;
+
+type Gathered = 'attestation' | 'verdict';
+
 /**
- * Every event the monitor relays and what goes on the wire for it; typed as a
- * record so a new bus event cannot be forgotten here.
+ * Every event the monitor relays one by one and what goes on the wire for it;
+ * typed as a record so a new bus event cannot be forgotten here.
  */
-const RELAYED: { [K in keyof MonitorEvents]: (payload: MonitorEvents[K]) => MonitorWireEvents[K] } = {
-  attestation: monitorAttestation,
+const RELAYED: { [K in Exclude<keyof MonitorEvents, Gathered>]: (payload: MonitorEvents[K]) => MonitorWireEvents[K] } = {
   divergence: same,
-  verdict: same,
   'report:progress': same,
   'builder:online': same,
   'builder:offline': same,
@@ -112,12 +126,16 @@ export function attachMonitorNamespace(io: Server, context: AppContext): Namespa
     });
   });
   // The bus lives exactly as long as this server, so the subscriptions need no teardown.
-  for (const name of Object.keys(RELAYED) as (keyof MonitorEvents)[]) {
+  for (const name of Object.keys(RELAYED) as Exclude<keyof MonitorEvents, Gathered>[]) {
     const toWire = RELAYED[name] as (payload: unknown) => unknown;
     context.events.subscribe(name, (payload) => {
       (monitor.emit as (event: string, payload: unknown) => boolean)(name, toWire(payload));
     });
   }
+  const attestations = new EventGathering<MonitorAttestation>((list) => monitor.emit('attestations', list), MONITOR_GATHER_MS);
+  context.events.subscribe('attestation', (view) => attestations.add(monitorAttestation(view)));
+  const verdicts = new EventGathering<VerdictChange>((list) => monitor.emit('verdicts', list), MONITOR_GATHER_MS);
+  context.events.subscribe('verdict', (change) => verdicts.add(change));
   return monitor;
 }
 

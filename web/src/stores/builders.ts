@@ -31,11 +31,13 @@ export const useBuildersStore = defineStore('builders', () => {
   }
   socket.on('builder:online', ({ builder }) => setOnline(builder, true));
   socket.on('builder:offline', ({ builder }) => setOnline(builder, false));
-  socket.on('attestation', ({ builder: name, created_at }) => {
-    const builder = builders.value.find((candidate) => candidate.name === name);
-    if (!builder) return reload();
-    builder.attestations += 1;
-    builder.lastSeenAt = created_at;
+  socket.on('attestations', (attestations) => {
+    for (const { builder: name, created_at } of attestations) {
+      const builder = builders.value.find((candidate) => candidate.name === name);
+      if (!builder) return reload();
+      builder.attestations += 1;
+      builder.lastSeenAt = created_at;
+    }
   });
   socket.onReconnect(() => void load());
 

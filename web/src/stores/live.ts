@@ -17,6 +17,10 @@ function rebuildItem({ job, builder, outcome }: { job: JobView; builder: string;
   return { kind: 'rebuild', key: `rebuild:${job.id}:${builder}:${at}`, at, job, builder, outcome };
 }
 
+function attestationItem(attestation: MonitorAttestation): FeedItem {
+  return { kind: 'attestation', key: `attestation:${attestation.output_path}:${attestation.builder}:${attestation.output_hash}`, at: attestation.created_at, attestation };
+}
+
 function divergenceItem(divergence: DivergenceView): FeedItem {
   return {
     kind: 'divergence',
@@ -76,14 +80,14 @@ export const useLiveStore = defineStore('live', () => {
 
   // Counters come from the server rather than being patched here, so they never drift.
   const refreshStats = throttle(() => void fetchStats(), 300);
-  socket.on('attestation', (attestation) => {
-    add([{ kind: 'attestation', key: `attestation:${attestation.output_path}:${attestation.builder}:${attestation.output_hash}`, at: attestation.created_at, attestation }]);
+  socket.on('attestations', (attestations) => {
+    add(attestations.map(attestationItem));
     refreshStats();
   });
   socket.on('divergence', (divergence) => add([divergenceItem(divergence)]));
   socket.on('job:done', (event) => add([rebuildItem(event)]));
   socket.on('job:failed', (event) => add([rebuildItem(event)]));
-  socket.on('verdict', refreshStats);
+  socket.on('verdicts', refreshStats);
   socket.onReconnect(() => void load());
 
   return { feed, stats, error, load };

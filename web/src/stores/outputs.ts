@@ -1,5 +1,5 @@
 import type { OutputDiff } from '@lilac/common/listings';
-import type { DerivationDetail, OutputDetail } from '@lilac/common/wire';
+import type { DerivationDetail, MonitorAttestation, OutputDetail } from '@lilac/common/wire';
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import { errorText, getJson, throttle } from '../api.ts';
@@ -56,9 +56,9 @@ export const useOutputsStore = defineStore('outputs', () => {
     if (outputKey.value !== null) void openOutput(outputKey.value);
     if (derivationKey.value !== null) void openDerivation(derivationKey.value);
   }, 300);
-  socket.on('attestation', ({ output_path, drv_path }) => {
-    const shown = output.value?.outPath === output_path || (drv_path !== null && derivation.value?.drvPath === drv_path);
-    if (shown) refresh();
+  socket.on('attestations', (attestations) => {
+    const shown = ({ output_path, drv_path }: MonitorAttestation) => output.value?.outPath === output_path || (drv_path !== null && derivation.value?.drvPath === drv_path);
+    if (attestations.some(shown)) refresh();
   });
   const refreshDiff = throttle(() => {
     if (outputKey.value !== null) void openDiff(outputKey.value);

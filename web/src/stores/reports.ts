@@ -82,20 +82,26 @@ export const useReportsStore = defineStore('reports', () => {
     if (currentName.value !== null) void fetchReport(currentName.value);
   }, 1000);
 
-  socket.on('verdict', ({ outPath, verdict }) => {
+  socket.on('verdicts', (changes) => {
     const report = current.value;
-    const nodes = nodesByPath.get(outPath);
-    if (!report || !nodes) return;
-    const previous = nodes[0]?.verdict;
-    for (const node of nodes) node.verdict = verdict;
-    if (previous && previous !== verdict) {
-      report.counts[previous] = Math.max(0, report.counts[previous] - 1);
-      report.counts[verdict] += 1;
-      report.percentages = percentagesOf(report.counts, report.total);
+    if (!report) return;
+    let changed = false;
+    for (const { outPath, verdict } of changes) {
+      const nodes = nodesByPath.get(outPath);
+      if (!nodes) continue;
+      const previous = nodes[0]?.verdict;
+      for (const node of nodes) node.verdict = verdict;
+      if (previous && previous !== verdict) {
+        report.counts[previous] = Math.max(0, report.counts[previous] - 1);
+        report.counts[verdict] += 1;
+      }
+      changed = true;
+      if (NOT_REPRODUCED.has(previous) || NOT_REPRODUCED.has(verdict)) refetchCurrent();
     }
+    if (!changed) return;
+    report.percentages = percentagesOf(report.counts, report.total);
     revision.value += 1;
     triggerRef(current);
-    if (NOT_REPRODUCED.has(previous) || NOT_REPRODUCED.has(verdict)) refetchCurrent();
   });
   socket.on('report:progress', ({ report: name, total, counts }) => {
     const summary = list.value.find((candidate) => candidate.name === name);
