@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { drvHash, drvPath, lilaItem, narHash, storePath, type Built } from '@lilac/server/testing/attestations';
+import { batchItem, drvHash, drvPath, lilaItem, narHash, storePath, type Built } from '@lilac/server/testing/attestations';
 import type { TestBuilder, TestServer } from '@lilac/server/testing';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { openPage, screenshot, serverAndBrowser } from './support/browser.ts';
@@ -19,9 +19,10 @@ async function attest(builder: TestBuilder, outPath: string, built: Built): Prom
   assert.equal(response.status, 200, await response.text());
 }
 
+const component = (path: string) => ({ 'bom-ref': path, type: 'library', name: path.slice(44), properties: [{ name: 'nix:out_path', value: path }] });
+
 /** root → middle → leaf: the leaf is nondeterministic under a reproduced middle. */
 function chainSbom() {
-  const component = (path: string) => ({ 'bom-ref': path, type: 'library', name: path.slice(44), properties: [{ name: 'nix:out_path', value: path }] });
   return {
     bomFormat: 'CycloneDX',
     specVersion: '1.5',
@@ -65,6 +66,28 @@ test('a collapsed node shows the worst verdict beneath it, and stops once expand
   await rowOf(page, root).getByRole('button').click();
   await rowOf(page, root).getByLabel('nondeterministic beneath').waitFor();
   await screenshot(page, 'report-tree-collapsed');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("a report's counts follow a whole batch of verdict changes exactly, live", async () => {
+  const [top, ...rest] = Array.from({ length: 12 }, (_, index) => storePath(`batch-report-${index}`)) as [string, ...string[]];
+  const sbom = { bomFormat: 'CycloneDX', specVersion: '1.5', metadata: { component: component(top) }, components: rest.map(component), dependencies: [{ ref: top, dependsOn: rest }] };
+  const defined = await server.request('/reports/batch', { method: 'PUT', token: alice.token, json: sbom });
+  assert.equal(defined.status, 201, await defined.text());
+  const { page, errors } = await openPage(browser, `${server.url}/reports/batch`);
+  const count = (verdict: string): Locator => page.getByTestId(`verdict-${verdict}`).getByTestId('count');
+  await count('no-builds').filter({ hasText: /^12$/ }).waitFor();
+
+  const built = [top, ...rest].slice(0, 8);
+  const items = built.map((outPath) => batchItem(alice, drvPath(outPath.slice(44)), { outPath, narHash: narHash(outPath) }));
+  const posted = await server.request('/api/v1/attestations', { method: 'POST', token: alice.token, json: { attestations: items } });
+  assert.equal(posted.status, 200, await posted.text());
+  await count('one-build').filter({ hasText: /^8$/ }).waitFor();
+  // The server's counts arrive first and the gathered list of changes after them: the list must not be counted again.
+  await page.waitForTimeout(1_000);
+  assert.equal(await count('one-build').textContent(), '8');
+  assert.equal(await count('no-builds').textContent(), '4');
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -112,7 +112,9 @@ export class SummaryFolding {
   }
 
   private async foldAll(outPaths: readonly string[], stored: Promise<readonly AttestationRecord[]>): Promise<Map<string, SummaryFold>> {
-    const [records, firstRead] = await Promise.all([stored, this.read([...new Set(outPaths)])]);
+    // An empty `_id: {$in: []}` is no index look-up on FerretDB but a scan of every summary.
+    const firstRead = outPaths.length === 0 ? Promise.resolve(new Map<string, StoredSummary>()) : this.read([...new Set(outPaths)]);
+    const [records, firstSummaries] = await Promise.all([stored, firstRead]);
     const statements = new Map<string, AttestationRecord[]>();
     for (const record of records) {
       const list = statements.get(record.outPath);
@@ -124,7 +126,7 @@ export class SummaryFolding {
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt >= MAX_ATTEMPTS) throw new Error(`summaries of ${pending.length} outputs (${pending[0]}, …) kept changing under ${MAX_ATTEMPTS} attempts`);
       if (attempt > 8) await new Promise((resolve) => setTimeout(resolve, Math.random() * attempt));
-      const current = attempt === 0 ? firstRead : await this.read(pending);
+      const current = attempt === 0 ? firstSummaries : await this.read(pending);
       const plans = pending.map((outPath) => plan(outPath, current.get(outPath) ?? null, statements.get(outPath) ?? []));
       const now = new Date();
       const unchanged = plans.filter((planned) => planned.fields === null);

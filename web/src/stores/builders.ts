@@ -34,7 +34,10 @@ export const useBuildersStore = defineStore('builders', () => {
   socket.on('attestations', (attestations) => {
     for (const { builder: name, created_at } of attestations) {
       const builder = builders.value.find((candidate) => candidate.name === name);
-      if (!builder) return reload();
+      if (!builder) {
+        reload();
+        continue;
+      }
       builder.attestations += 1;
       builder.lastSeenAt = created_at;
     }

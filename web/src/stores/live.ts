@@ -81,7 +81,8 @@ export const useLiveStore = defineStore('live', () => {
   // Counters come from the server rather than being patched here, so they never drift.
   const refreshStats = throttle(() => void fetchStats(), 300);
   socket.on('attestations', (attestations) => {
-    add(attestations.map(attestationItem));
+    // Newest first, as the feed shows them: a list's attestations often share their time, and the sort keeps their order.
+    add(attestations.map(attestationItem).reverse());
     refreshStats();
   });
   socket.on('divergence', (divergence) => add([divergenceItem(divergence)]));

@@ -82,24 +82,19 @@ export const useReportsStore = defineStore('reports', () => {
     if (currentName.value !== null) void fetchReport(currentName.value);
   }, 1000);
 
+  // The paths' verdicts only: the counts come from `report:progress`, which the server sends before the list of changes it counted.
   socket.on('verdicts', (changes) => {
-    const report = current.value;
-    if (!report) return;
+    if (!current.value) return;
     let changed = false;
     for (const { outPath, verdict } of changes) {
       const nodes = nodesByPath.get(outPath);
       if (!nodes) continue;
       const previous = nodes[0]?.verdict;
       for (const node of nodes) node.verdict = verdict;
-      if (previous && previous !== verdict) {
-        report.counts[previous] = Math.max(0, report.counts[previous] - 1);
-        report.counts[verdict] += 1;
-      }
       changed = true;
       if (NOT_REPRODUCED.has(previous) || NOT_REPRODUCED.has(verdict)) refetchCurrent();
     }
     if (!changed) return;
-    report.percentages = percentagesOf(report.counts, report.total);
     revision.value += 1;
     triggerRef(current);
   });
@@ -108,7 +103,6 @@ export const useReportsStore = defineStore('reports', () => {
     if (summary) Object.assign(summary, { total, counts });
     const report = current.value;
     if (report && name === report.name) {
-      // The server's own figures for the report supersede what the verdict events patched.
       Object.assign(report, { total, counts: { ...counts }, percentages: percentagesOf(counts, total) });
       revision.value += 1;
       triggerRef(current);
