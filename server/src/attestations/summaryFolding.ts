@@ -100,8 +100,9 @@ export class SummaryFolding {
 
   /**
    * Folds the records in once they are stored: the summaries of `outPaths`
-   * (the records' outputs) are read meanwhile, so a group's attestations and
-   * its summaries' read share one round trip's time.
+   * (the records' outputs) are read meanwhile, as soon as no earlier fold of
+   * this process is running, so a group's attestations and its summaries'
+   * read share one round trip's time.
    */
   fold(outPaths: readonly string[], stored: Promise<readonly AttestationRecord[]>): Promise<Map<string, SummaryFold>> {
     // Its failure is the fold's, seen once the turn comes: meanwhile it must not count as unhandled.

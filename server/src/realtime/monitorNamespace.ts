@@ -25,7 +25,7 @@ export function monitorAttestation(view: AttestationView): MonitorAttestation {
 const same = <T>(payload: T): T => payload;
 
 /** How long `/monitor` gathers attestations and verdict changes before it sends them (`EventGathering`). */
-export const MONITOR_GATHER_MS = 250;
+const MONITOR_GATHER_MS = 250;
 
 type Gathered = 'attestation' | 'verdict';
 
