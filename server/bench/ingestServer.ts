@@ -5,10 +5,13 @@
  * (seed: the base64 Ed25519 seed of the builder's key), then serves until
  * its stdin closes.
  */
+import { destination, pino } from 'pino';
 import { startTestServer } from '../test/support/testServer.ts';
 
 const count = Number(process.env.LILAC_BENCH_BUILDERS ?? '16');
-const server = await startTestServer();
+// Warnings and errors go to stderr, which the bench shares (stdout carries the ready line): a run that fails says why.
+const log = pino({ level: process.env.LILAC_BENCH_LOG_LEVEL ?? 'warn', base: { service: 'lilac-bench-server' } }, destination(2));
+const server = await startTestServer({}, log);
 const builders = [];
 for (let index = 0; index < count; index++) {
   const builder = await server.createBuilder(`bench-${index}`);
