@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import mongoose from 'mongoose';
+
+/**
+ * Output summaries are written as one bulk of compare-and-set updates per
+ * ingest round. The embedded store writes the updates of one command that
+ * each name a document of their own together, in one commit, and an update
+ * of many documents as one statement (server/embedded-store/ferretdb-patches.json).
+ * This holds both stores to what MongoDB answers for such bulks.
+ */
+const WRITERS = 4;
+let connections: mongoose.Connection[];
+before(async () => {
+  const uri = process.env.MONGODB_URI;
+  assert.ok(uri, 'the test command provides MONGODB_URI');
+  const dbName = `lilac-bulk-updates-${process.pid}`;
+  connections = await Promise.all(Array.from({ length: WRITERS }, () => mongoose.createConnection(uri, { dbName, maxPoolSize: 4 }).asPromise()));
+});
+after(async () => {
+  await connections[0]!.dropDatabase();
+  await Promise.all(connections.map((connection) => connection.close()));
+});
+
+interface Versioned {
+  _id: string;
+  revision: number;
+  value: string;
+}
+
+function collection(name: string, writer = 0) {
+  return connections[writer % WRITERS]!.collection<Versioned>(name);
+}
+
+test('a bulk of compare-and-set updates writes exactly those whose revision still matches', async () => {
+  const summaries = collection('compare-and-set');
+  await summaries.insertMany(Array.from({ length: 10 }, (_, index) => ({ _id: `path-${index}`, revision: 1, value: 'before' })));
+  const result = await summaries.bulkWrite(
+    Array.from({ length: 10 }, (_, index) => ({
+      // Odd paths are asked at a revision they no longer have.
+      updateOne: { filter: { _id: `path-${index}`, revision: index % 2 === 0 ? 1 : 0 }, update: { $set: { value: `after-${index}` }, $inc: { revision: 1 } } },
+    })),
+    { ordered: false },
+  );
+  assert.equal(result.matchedCount, 5);
+  assert.equal(result.modifiedCount, 5);
+  const stored = await summaries.find().sort({ _id: 1 }).toArray();
+  for (const document of stored) {
+    const index = Number(document._id.slice('path-'.length));
+    if (index % 2 === 0) assert.deepEqual(document, { _id: `path-${index}`, revision: 2, value: `after-${index}` });
+    else assert.deepEqual(document, { _id: `path-${index}`, revision: 1, value: 'before' });
+  }
+});
+
+test('updates of one bulk that name the same document each see the one before', async () => {
+  const counters = collection('same-document');
+  await counters.insertOne({ _id: 'counter', revision: 0, value: '' });
+  const result = await counters.bulkWrite(
+    ['a', 'b', 'c'].map((letter, index) => ({ updateOne: { filter: { _id: 'counter', revision: index }, update: { $set: { value: letter }, $inc: { revision: 1 } } } })),
+    { ordered: true },
+  );
+  assert.equal(result.modifiedCount, 3);
+  assert.deepEqual(await counters.findOne({ _id: 'counter' }), { _id: 'counter', revision: 3, value: 'c' });
+});
+
+test('an update of many documents changes each of them once', async () => {
+  const many = collection('many');
+  await many.insertMany(Array.from({ length: 1_200 }, (_, index) => ({ _id: `doc-${String(index).padStart(4, '0')}`, revision: 0, value: index < 600 ? 'first' : 'second' })));
+  const result = await many.updateMany({ value: 'first' }, { $inc: { revision: 1 }, $set: { value: 'done' } });
+  assert.equal(result.modifiedCount, 600);
+  assert.equal(await many.countDocuments({ value: 'done', revision: 1 }), 600);
+  assert.equal(await many.countDocuments({ value: 'second', revision: 0 }), 600);
+  // More documents than one statement takes on the embedded store.
+  const all = await many.updateMany({}, { $inc: { revision: 1 } });
+  assert.equal(all.modifiedCount, 1_200);
+  assert.equal(await many.countDocuments({ revision: 2 }), 600);
+  assert.equal(await many.countDocuments({ revision: 1 }), 600);
+});
+
+test('concurrent bulks of compare-and-set updates count each write that matched exactly once', async () => {
+  const contested = collection('contested');
+  const paths = Array.from({ length: 6 }, (_, index) => `path-${index}`);
+  await contested.insertMany(paths.map((_id) => ({ _id, revision: 0, value: '' })));
+  const matched = await Promise.all(
+    Array.from({ length: WRITERS }, async (_, writer) => {
+      const bulk = collection('contested', writer);
+      let count = 0;
+      for (let round = 0; round < 15; round++) {
+        const current = await bulk.find({ _id: { $in: paths } }).toArray();
+        const result = await bulk.bulkWrite(
+          current.map((document) => ({ updateOne: { filter: { _id: document._id, revision: document.revision }, update: { $set: { value: `writer-${writer}` }, $inc: { revision: 1 } } } })),
+          { ordered: false },
+        );
+        count += result.matchedCount;
+      }
+      return count;
+    }),
+  );
+  // A write both writers saw matching but only one kept would count twice and move the revision once.
+  const revisions = (await contested.find().toArray()).reduce((sum, document) => sum + document.revision, 0);
+  assert.equal(revisions, matched.reduce((sum, count) => sum + count, 0));
+});
