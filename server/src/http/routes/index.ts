@@ -27,11 +27,12 @@ export function mountRoutes(app: Express, context: AppContext): void {
   app.use(healthRoutes(context));
   app.use(requireStore(context));
   app.use(privateReads(context));
+  // First of the resources: builders' submissions are most of the requests, and Express tries every route mounted before theirs.
+  app.use(attestationRoutes(context));
   app.use(sessionRoutes(context));
   app.use(whoamiRoutes(context));
   app.use(jobsRoutes(context));
   app.use(buildersRoutes(context));
-  app.use(attestationRoutes(context));
   app.use(derivationRoutes(context));
   app.use(outputDiffRoutes(context));
   app.use(outputRoutes(context));
