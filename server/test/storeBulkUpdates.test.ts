@@ -5,8 +5,8 @@ import mongoose from 'mongoose';
 /**
  * Output summaries are written as one bulk of compare-and-set updates per
  * ingest round. The embedded store writes the updates of one command that
- * each name a document of their own together, in one commit, and an update
- * of many documents as one statement (server/embedded-store/ferretdb-patches.json).
+ * each name a document of their own together, up to 1,000 in one statement
+ * and commit (server/embedded-store/ferretdb-patches.json).
  * This holds both stores to what MongoDB answers for such bulks.
  */
 const WRITERS = 4;
@@ -63,6 +63,42 @@ test('updates of one bulk that name the same document each see the one before', 
   assert.deepEqual(await counters.findOne({ _id: 'counter' }), { _id: 'counter', revision: 3, value: 'c' });
 });
 
+test('bulks of many compare-and-set updates complete, and the store answers after them', { timeout: 60_000 }, async () => {
+  // Each statement's read held a pooled SQLite connection until its command ended: 100 took the embedded store's whole pool and froze it.
+  const summaries = collection('large-bulks');
+  for (const size of [150, 2_500]) {
+    const ids = Array.from({ length: size }, (_, index) => `${size}-${String(index).padStart(4, '0')}`);
+    await summaries.insertMany(ids.map((_id) => ({ _id, revision: 1, value: 'before' })));
+    const result = await summaries.bulkWrite(
+      ids.map((_id) => ({ updateOne: { filter: { _id, revision: 1 }, update: { $set: { value: 'after' }, $inc: { revision: 1 } } } })),
+      { ordered: false },
+    );
+    assert.equal(result.modifiedCount, size);
+    assert.equal(await summaries.countDocuments({ _id: { $in: ids }, value: 'after', revision: 2 }), size);
+  }
+  await collection('large-bulks-neighbour').insertOne({ _id: 'still-writable', revision: 0, value: '' });
+});
+
+test('a statement that fails keeps what the statements before it wrote, as MongoDB does in order', async () => {
+  const documents = collection('failing-statement');
+  await documents.insertMany(['a', 'b', 'c'].map((_id) => ({ _id, revision: 0, value: 'before' })));
+  await assert.rejects(
+    documents.bulkWrite(
+      [
+        { updateOne: { filter: { _id: 'a' }, update: { $set: { value: 'after' } } } },
+        // $inc of a string field is refused by the store, and by the driver's types.
+        { updateOne: { filter: { _id: 'b' }, update: { $inc: { value: 1 } } as never } },
+        { updateOne: { filter: { _id: 'c' }, update: { $set: { value: 'after' } } } },
+      ],
+      { ordered: true },
+    ),
+  );
+  assert.deepEqual(
+    (await documents.find().sort({ _id: 1 }).toArray()).map((document) => document.value),
+    ['after', 'before', 'before'],
+  );
+});
+
 test('an update of many documents changes each of them once', async () => {
   const many = collection('many');
   await many.insertMany(Array.from({ length: 1_200 }, (_, index) => ({ _id: `doc-${String(index).padStart(4, '0')}`, revision: 0, value: index < 600 ? 'first' : 'second' })));
@@ -70,7 +106,6 @@ test('an update of many documents changes each of them once', async () => {
   assert.equal(result.modifiedCount, 600);
   assert.equal(await many.countDocuments({ value: 'done', revision: 1 }), 600);
   assert.equal(await many.countDocuments({ value: 'second', revision: 0 }), 600);
-  // More documents than one statement takes on the embedded store.
   const all = await many.updateMany({}, { $inc: { revision: 1 } });
   assert.equal(all.modifiedCount, 1_200);
   assert.equal(await many.countDocuments({ revision: 2 }), 600);
