@@ -76,6 +76,18 @@ test('bulks of many compare-and-set updates complete, and the store answers afte
     assert.equal(result.modifiedCount, size);
     assert.equal(await summaries.countDocuments({ _id: { $in: ids }, value: 'after', revision: 2 }), size);
   }
+  // With an upsert among them, the statements are written one by one: each read must still be closed.
+  const ids = Array.from({ length: 150 }, (_, index) => `one-by-one-${String(index).padStart(3, '0')}`);
+  await summaries.insertMany(ids.map((_id) => ({ _id, revision: 1, value: 'before' })));
+  const mixed = await summaries.bulkWrite(
+    [
+      ...ids.map((_id) => ({ updateOne: { filter: { _id, revision: 1 }, update: { $set: { value: 'after' }, $inc: { revision: 1 } } } })),
+      { updateOne: { filter: { _id: 'one-by-one-new' }, update: { $set: { revision: 1, value: 'upserted' } }, upsert: true } },
+    ],
+    { ordered: false },
+  );
+  assert.equal(mixed.modifiedCount, ids.length);
+  assert.equal(mixed.upsertedCount, 1);
   await collection('large-bulks-neighbour').insertOne({ _id: 'still-writable', revision: 0, value: '' });
 });
 
