@@ -83,10 +83,11 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
     pool: new WorkPool(models, events, config.pool, log, ingest),
     listings: new ListingService(models, events, config.maxListingEntries, DEFAULT_DIFFOSCOPE_MAX_BYTES),
   };
-  const ingestRepair = new IngestRepair(context.ingest, log);
+  const ingestRepair = new IngestRepair(context.ingest, models, log);
   const chunkSweep = new OrphanedChunkSweep(models, log);
   void prepared.then(
     () => {
+      context.ingest.checkpoint.start();
       ingestRepair.start();
       chunkSweep.start();
       context.pool.start();
@@ -136,6 +137,7 @@ export async function startLilacServer(config: Config, log: Logger, options: Sta
         await context.pool.close();
         await context.reports.close();
         await context.listings.close();
+        await context.ingest.close();
         await signatureChecks.close();
         await store.close();
         await embedded?.stop();

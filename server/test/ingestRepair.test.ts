@@ -1,21 +1,27 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { AttestationResult, AttestationView, OutputDetail } from '@lilac/common';
-import { attestationId } from '../src/attestations/attestationModel.ts';
+import { DEAD_AFTER_MS, IngestRepair } from '../src/attestations/ingestRepair.ts';
+import { createLogger } from '../src/log.ts';
 import { batchItem, drvPath, narHash, storePath } from './support/attestationFixtures.ts';
 import { startServerWithAliceAndBob, startTestServer, type TestBuilder, type TestServer } from './support/testServer.ts';
 
 /**
  * What a crash between storing an attestation and counting it leaves in the
- * store: the attestation, the request's open intent, and a summary without it.
- * Written straight to the store, since no request can be stopped at that line.
+ * store: the attestation, and a summary without it (and the checkpoint of the
+ * process that died, which each test writes as it needs it). Written straight
+ * to the store, since no request can be stopped at that line.
  */
 async function leaveHalfWritten(server: TestServer, builder: TestBuilder, name: string): Promise<{ outPath: string; item: ReturnType<typeof batchItem> }> {
   const outPath = storePath(name);
   const item = batchItem(builder, drvPath(name), { outPath, narHash: narHash(name) });
-  await server.context.models.IngestIntent.create({ builder: builder.name, attestationIds: [attestationId(outPath, builder.name, item.narHash)], openedAt: new Date() });
   await server.context.models.Attestation.create({ ...item, builder: builder.name, signatureStatus: 'valid', signatureKey: `${builder.name}-1` });
   return { outPath, item };
+}
+
+/** The checkpoint a process left: it vouched for what it stored before `settledBefore`, and was last alive at `seenAt`. */
+async function leaveCheckpoint(server: TestServer, id: string, settledBefore: number, seenAt: number): Promise<void> {
+  await server.context.models.IngestCheckpoint.create({ _id: id, settledBefore: new Date(settledBefore), seenAt: new Date(seenAt) });
 }
 
 async function byOutput(server: TestServer, outPath: string): Promise<AttestationView[]> {
@@ -58,7 +64,10 @@ test('a divergence a crash left unrecorded is recorded when a statement behind i
 test('start-up counts what requests cut off by a crash stored', async () => {
   const first = await startTestServer();
   const alice = await first.createBuilder('alice');
+  const crashedAt = Date.now();
   const { outPath } = await leaveHalfWritten(first, alice, 'crashed-mid-request');
+  // The process that died wrote its checkpoint a moment before: not yet old enough to look dead.
+  await leaveCheckpoint(first, 'crashed', crashedAt - 500, crashedAt);
   await first.closeKeepingDatabase();
 
   const second = await startTestServer({ dbName: first.context.config.dbName, dataDir: first.context.config.dataDir });
@@ -80,22 +89,40 @@ test('start-up counts what requests cut off by a crash stored', async () => {
   }
 });
 
-test('the repair sweep reports only what it counted, not the intents of requests that finished their counting', async () => {
+test('after start-up the sweep counts from the checkpoints of processes that died, once, and leaves live ones be', async () => {
   const server = await startTestServer();
   try {
     const alice = await server.createBuilder('alice');
-    // A live request's intent: its statement is stored and counted, the intent not closed yet.
-    const outPath = storePath('live-request');
-    const item = batchItem(alice, drvPath('live-request'), { outPath, narHash: narHash('live-request') });
-    assert.equal((await server.request('/api/v1/attestations', { method: 'POST', token: alice.token, json: { attestations: [item] } })).status, 200);
-    await server.context.models.IngestIntent.create({ builder: alice.name, attestationIds: [attestationId(outPath, alice.name, item.narHash)], openedAt: new Date() });
-    const longAgo = new Date(0);
-    assert.deepEqual(await server.context.ingest.repairUnfinished(longAgo), { intents: 0, outputs: 0 });
+    const now = Date.now();
+    const repair = new IngestRepair(server.context.ingest, server.context.models, createLogger('silent'), () => now);
+    await repair.repairOnce();
+    const { outPath } = await leaveHalfWritten(server, alice, 'cut-off-request');
+    await leaveCheckpoint(server, 'live', now - 1_000, now);
+    assert.equal(await repair.repairOnce(), 0, 'a live process is still working on what it stored since its checkpoint');
+    assert.deepEqual(await byOutput(server, outPath), []);
 
-    const { outPath: cutOff } = await leaveHalfWritten(server, alice, 'cut-off-request');
-    assert.deepEqual(await server.context.ingest.repairUnfinished(longAgo), { intents: 1, outputs: 1 });
-    assert.deepEqual((await byOutput(server, cutOff)).map((view) => view.builder), ['alice']);
-    assert.deepEqual(await server.context.ingest.repairUnfinished(longAgo), { intents: 0, outputs: 0 }, 'settled once, not again');
+    await leaveCheckpoint(server, 'dead', now - 2_000, now - DEAD_AFTER_MS - 1);
+    assert.equal(await repair.repairOnce(), 1);
+    assert.deepEqual((await byOutput(server, outPath)).map((view) => view.builder), ['alice']);
+    const left = await server.context.models.IngestCheckpoint.find({ _id: { $in: ['live', 'dead'] } }).lean();
+    assert.deepEqual(left.map((checkpoint) => checkpoint._id), ['live']);
+    assert.equal(await repair.repairOnce(), 0, 'counted once, not again');
+  } finally {
+    await server.close();
+  }
+});
+
+test('the sweep counts only what changed since a dead process\'s checkpoint, which vouched for what it stored before', async () => {
+  const server = await startTestServer();
+  try {
+    const alice = await server.createBuilder('alice');
+    const now = Date.now();
+    const repair = new IngestRepair(server.context.ingest, server.context.models, createLogger('silent'), () => now);
+    await repair.repairOnce();
+    const { outPath } = await leaveHalfWritten(server, alice, 'stored-long-before');
+    await leaveCheckpoint(server, 'dead', now + 60_000, now - DEAD_AFTER_MS - 1);
+    assert.equal(await repair.repairOnce(), 0);
+    assert.deepEqual(await byOutput(server, outPath), []);
   } finally {
     await server.close();
   }

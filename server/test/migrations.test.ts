@@ -252,7 +252,7 @@ test('a store written before 49e95e4, with ObjectId keys, reads right once migra
     // The unique indexes dropped to re-key came back, but for those repeating `_id` (migration 4).
     const indexes = await store.db.collection('pool_attempts').indexes();
     assert.ok(indexes.some((index) => index.unique && index.key.job === 1 && index.key.builder === 1), JSON.stringify(indexes));
-    assert.deepEqual((await store.db.collection('attestations').indexes()).map((index) => index.name), ['_id_']);
+    assert.deepEqual((await store.db.collection('attestations').indexes()).map((index) => index.name), ['_id_', 'updatedAt_1']);
     assert.deepEqual(await migrationRuns(store.db), allVersions);
   } finally {
     await server.closeKeepingDatabase();
@@ -356,7 +356,7 @@ test('a store written at version 3 loses the ingest indexes that repeat _id, and
   try {
     assert.deepEqual(await migrationRuns(store.db), allVersions.filter((version) => version > 3));
     const indexNames = (collection: string) => store.db.collection(collection).indexes().then((indexes) => indexes.map((index) => index.name).sort());
-    assert.deepEqual(await indexNames('attestations'), ['_id_']);
+    assert.deepEqual(await indexNames('attestations'), ['_id_', 'updatedAt_1']);
     assert.ok(!(await indexNames('output_summaries')).includes('outPath_1'));
     assert.ok((await indexNames('output_summaries')).includes('verdict_1'), 'an index a query uses stays');
 
@@ -589,6 +589,44 @@ test('a store written at version 9, with a derivations collection, lists the sam
     assert.deepEqual(listed.map((derivation) => derivation.drv_hash).sort(), [chosen, other].map(drvHash).sort());
     const counts = await json<Record<string, Record<string, number>>>(await server.request(`/derivations/${drvHash(chosen)}`));
     assert.deepEqual(counts, { [fetched.outPath]: { [fetched.narHash]: 2 } });
+  } finally {
+    await server.close();
+    await store.close();
+  }
+});
+
+test('a store written at version 10, with a request cut off between storing and counting, counts it once its intents are a checkpoint', async () => {
+  const store = await oldStore();
+  await store.db.collection<{ _id: string; version: number }>(SCHEMA_COLLECTION).insertOne({ _id: 'version', version: 10 });
+  const alice = oldBuilder('alice');
+  await writeBuilder(store.db, naturalKeys, alice);
+  // Stored and counted long before the crash: its summary is there, its intent was closed.
+  const counted = { builder: alice, outPath: storePath('counted-1.0'), drvPath: drvPath('counted-1.0'), narHash: narHash('counted'), valid: true, createdAt: at };
+  await writeAttestation(store.db, naturalKeys, counted);
+  await writeSummary(store.db, naturalKeys, [counted], 'one-build');
+  // Cut off: stored under an intent still open, no summary.
+  const cutOff = { builder: alice, outPath: storePath('cut-off-1.0'), drvPath: drvPath('cut-off-1.0'), narHash: narHash('cut-off'), valid: true, createdAt: later };
+  await writeAttestation(store.db, naturalKeys, cutOff);
+  await store.db.collection('ingest_intents').insertOne({ builder: alice.name, attestationIds: [attestationId(cutOff.outPath, alice.name, cutOff.narHash)], openedAt: later });
+
+  const server = await startOn(store);
+  try {
+    assert.deepEqual(await migrationRuns(store.db), allVersions.filter((version) => version > 10));
+    assert.deepEqual(await store.db.listCollections({ name: 'ingest_intents' }).toArray(), []);
+    const deadline = Date.now() + 30_000;
+    let detail: OutputDetail | null = null;
+    while (Date.now() < deadline && detail === null) {
+      const response = await server.request(`/api/v1/outputs/${baseName(cutOff.outPath)}`);
+      if (response.status === 200) detail = (await response.json()) as OutputDetail;
+      else await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.deepEqual(detail?.hashes.map((group) => group.verifiedBuilders), [['alice']]);
+    assert.equal((await json<OutputDetail>(await server.request(`/api/v1/outputs/${baseName(counted.outPath)}`))).verdict, 'one-build');
+    // The first sweep deletes the earlier processes' checkpoint once it has counted from it: only the live server's own is left.
+    while (Date.now() < deadline && (await store.db.collection('ingest_checkpoints').countDocuments({ _id: 'before-checkpoints' as never })) > 0) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(await store.db.collection('ingest_checkpoints').countDocuments({ _id: 'before-checkpoints' as never }), 0);
   } finally {
     await server.close();
     await store.close();

@@ -38,9 +38,12 @@ export const attestationSchema = new Schema(
 );
 /**
  * A resubmission of the same statement is the same document. Attestations are
- * read only by `_id` (an output's summary names them), so no other index is
- * kept: each would cost every ingest write (migration 0004).
+ * read by `_id` (an output's summary names them), and by `updatedAt` only to
+ * count again what a server process that died may have left uncounted
+ * (`ingestCheckpoint.ts`). No other index is kept: each costs every ingest
+ * write (migration 0004).
  */
 keyedBy(attestationSchema, ['outPath', 'builder', 'narHash'], ([outPath, builder, narHash]) => attestationId(outPath ?? '', builder ?? '', narHash ?? ''));
+attestationSchema.index({ updatedAt: 1 });
 
 export type AttestationRecord = InferSchemaType<typeof attestationSchema>;

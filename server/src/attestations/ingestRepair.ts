@@ -1,24 +1,55 @@
 import type { Logger } from '../log.ts';
 import { PeriodicSweep } from '../periodicSweep.ts';
+import type { Models } from '../store/models.ts';
 import type { AttestationIngest } from './ingestService.ts';
 
-/** A request older than this whose intent is still open was cut off: no live request takes that long to answer. */
-const ABANDONED_AFTER_MS = 5 * 60_000;
-const SWEEP_INTERVAL_MS = 60_000;
+const SWEEP_INTERVAL_MS = 15_000;
+/** A checkpoint not written for this long belongs to a process that died: a live one writes it every second (`CHECKPOINT_EVERY_MS`). */
+export const DEAD_AFTER_MS = 30_000;
+/** Attestations are counted again from this long before a checkpoint, in case a clock was stepped back. */
+const CLOCK_MARGIN_MS = 5_000;
 
 /**
- * Finishes ingest requests a crash cut off: at start-up, then every minute
- * for requests whose server process died while this one was running.
+ * Counts what ingest requests cut off by a crash stored and did not count:
+ * every attestation changed since the checkpoint of a process that died, and
+ * since a failed group of this one. At start-up every other process's
+ * checkpoint is taken, since the process this one replaces may have died a
+ * moment ago (counting again what a live one stored costs time, not
+ * correctness); then, every 15 seconds, those not written for 30 seconds,
+ * which are deleted once counted.
  */
 export class IngestRepair extends PeriodicSweep<void> {
-  constructor(ingest: AttestationIngest, log: Logger, now: () => number = Date.now) {
+  private startedUp = false;
+
+  constructor(
+    private readonly ingest: AttestationIngest,
+    private readonly models: Models,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
     super(SWEEP_INTERVAL_MS, () =>
-      ingest.repairUnfinished(new Date(now() - ABANDONED_AFTER_MS)).then(
-        ({ intents, outputs }) => {
-          if (intents > 0) log.info({ intents, outputs }, 'settled attestations of unfinished ingest requests');
-        },
-        (error: unknown) => log.warn({ err: error }, 'settling unfinished ingest requests failed; retrying at the next sweep'),
+      this.repairOnce().then(
+        () => undefined,
+        (error: unknown) => log.warn({ err: error }, 'counting what cut-off ingest requests stored failed; retrying at the next sweep'),
       ),
     );
+  }
+
+  /** One sweep; answers how many outputs gained a statement. */
+  async repairOnce(): Promise<number> {
+    const now = this.now();
+    const others = await this.models.IngestCheckpoint.find({ _id: { $ne: this.ingest.checkpoint.id } }).lean();
+    const dead = others.filter((checkpoint) => checkpoint.seenAt.getTime() < now - DEAD_AFTER_MS);
+    const own = this.ingest.checkpoint.unsettled();
+    const since = Math.min(...(this.startedUp ? dead : others).map((checkpoint) => checkpoint.settledBefore.getTime()), own?.since ?? Infinity);
+    let outputs = 0;
+    if (since !== Infinity) {
+      outputs = await this.ingest.settleChangedSince(new Date(since - CLOCK_MARGIN_MS));
+      if (outputs > 0) this.log.info({ outputs, since: new Date(since) }, 'counted statements that cut-off ingest requests had stored');
+    }
+    for (const checkpoint of dead) await this.models.IngestCheckpoint.deleteOne({ _id: checkpoint._id, seenAt: checkpoint.seenAt });
+    if (own) this.ingest.checkpoint.repaired(own);
+    this.startedUp = true;
+    return outputs;
   }
 }

@@ -1,6 +1,4 @@
 import type { AttestationResult, OutputSummaryView, SignatureCheck, SignatureStatus } from '@lilac/common';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Types } from 'mongoose';
 import { publicKeysOf, type Builder, type BuilderService } from '../builders/builderService.ts';
 import type { EventBus } from '../events/eventBus.ts';
 import { listingId } from '../listings/listingModel.ts';
@@ -11,13 +9,14 @@ import { insertNew } from '../store/insertNew.ts';
 import type { Models } from '../store/models.ts';
 import { attestationId, type AttestationRecord } from './attestationModel.ts';
 import { GroupCommit } from './groupCommit.ts';
+import { IngestCheckpoint } from './ingestCheckpoint.ts';
 import type { SignatureThreads } from './signatureThreads.ts';
 import type { AttestationInput } from './submissions.ts';
 import { SummaryFolding, type SummaryFold } from './summaryFolding.ts';
 import { verifiedHashCount } from './verdict.ts';
 import { attestationView } from './views.ts';
 
-/** Attestations of one request written under one intent; a larger request is written as several such chunks. */
+/** Attestations of one request written together; a larger request is written as several such chunks. */
 const CHUNK = 500;
 /** Attestations of concurrent requests written together (group commit). */
 const MAX_GROUP = 1_000;
@@ -30,8 +29,6 @@ const GROUPS_IN_FLIGHT = 2;
  */
 const OVERLAP_FROM = 100;
 const UNSIGNED_REASON = 'no signature submitted';
-/** How long closing intents waits for more to close; an intent still open is only settled again, by a sweep or at start-up. */
-const INTENT_CLOSING_DELAY_MS = 500;
 
 interface StoredSignature {
   readonly status: SignatureStatus;
@@ -53,13 +50,13 @@ type Stored = AttestationRecord & { _id: string; createdAt: Date; updatedAt: Dat
  * `complete` uses this too, so every attestation enters by one door.
  *
  * Concurrent requests are written together (`GroupCommit`): one round trip
- * writes the intents of a group, one its attestations, and one or two its
- * summaries, however many requests the group holds.
+ * writes a group's attestations, and one or two its summaries, however many
+ * requests the group holds.
  *
  * Storing and counting are two writes, and a crash can fall between them.
  * Counting is therefore idempotent and done again whenever the statement
- * is seen again: on resubmission, and at start-up for every request whose
- * intent (written before its first attestation) was never closed.
+ * is seen again: on resubmission, and for every attestation stored since the
+ * checkpoint of a process that died (`IngestCheckpoint`, `IngestRepair`).
  */
 export class AttestationIngest {
   private readonly commits = new GroupCommit<Chunk, AttestationResult[]>(
@@ -69,22 +66,8 @@ export class AttestationIngest {
     GROUPS_IN_FLIGHT,
     OVERLAP_FROM,
   );
-  /**
-   * Closing intents is not awaited by the requests, and closings that pile up go in one delete:
-   * an intent left open by a crash or a failed delete only gets its attestations settled again.
-   */
-  private readonly intentsToClose = new GroupCommit<Types.ObjectId[], void>(
-    async (group) => {
-      // Waiting gathers the closings of the groups written meanwhile into this delete: one store write a while, not one a group.
-      await sleep(INTENT_CLOSING_DELAY_MS);
-      await this.models.IngestIntent.collection.deleteMany({ _id: { $in: group.flat() } });
-      return group.map(() => undefined);
-    },
-    (ids) => ids.length,
-    10_000,
-    1,
-  );
   private readonly summaries: SummaryFolding;
+  readonly checkpoint: IngestCheckpoint;
 
   constructor(
     private readonly models: Models,
@@ -94,6 +77,7 @@ export class AttestationIngest {
     private readonly log: Logger,
   ) {
     this.summaries = new SummaryFolding(models);
+    this.checkpoint = new IngestCheckpoint(models, log);
   }
 
   async submit(builder: Builder, inputs: readonly AttestationInput[]): Promise<AttestationResult[]> {
@@ -109,43 +93,56 @@ export class AttestationIngest {
   }
 
   /**
-   * Counts what requests that never finished stored (a crash, a lost store
-   * connection). Every intent is settled; only those opened before
-   * `forgetOpenedBefore` are deleted, since a younger one may belong to a
-   * request another server process is still working on. Answers what was
-   * repaired: the intents with a statement not counted until now, and the
-   * outputs that gained one (a live request's intent usually has none).
+   * Counts again every attestation changed since `since`: what a request cut
+   * off by a crash or a lost store connection may have stored and not counted.
+   * Answers how many outputs gained a statement by it.
    */
-  async repairUnfinished(forgetOpenedBefore: Date): Promise<{ intents: number; outputs: number }> {
-    const { IngestIntent, Attestation } = this.models;
-    const intents = await IngestIntent.find().lean();
-    let repairedIntents = 0;
+  async settleChangedSince(since: Date): Promise<number> {
     let outputs = 0;
-    for (const intent of intents) {
-      const records = await Attestation.find({ _id: { $in: intent.attestationIds } }).lean();
-      const counted = [...(await this.foldAndPublish(records.map((record) => record.outPath), Promise.resolve(records))).values()].filter((fold) => fold.counted).length;
-      if (counted > 0) repairedIntents += 1;
-      outputs += counted;
-      if (intent.openedAt < forgetOpenedBefore) await IngestIntent.deleteOne({ _id: intent._id });
+    let records: AttestationRecord[] = [];
+    const settle = async () => {
+      const folds = await this.foldAndPublish(
+        records.map((record) => record.outPath),
+        Promise.resolve(records),
+      );
+      outputs += [...folds.values()].filter((fold) => fold.counted).length;
+      records = [];
+    };
+    for await (const record of this.models.Attestation.find({ updatedAt: { $gte: since } }).lean().cursor({ batchSize: CHUNK })) {
+      records.push(record);
+      if (records.length === CHUNK) await settle();
     }
-    return { intents: repairedIntents, outputs };
+    if (records.length > 0) await settle();
+    return outputs;
   }
 
-  /** One group commit: the intents, then the attestations, then their summaries; then the intents are closed. */
+  /** Stops writing the checkpoint; call once no request is being written. */
+  close(): Promise<void> {
+    return this.checkpoint.close();
+  }
+
+  /** One group commit: its attestations, then their summaries, under the checkpoint held at the group's time. */
   private async writeGroup(group: readonly Chunk[]): Promise<AttestationResult[][]> {
-    const now = new Date();
-    const ids = group.map((chunk) => chunk.inputs.map((input) => attestationId(input.outPath, chunk.builder, input.narHash)));
-    const intents = group.map((chunk, index) => ({ _id: new Types.ObjectId(), builder: chunk.builder, attestationIds: ids[index] as string[], openedAt: now }));
-    const documents = group.flatMap((chunk, index) =>
-      chunk.inputs.map((input, item) => storedDocument((ids[index] as string[])[item] as string, chunk.builder, input, chunk.signatures[item] as StoredSignature, now)),
+    const at = Date.now();
+    await this.checkpoint.hold(at);
+    try {
+      const results = await this.writeHeld(group, new Date(at));
+      this.checkpoint.release(at);
+      return results;
+    } catch (error) {
+      this.checkpoint.releaseUnsettled(at);
+      throw error;
+    }
+  }
+
+  private async writeHeld(group: readonly Chunk[], now: Date): Promise<AttestationResult[][]> {
+    const documents = group.flatMap((chunk) =>
+      chunk.inputs.map((input, item) => storedDocument(attestationId(input.outPath, chunk.builder, input.narHash), chunk.builder, input, chunk.signatures[item] as StoredSignature, now)),
     );
-    const stored = this.models.IngestIntent.collection.insertMany(intents).then(() => this.store(documents));
+    const stored = this.store(documents);
     const summaries = await this.settle(documents.map((document) => document.outPath), stored);
     const records = await stored;
     const listingsWanted = await wantedListings(this.models, records, summaries);
-    this.intentsToClose
-      .submit(intents.map((intent) => intent._id))
-      .catch((error: unknown) => this.log.warn({ err: error }, 'closing ingest intents failed; the next sweep settles them again'));
     let next = 0;
     return group.map((chunk) =>
       chunk.inputs.map((input) => {

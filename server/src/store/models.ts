@@ -1,7 +1,7 @@
 import type { Connection } from 'mongoose';
 import { attestationSchema } from '../attestations/attestationModel.ts';
 import { storedTotalsSchema } from '../catalog/storedTotalsModel.ts';
-import { ingestIntentSchema } from '../attestations/ingestIntentModel.ts';
+import { ingestCheckpointSchema } from '../attestations/ingestCheckpointModel.ts';
 import { outputSummarySchema } from '../attestations/outputSummaryModel.ts';
 import { builderSchema, builderTokenSchema } from '../builders/builderModel.ts';
 import { divergenceSchema } from '../divergences/divergenceModel.ts';
@@ -22,7 +22,7 @@ export function createModels(connection: Connection) {
     BuilderToken: connection.model('BuilderToken', builderTokenSchema),
     Attestation: connection.model('Attestation', attestationSchema),
     OutputSummary: connection.model('OutputSummary', outputSummarySchema),
-    IngestIntent: connection.model('IngestIntent', ingestIntentSchema),
+    IngestCheckpoint: connection.model('IngestCheckpoint', ingestCheckpointSchema),
     Divergence: connection.model('Divergence', divergenceSchema),
     Report: connection.model('Report', reportSchema),
     ReportBlob: connection.model('ReportBlob', reportBlobSchema),
