@@ -24,6 +24,15 @@ async function leaveCheckpoint(server: TestServer, id: string, settledBefore: nu
   await server.context.models.IngestCheckpoint.create({ _id: id, settledBefore: new Date(settledBefore), seenAt: new Date(seenAt) });
 }
 
+/** A repair sweep on a clock that stands still, past its start-up run (which takes every checkpoint), and a builder. */
+async function repairPastStartUp(server: TestServer): Promise<{ alice: TestBuilder; now: number; repair: IngestRepair }> {
+  const alice = await server.createBuilder('alice');
+  const now = Date.now();
+  const repair = new IngestRepair(server.context.ingest, server.context.models, createLogger('silent'), () => now);
+  await repair.repairOnce();
+  return { alice, now, repair };
+}
+
 async function byOutput(server: TestServer, outPath: string): Promise<AttestationView[]> {
   return (await (await server.request(`/attestations/by-output/${outPath.slice(11)}`)).json()) as AttestationView[];
 }
@@ -92,10 +101,7 @@ test('start-up counts what requests cut off by a crash stored', async () => {
 test('after start-up the sweep counts from the checkpoints of processes that died, once, and leaves live ones be', async () => {
   const server = await startTestServer();
   try {
-    const alice = await server.createBuilder('alice');
-    const now = Date.now();
-    const repair = new IngestRepair(server.context.ingest, server.context.models, createLogger('silent'), () => now);
-    await repair.repairOnce();
+    const { alice, now, repair } = await repairPastStartUp(server);
     const { outPath } = await leaveHalfWritten(server, alice, 'cut-off-request');
     await leaveCheckpoint(server, 'live', now - 1_000, now);
     assert.equal(await repair.repairOnce(), 0, 'a live process is still working on what it stored since its checkpoint');
@@ -115,10 +121,7 @@ test('after start-up the sweep counts from the checkpoints of processes that die
 test('the sweep counts only what changed since a dead process\'s checkpoint, which vouched for what it stored before', async () => {
   const server = await startTestServer();
   try {
-    const alice = await server.createBuilder('alice');
-    const now = Date.now();
-    const repair = new IngestRepair(server.context.ingest, server.context.models, createLogger('silent'), () => now);
-    await repair.repairOnce();
+    const { alice, now, repair } = await repairPastStartUp(server);
     const { outPath } = await leaveHalfWritten(server, alice, 'stored-long-before');
     await leaveCheckpoint(server, 'dead', now + 60_000, now - DEAD_AFTER_MS - 1);
     assert.equal(await repair.repairOnce(), 0);
