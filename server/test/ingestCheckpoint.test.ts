@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { IngestCheckpoint } from '../src/attestations/ingestCheckpoint.ts';
+import { FRESH_FOR_MS, IngestCheckpoint, IngestClosedError } from '../src/attestations/ingestCheckpoint.ts';
 import { createLogger } from '../src/log.ts';
 import { startTestServer, type TestServer } from './support/testServer.ts';
 
@@ -15,21 +15,40 @@ test('the store has the checkpoint before a group writes, held at the oldest gro
     let now = 1_800_000_000_000;
     const checkpoint = new IngestCheckpoint(server.context.models, createLogger('silent'), () => now);
     assert.equal(await stored(server, checkpoint), null);
-    await checkpoint.hold(now);
-    assert.deepEqual(await stored(server, checkpoint), { settledBefore: now, seenAt: now });
-    const first = now;
+    const first = await checkpoint.hold();
+    assert.equal(first, now);
+    assert.deepEqual(await stored(server, checkpoint), { settledBefore: first, seenAt: now });
     now += 5_000;
-    await checkpoint.hold(now);
+    const second = await checkpoint.hold();
     now += 5_000;
+    checkpoint.release(second);
     await checkpoint.close();
-    assert.deepEqual(await stored(server, checkpoint), { settledBefore: first, seenAt: now }, 'a process stopping with groups unwritten leaves its checkpoint at the oldest');
-
+    assert.deepEqual(await stored(server, checkpoint), { settledBefore: first, seenAt: now }, 'a process stopping with a group unwritten leaves its checkpoint at that group');
     checkpoint.release(first);
     await checkpoint.close();
-    assert.deepEqual(await stored(server, checkpoint), { settledBefore: first + 5_000, seenAt: now });
-    checkpoint.release(first + 5_000);
-    await checkpoint.close();
     assert.equal(await stored(server, checkpoint), null, 'a process that stops with everything counted leaves no checkpoint to count from');
+    await assert.rejects(checkpoint.hold(), IngestClosedError, 'a group after the last write would be covered by no checkpoint');
+  } finally {
+    await server.close();
+  }
+});
+
+test('a clock stepped back gives no group a time before the checkpoint written, and a stale checkpoint is written again first', async () => {
+  const server = await startTestServer();
+  try {
+    let now = 1_800_000_000_000;
+    let elapsed = 0;
+    const checkpoint = new IngestCheckpoint(server.context.models, createLogger('silent'), () => now, () => elapsed);
+    checkpoint.release(await checkpoint.hold());
+    now -= 60_000;
+    elapsed += FRESH_FOR_MS;
+    assert.equal(await checkpoint.hold(), 1_800_000_000_000);
+    assert.equal((await stored(server, checkpoint))?.seenAt, 1_800_000_000_000, 'still fresh: not written again');
+    now += 60_000 + 1;
+    elapsed += 1;
+    const later = await checkpoint.hold();
+    assert.deepEqual(await stored(server, checkpoint), { settledBefore: 1_800_000_000_000, seenAt: now }, 'written again before the group went on');
+    checkpoint.release(later);
   } finally {
     await server.close();
   }
@@ -40,15 +59,13 @@ test('a failed group holds the checkpoint until a repair begun after the failure
   try {
     let now = 1_800_000_000_000;
     const checkpoint = new IngestCheckpoint(server.context.models, createLogger('silent'), () => now);
-    const failedAt = now;
-    await checkpoint.hold(failedAt);
+    const failedAt = await checkpoint.hold();
     checkpoint.releaseUnsettled(failedAt);
     const repairing = checkpoint.unsettled();
     assert.deepEqual(repairing, { since: failedAt, failures: 1 });
 
     now += 1_000;
-    await checkpoint.hold(now);
-    checkpoint.releaseUnsettled(now);
+    checkpoint.releaseUnsettled(await checkpoint.hold());
     checkpoint.repaired(repairing!);
     assert.equal(checkpoint.unsettled()?.since, failedAt, 'a failure during the repair may have stored after the repair read past it');
     await checkpoint.close();

@@ -24,13 +24,14 @@ async function leaveCheckpoint(server: TestServer, id: string, settledBefore: nu
   await server.context.models.IngestCheckpoint.create({ _id: id, settledBefore: new Date(settledBefore), seenAt: new Date(seenAt) });
 }
 
-/** A repair sweep on a clock that stands still, past its start-up run (which takes every checkpoint), and a builder. */
-async function repairPastStartUp(server: TestServer): Promise<{ alice: TestBuilder; now: number; repair: IngestRepair }> {
+/** A repair sweep past its start-up run (which takes every checkpoint), on a clock the test moves, and a builder. */
+async function repairPastStartUp(server: TestServer): Promise<{ alice: TestBuilder; now: number; clock: { now: number }; repair: IngestRepair }> {
   const alice = await server.createBuilder('alice');
   const now = Date.now();
-  const repair = new IngestRepair(server.context.ingest, server.context.models, createLogger('silent'), () => now);
+  const clock = { now };
+  const repair = new IngestRepair(server.context.ingest, server.context.models, createLogger('silent'), () => clock.now);
   await repair.repairOnce();
-  return { alice, now, repair };
+  return { alice, now, clock, repair };
 }
 
 async function byOutput(server: TestServer, outPath: string): Promise<AttestationView[]> {
@@ -98,16 +99,19 @@ test('start-up counts what requests cut off by a crash stored', async () => {
   }
 });
 
-test('after start-up the sweep counts from the checkpoints of processes that died, once, and leaves live ones be', async () => {
+test('after start-up the sweep counts from the checkpoints it has seen unchanged for 30 s, once, and leaves live ones be', async () => {
   const server = await startTestServer();
   try {
-    const { alice, now, repair } = await repairPastStartUp(server);
+    const { alice, now, clock, repair } = await repairPastStartUp(server);
     const { outPath } = await leaveHalfWritten(server, alice, 'cut-off-request');
     await leaveCheckpoint(server, 'live', now - 1_000, now);
-    assert.equal(await repair.repairOnce(), 0, 'a live process is still working on what it stored since its checkpoint');
+    // Its writer's clock is far ahead of this one's: only how long it stays unchanged here counts.
+    await leaveCheckpoint(server, 'dead', now - 2_000, now + 3_600_000);
+    assert.equal(await repair.repairOnce(), 0, 'neither has been seen unchanged for long');
     assert.deepEqual(await byOutput(server, outPath), []);
 
-    await leaveCheckpoint(server, 'dead', now - 2_000, now - DEAD_AFTER_MS - 1);
+    clock.now += DEAD_AFTER_MS;
+    await server.context.models.IngestCheckpoint.updateOne({ _id: 'live' }, { $set: { seenAt: new Date(now + DEAD_AFTER_MS) } });
     assert.equal(await repair.repairOnce(), 1);
     assert.deepEqual((await byOutput(server, outPath)).map((view) => view.builder), ['alice']);
     const left = await server.context.models.IngestCheckpoint.find({ _id: { $in: ['live', 'dead'] } }).lean();
@@ -121,10 +125,13 @@ test('after start-up the sweep counts from the checkpoints of processes that die
 test('the sweep counts only what changed since a dead process\'s checkpoint, which vouched for what it stored before', async () => {
   const server = await startTestServer();
   try {
-    const { alice, now, repair } = await repairPastStartUp(server);
+    const { alice, now, clock, repair } = await repairPastStartUp(server);
     const { outPath } = await leaveHalfWritten(server, alice, 'stored-long-before');
-    await leaveCheckpoint(server, 'dead', now + 60_000, now - DEAD_AFTER_MS - 1);
+    await leaveCheckpoint(server, 'dead', now + 60_000, now);
+    await repair.repairOnce();
+    clock.now += DEAD_AFTER_MS;
     assert.equal(await repair.repairOnce(), 0);
+    assert.equal(await server.context.models.IngestCheckpoint.countDocuments({ _id: 'dead' }), 0);
     assert.deepEqual(await byOutput(server, outPath), []);
   } finally {
     await server.close();

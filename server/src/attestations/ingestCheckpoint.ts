@@ -4,6 +4,13 @@ import type { Models } from '../store/models.ts';
 
 /** How often a live process writes its checkpoint. */
 export const CHECKPOINT_EVERY_MS = 1_000;
+/**
+ * A group waits for a fresh write of the checkpoint when the last one that
+ * succeeded is older than this: a process whose writes keep failing must not
+ * go on storing under a checkpoint other processes take for a dead one's
+ * (`DEAD_AFTER_MS`, three times this).
+ */
+export const FRESH_FOR_MS = 10_000;
 
 /** A failed group's time, and which failure it was: the repair that began after it clears it. */
 export interface Unsettled {
@@ -11,16 +18,23 @@ export interface Unsettled {
   readonly failures: number;
 }
 
+export class IngestClosedError extends Error {
+  constructor() {
+    super('ingest is shutting down');
+  }
+}
+
 /**
  * This server process's ingest checkpoint (`ingest_checkpoints`): the time
  * before which every attestation it stored is counted in its summary. A group
- * holds the checkpoint at its own time (the `updatedAt` its attestations are
- * stored with) from before its first write until its summaries are folded; a
- * group whose fold failed holds it until the repair sweep has counted again
- * what was stored since. The store has a checkpoint before the first group is
- * written, and gets it again every second: what it says lags behind, never
- * ahead. This replaces a document per request written before its attestations,
- * a store round trip of its own on every group's way.
+ * takes its time from `hold` (never earlier than a checkpoint already
+ * written, whatever the clock does), stores its attestations with it as
+ * `updatedAt`, and holds the checkpoint there until its summaries are folded;
+ * a group whose fold failed holds it until a repair begun after the failure.
+ * The store has a checkpoint written less than `FRESH_FOR_MS` ago before any
+ * group writes, and gets it again every second. This replaces a document per
+ * request written before its attestations, a store round trip of its own on
+ * every group's way.
  */
 export class IngestCheckpoint {
   readonly id = randomUUID();
@@ -28,14 +42,20 @@ export class IngestCheckpoint {
   private readonly held = new Map<number, number>();
   private unsettledSince: number | null = null;
   private failures = 0;
-  private firstWrite: Promise<void> | null = null;
+  /** The latest `settledBefore` written (or being written): no group takes an earlier time. */
+  private floor = -Infinity;
+  /** When the last write succeeded, on the monotonic clock: a wall clock stepped back must not make it look fresh. */
+  private lastSuccess = -Infinity;
+  private refreshing: Promise<void> | null = null;
   private lastWrite: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
+  private closed = false;
 
   constructor(
     private readonly models: Models,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
+    private readonly monotonic: () => number = () => performance.now(),
   ) {}
 
   /** Writes the checkpoint every second from now on, so that a process that died is told from a live one. */
@@ -46,15 +66,17 @@ export class IngestCheckpoint {
     this.timer.unref();
   }
 
-  /** Holds the checkpoint at `at`, the time a group is about to store its attestations with; resolves once the store has a checkpoint no later. */
-  async hold(at: number): Promise<void> {
+  /** Holds the checkpoint for a group about to be written; answers the group's time, once the store has a fresh checkpoint no later. */
+  async hold(): Promise<number> {
+    if (this.closed) throw new IngestClosedError();
+    const at = Math.max(this.now(), this.floor);
     this.held.set(at, (this.held.get(at) ?? 0) + 1);
     try {
-      this.firstWrite ??= this.write().catch((error: unknown) => {
-        this.firstWrite = null;
-        throw error;
-      });
-      await this.firstWrite;
+      if (this.monotonic() - this.lastSuccess > FRESH_FOR_MS) {
+        this.refreshing ??= this.write().finally(() => (this.refreshing = null));
+        await this.refreshing;
+      }
+      return at;
     } catch (error) {
       this.release(at);
       throw error;
@@ -85,8 +107,13 @@ export class IngestCheckpoint {
     if (this.failures === repaired.failures) this.unsettledSince = null;
   }
 
-  /** Stops writing it; a process that stops with every group counted removes its checkpoint, so nothing is counted again for it. */
+  /**
+   * Refuses further groups and stops writing; a process that stops with
+   * every group counted removes its checkpoint, so nothing is counted again
+   * for it, and one with groups still held leaves it where they are.
+   */
   async close(): Promise<void> {
+    this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.lastWrite.catch(() => undefined);
@@ -95,7 +122,7 @@ export class IngestCheckpoint {
   }
 
   private settledBefore(): number {
-    return Math.min(this.now(), this.unsettledSince ?? Infinity, ...this.held.keys());
+    return Math.min(Math.max(this.now(), this.floor), this.unsettledSince ?? Infinity, ...this.held.keys());
   }
 
   /** Writes one at a time, each taking the checkpoint when its turn comes, so they land in the order they were asked for. */
@@ -103,8 +130,10 @@ export class IngestCheckpoint {
     const write = this.lastWrite
       .catch(() => undefined)
       .then(async () => {
-        const seenAt = this.now();
-        await this.models.IngestCheckpoint.updateOne({ _id: this.id }, { $set: { settledBefore: new Date(this.settledBefore()), seenAt: new Date(seenAt) } }, { upsert: true });
+        const settledBefore = this.settledBefore();
+        this.floor = Math.max(this.floor, settledBefore);
+        await this.models.IngestCheckpoint.updateOne({ _id: this.id }, { $set: { settledBefore: new Date(settledBefore), seenAt: new Date(this.now()) } }, { upsert: true });
+        this.lastSuccess = this.monotonic();
       });
     this.lastWrite = write;
     return write;

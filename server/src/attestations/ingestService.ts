@@ -123,10 +123,9 @@ export class AttestationIngest {
 
   /** One group commit: its attestations, then their summaries, under the checkpoint held at the group's time. */
   private async writeGroup(group: readonly Chunk[]): Promise<AttestationResult[][]> {
-    const at = Date.now();
-    await this.checkpoint.hold(at);
+    const at = await this.checkpoint.hold();
     try {
-      const results = await this.writeHeld(group, new Date(at));
+      const results = await this.writeHeld(group, new Date(at), new Date());
       this.checkpoint.release(at);
       return results;
     } catch (error) {
@@ -135,13 +134,19 @@ export class AttestationIngest {
     }
   }
 
-  private async writeHeld(group: readonly Chunk[], now: Date): Promise<AttestationResult[][]> {
+  /** `heldAt` is the group's time, the attestations' `updatedAt`; `now` the clock's, their `createdAt`. */
+  private async writeHeld(group: readonly Chunk[], heldAt: Date, now: Date): Promise<AttestationResult[][]> {
     const documents = group.flatMap((chunk) =>
-      chunk.inputs.map((input, item) => storedDocument(attestationId(input.outPath, chunk.builder, input.narHash), chunk.builder, input, chunk.signatures[item] as StoredSignature, now)),
+      chunk.inputs.map((input, item) =>
+        storedDocument(attestationId(input.outPath, chunk.builder, input.narHash), chunk.builder, input, chunk.signatures[item] as StoredSignature, { createdAt: now, updatedAt: heldAt }),
+      ),
     );
     const stored = this.store(documents);
-    const summaries = await this.settle(documents.map((document) => document.outPath), stored);
-    const records = await stored;
+    // A failed fold must not release the group while its attestations may still be landing: a repair must begin after them.
+    const [folded, storing] = await Promise.allSettled([this.settle(documents.map((document) => document.outPath), stored), stored]);
+    if (folded.status === 'rejected') throw folded.reason;
+    if (storing.status === 'rejected') throw storing.reason;
+    const [summaries, records] = [folded.value, storing.value];
     const listingsWanted = await wantedListings(this.models, records, summaries);
     let next = 0;
     return group.map((chunk) =>
@@ -171,19 +176,20 @@ export class AttestationIngest {
   /** Inserts the attestations in one round trip; a resubmission is the document already there, upgraded when its signature now checks out. */
   private async store(documents: readonly Stored[]): Promise<AttestationRecord[]> {
     const taken = await insertNew(this.models.Attestation.collection, documents);
-    return Promise.all(
-      documents.map(async (document, index) => {
-        const stored = taken.has(index) ? await this.storeAgain(document) : { changed: true, record: document };
-        if (stored.changed) this.events.publish('attestation', attestationView(stored.record));
-        return stored.record;
-      }),
-    );
+    // Settled, not all: a failure is the group's only once every upgrade has landed or failed (see `writeHeld`).
+    const stored = await Promise.allSettled(documents.map((document, index) => (taken.has(index) ? this.storeAgain(document) : { changed: true, record: document })));
+    return stored.map((result) => {
+      if (result.status === 'rejected') throw result.reason;
+      if (result.value.changed) this.events.publish('attestation', attestationView(result.value.record));
+      return result.value.record;
+    });
   }
 
   private async storeAgain(document: Stored): Promise<{ changed: boolean; record: AttestationRecord }> {
-    const { _id, createdAt: _createdAt, updatedAt: _updatedAt, ...fields } = document;
+    const { _id, createdAt: _createdAt, ...fields } = document;
     if (document.signatureStatus === 'valid') {
-      const upgraded = await this.models.Attestation.findOneAndUpdate({ _id, signatureStatus: { $ne: 'valid' } }, { $set: fields }, { new: true }).lean();
+      // The group's time, not the clock's now: the checkpoint held for the group covers it (`IngestCheckpoint`).
+      const upgraded = await this.models.Attestation.findOneAndUpdate({ _id, signatureStatus: { $ne: 'valid' } }, { $set: fields }, { new: true, timestamps: false }).lean();
       if (upgraded) return { changed: true, record: upgraded };
     }
     const existing = await this.models.Attestation.findOne({ _id }).lean();
@@ -258,7 +264,7 @@ export class AttestationIngest {
 }
 
 /** The attestation as stored: every field the schema gives it, since it is inserted past mongoose. */
-function storedDocument(id: string, builder: string, input: AttestationInput, signature: StoredSignature, now: Date): Stored {
+function storedDocument(id: string, builder: string, input: AttestationInput, signature: StoredSignature, times: { createdAt: Date; updatedAt: Date }): Stored {
   return {
     _id: id,
     outPath: input.outPath,
@@ -274,7 +280,6 @@ function storedDocument(id: string, builder: string, input: AttestationInput, si
     signatureKey: signature.key,
     source: input.source,
     builtAt: input.builtAt,
-    createdAt: now,
-    updatedAt: now,
+    ...times,
   };
 }

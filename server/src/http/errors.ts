@@ -9,6 +9,7 @@ import { MemberError } from '../people/memberService.ts';
 import { JobControlError } from '../pool/jobControlError.ts';
 import { InvalidTriageError } from '../triage/triageInput.ts';
 import { TriageNotFoundError } from '../triage/triageService.ts';
+import { IngestClosedError } from '../attestations/ingestCheckpoint.ts';
 import { describeUnavailable, isStoreUnreachable, StoreUnavailableError } from '../store/storeAvailability.ts';
 
 /** An error whose message is safe and useful to show the client, in lila's `{"detail": ...}` shape. */
@@ -45,6 +46,7 @@ function statusAndDetail(error: unknown): { status: number; detail: string } | n
     return { status: 400, detail: error.message };
   }
   if (error instanceof StoreUnavailableError) return { status: 503, detail: error.message };
+  if (error instanceof IngestClosedError) return { status: 503, detail: error.message };
   if (isStoreUnreachable(error)) return { status: 503, detail: describeUnavailable('unreachable') };
   // body-parser marks its errors with a `type` and an HTTP status.
   const type = (error as { type?: string } | null)?.type;
