@@ -3,7 +3,7 @@ import type { Logger } from '../log.ts';
 import type { Models } from '../store/models.ts';
 
 /** How often a live process writes its checkpoint. */
-export const CHECKPOINT_EVERY_MS = 1_000;
+const CHECKPOINT_EVERY_MS = 1_000;
 /**
  * A group waits for a fresh write of the checkpoint when the last one that
  * succeeded is older than this: a process whose writes keep failing must not

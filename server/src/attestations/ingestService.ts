@@ -116,7 +116,7 @@ export class AttestationIngest {
     return outputs;
   }
 
-  /** Stops writing the checkpoint; call once no request is being written. */
+  /** Refuses further groups (503) and stops writing the checkpoint, which stays where a group still being written holds it. */
   close(): Promise<void> {
     return this.checkpoint.close();
   }
