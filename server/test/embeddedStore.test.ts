@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import mongoose from 'mongoose';
 import { storeSyncOf } from '../src/config.ts';
 import { socketUri, startEmbeddedStore, startOrJoinEmbeddedStore } from '../src/store/embeddedStore.ts';
+import { drvHash, drvPath } from './support/attestationFixtures.ts';
 import { startTestServer, type TestServer } from './support/testServer.ts';
 
 function freshDataDir(): string {
@@ -142,6 +143,10 @@ test('a store killed with SIGKILL is restarted; meanwhile healthz says 503 and r
   const refused = await server.request('/api/v1/whoami', { token: alice.token });
   assert.equal(refused.status, 503);
   assert.deepEqual(await refused.json(), { detail: 'the store is restarting; try again in a few seconds' });
+  // lila's hook posts are answered by a handler of their own (lilaFastPath.ts): it refuses alike.
+  const submission = await server.request(`/attestation/${drvHash(drvPath('outage'))}`, { method: 'POST', token: alice.token, json: [] });
+  assert.equal(submission.status, 503);
+  assert.deepEqual(await submission.json(), { detail: 'the store is restarting; try again in a few seconds' });
   // The web monitor and the API description need no store.
   assert.equal((await server.request('/api/v1/openapi.json')).status, 200);
 

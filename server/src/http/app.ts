@@ -1,6 +1,7 @@
-import express, { type Express } from 'express';
+import express, { type Express, type Request } from 'express';
 import type { AppContext } from '../context.ts';
 import { errorHandler, notFoundHandler } from './errors.ts';
+import { countRequest } from './requestMetrics.ts';
 import { mountRoutes } from './routes/index.ts';
 
 export function createApp(context: AppContext): Express {
@@ -10,13 +11,7 @@ export function createApp(context: AppContext): Express {
   app.set('etag', false);
 
   app.use((req, res, next) => {
-    const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
-      const path = `${req.baseUrl}${route === 'unmatched' ? '' : route}` || route;
-      context.metrics.httpRequests.inc({ method: req.method, route: path, status: String(res.statusCode) });
-      context.metrics.httpDuration.observe({ method: req.method, route: path }, Number(process.hrtime.bigint() - started) / 1e9);
-    });
+    countRequest(context.metrics, req, res, () => routeOf(req));
     next();
   });
   // No body parser here: only the routes that take a body read it, once the builder is known (jsonBody.ts).
@@ -24,4 +19,10 @@ export function createApp(context: AppContext): Express {
   app.use(notFoundHandler);
   app.use(errorHandler(context.log));
   return app;
+}
+
+/** The route Express matched, as mounted (`/attestation/*drv`), or `unmatched`. */
+function routeOf(req: Request): string {
+  const route = (req.route as { path?: string } | undefined)?.path;
+  return route === undefined ? 'unmatched' : `${req.baseUrl}${route}`;
 }

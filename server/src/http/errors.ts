@@ -68,15 +68,18 @@ function bodyReadError(error: unknown): { status: number; detail: string } | nul
   return { status, detail: error.message };
 }
 
+/** The answer to a request that failed with `error`: a known error's status and detail, else a 500, logged with the request it failed. */
+export function errorAnswer(error: unknown, log: Logger, request: { readonly method?: string; readonly url?: string }): { status: number; detail: string } {
+  const known = statusAndDetail(error);
+  if (known) return known;
+  log.error({ err: error, method: request.method, url: request.url }, 'unhandled error');
+  return { status: 500, detail: 'internal server error' };
+}
+
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
-    const known = statusAndDetail(error);
-    if (known) {
-      res.status(known.status).json({ detail: known.detail });
-      return;
-    }
-    log.error({ err: error, method: req.method, url: req.originalUrl }, 'unhandled error');
-    res.status(500).json({ detail: 'internal server error' });
+    const { status, detail } = errorAnswer(error, log, { method: req.method, url: req.originalUrl });
+    res.status(status).json({ detail });
   };
 }
 

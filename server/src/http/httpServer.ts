@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AppContext } from '../context.ts';
 import { createApp } from './app.ts';
+import { withLilaFastPath } from './lilaFastPath.ts';
 
 /**
  * The HTTP server with its bounds: a client has `headersTimeoutMs` to send its
@@ -19,7 +20,7 @@ export function createHttpServer(context: AppContext): Server {
       // Node's 5 s default closes idle connections that HTTP clients (undici, reverse proxies) still reuse, and their next request fails with ECONNRESET.
       keepAliveTimeout: 65_000,
     },
-    createApp(context),
+    withLilaFastPath(context, createApp(context)),
   );
   server.maxConnections = maxConnections;
   return server;

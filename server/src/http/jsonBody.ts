@@ -1,5 +1,5 @@
-import type { IncomingMessage } from 'node:http';
-import express, { type RequestHandler } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express from 'express';
 import type { AppContext } from '../context.ts';
 import { HttpError } from './errors.ts';
 import { jsonShapeProblem, type JsonShapeLimits } from '../jsonShape.ts';
@@ -24,12 +24,15 @@ function postedAsJson(req: IncomingMessage): boolean {
   return type === undefined || /json|x-www-form-urlencoded/.test(type);
 }
 
+/** Middleware that sets `req.body`; it needs nothing of Express's, so a plain Node handler may call it too (`lilaFastPath.ts`). */
+export type BodyReader = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
+
 /**
  * Reads a JSON body, for the routes that take one, after `requireBuilder`: nobody
  * unauthenticated makes lilac inflate, buffer or parse anything. The byte limit
  * applies to the inflated body; values and depth are counted before parsing.
  */
-export function jsonBody(context: AppContext, limits: Partial<JsonBodyLimits> = {}): RequestHandler {
+export function jsonBody(context: AppContext, limits: Partial<JsonBodyLimits> = {}): BodyReader {
   const { bodyLimitBytes, bodyMaxValues, bodyMaxDepth } = { ...context.config, ...limits };
   return express.json({
     limit: bodyLimitBytes,

@@ -8,14 +8,19 @@ export function bearerToken(header: string | undefined): string | null {
   return match?.[1] ?? null;
 }
 
-/** Authenticates `Authorization: Bearer <token>` as lila did; the builder is then `authenticatedBuilder(res)`. */
+/** The builder whose token `Authorization: Bearer <token>` carries, as lila authenticated; anything else is a 401. */
+export async function builderOfAuthorization(context: AppContext, authorization: string | undefined): Promise<Builder> {
+  const token = bearerToken(authorization);
+  if (token === null) throw unauthorized('missing bearer token');
+  const builder = await context.builders.authenticate(token);
+  if (builder === null) throw unauthorized('invalid token');
+  return builder;
+}
+
+/** Authenticates the request's builder; it is then `authenticatedBuilder(res)`. */
 export function requireBuilder(context: AppContext): RequestHandler {
   return async (req, res, next) => {
-    const token = bearerToken(req.header('authorization'));
-    if (token === null) throw unauthorized('missing bearer token');
-    const builder = await context.builders.authenticate(token);
-    if (builder === null) throw unauthorized('invalid token');
-    res.locals.builder = builder;
+    res.locals.builder = await builderOfAuthorization(context, req.headers.authorization);
     next();
   };
 }

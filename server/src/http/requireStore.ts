@@ -13,9 +13,12 @@ const STORE_FREE_PATH = /^\/(healthz|metrics|api\/v1\/openapi\.json)$/;
  */
 export function requireStore(context: AppContext): RequestHandler {
   return (req, _res, next) => {
-    if (!API_PATH.test(req.path) || STORE_FREE_PATH.test(req.path)) return next();
-    const state = context.store.state();
-    if (state !== 'connected') throw new StoreUnavailableError(state);
+    if (API_PATH.test(req.path) && !STORE_FREE_PATH.test(req.path)) assertStoreConnected(context);
     next();
   };
+}
+
+export function assertStoreConnected(context: AppContext): void {
+  const state = context.store.state();
+  if (state !== 'connected') throw new StoreUnavailableError(state);
 }

@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { drvHash, drvPath, lilaItem, narHash, storePath } from './support/attestationFixtures.ts';
+import { startTestServer, type TestBuilder, type TestServer } from './support/testServer.ts';
+
+/**
+ * lila's hooks post to `/attestation/<digest>-<name>`, which a handler of its
+ * own answers without Express (`lilaFastPath.ts`); any other spelling of the
+ * same derivation goes through Express. Both must answer alike.
+ */
+let server: TestServer;
+let alice: TestBuilder;
+before(async () => {
+  server = await startTestServer({ bodyMaxValues: 1000 });
+  alice = await server.createBuilder('alice');
+});
+after(() => server.close());
+
+/** The plain path lila's hook posts to, and the same derivation spelt so that only Express takes it. */
+function spellings(name: string): { drv: string; plain: string; routed: string[] } {
+  const drv = drvPath(name);
+  const digestAndName = drvHash(drv);
+  const escapedFirst = `%${digestAndName.charCodeAt(0).toString(16)}${digestAndName.slice(1)}`;
+  return {
+    drv,
+    plain: `/attestation/${digestAndName}`,
+    routed: [`/attestation/${escapedFirst}`, `/attestation/${drv.slice(1)}`, `/attestation//${drv.slice(1)}`],
+  };
+}
+
+interface Answer {
+  readonly status: number;
+  readonly contentType: string | null;
+  readonly body: unknown;
+}
+
+async function answerTo(path: string, init: RequestInit & { token?: string }): Promise<Answer> {
+  const response = await server.request(path, { method: 'POST', ...init });
+  return { status: response.status, contentType: response.headers.get('content-type'), body: await response.json() };
+}
+
+const json = { 'content-type': 'application/json' };
+
+test('every refusal is the same whichever way the derivation is spelt', async () => {
+  const refusals: [string, RequestInit & { token?: string }, number][] = [
+    ['no token', { headers: json, body: '[]' }, 401],
+    ['a wrong token', { headers: json, body: '[]', token: 'not-a-token-of-anyone' }, 401],
+    ['JSON that does not parse', { headers: json, body: '[{', token: alice.token }, 400],
+    ['gzip that does not inflate', { headers: { ...json, 'content-encoding': 'gzip' }, body: 'not gzip', token: alice.token }, 400],
+    ['an encoding lilac does not read', { headers: { ...json, 'content-encoding': 'compress' }, body: '[]', token: alice.token }, 415],
+    ['a charset lilac does not read', { headers: { 'content-type': 'application/json; charset=latin1' }, body: '[]', token: alice.token }, 415],
+    ['too many values', { headers: { ...json, 'content-encoding': 'gzip' }, body: gzipSync(`[${'0,'.repeat(2000)}0]`), token: alice.token }, 413],
+    ['too deep', { headers: json, body: `${'['.repeat(65)}${']'.repeat(65)}`, token: alice.token }, 413],
+    ['not lila\'s body', { headers: { 'content-type': 'text/plain' }, body: '[]', token: alice.token }, 400],
+    ['an item without its hash', { headers: json, body: JSON.stringify([{ output_digest: 'x', output_name: 'y' }]), token: alice.token }, 400],
+  ];
+  const { plain, routed } = spellings('refused');
+  for (const [label, init, status] of refusals) {
+    const expected = await answerTo(plain, init);
+    assert.equal(expected.status, status, `${label}: ${JSON.stringify(expected.body)}`);
+    assert.equal(expected.contentType, 'application/json; charset=utf-8', label);
+    assert.equal(typeof (expected.body as { detail?: unknown }).detail, 'string', label);
+    for (const path of routed) assert.deepEqual(await answerTo(path, init), expected, `${label} at ${path}`);
+  }
+  assert.equal(await server.context.models.Attestation.countDocuments(), 0, 'nothing refused was written');
+});
+
+test('a bare digest is refused alike, and a submission is stored and answered alike', async () => {
+  const digest = drvHash(drvPath('bare')).slice(0, 32);
+  const bare = await answerTo(`/attestation/${digest}`, { headers: json, body: '[]', token: alice.token });
+  assert.equal(bare.status, 400);
+  assert.deepEqual(await answerTo(`/attestation/%${digest.charCodeAt(0).toString(16)}${digest.slice(1)}`, { headers: json, body: '[]', token: alice.token }), bare);
+
+  const { drv, plain, routed } = spellings('stored');
+  const answers = [];
+  for (const [index, path] of [plain, ...routed].entries()) {
+    const outPath = storePath(`stored-${index}`);
+    const answer = await answerTo(path, { headers: json, body: JSON.stringify([lilaItem(alice, { outPath, narHash: narHash(`stored-${index}`) })]), token: alice.token });
+    assert.equal(answer.status, 200, `${path}: ${JSON.stringify(answer.body)}`);
+    const [result] = answer.body as { outPath: string }[];
+    assert.equal(result?.outPath, outPath, path);
+    const stored = await server.context.models.Attestation.findOne({ outPath }).lean();
+    assert.equal(stored?.drvPath, drv, path);
+    answers.push({ ...answer, body: (answer.body as object[]).map((each) => ({ ...each, outPath: null })) });
+  }
+  for (const answer of answers.slice(1)) assert.deepEqual(answer, answers[0]);
+});
+
+test('metrics count the plain path under the route Express names', async () => {
+  const { plain, routed } = spellings('counted');
+  await answerTo(plain, { headers: json, body: '[]' });
+  await answerTo(routed[0] as string, { headers: json, body: '[]' });
+  const metrics = await (await server.request('/metrics')).text();
+  const counted = /lilac_http_requests_total\{method="POST",route="\/attestation\/\*drv",status="401"\} (\d+)/.exec(metrics);
+  assert.ok(counted, metrics);
+  assert.ok(Number(counted[1]) >= 2, counted[0]);
+});
