@@ -1,7 +1,7 @@
 /** `npm run bench`: every workspace's benchmarks, one after another, against one real store; each prints its figures. */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { run } from './run.ts';
+import { run, step } from './run.ts';
 import { findFiles, WORKSPACES } from './testFiles.ts';
 import { withTestStore } from './withTestStore.ts';
 
@@ -13,6 +13,8 @@ const files = WORKSPACES.flatMap((workspace) => findFiles(path.join(root, worksp
   (file) => only.length === 0 || only.some((name) => path.relative(root, file).includes(name)),
 );
 
+// The hook's bench builds with real Nix and the monitor's drives Chromium, as the tests do: a fresh machine gets them here too.
+await step('system packages', 'bash', ['scripts/ensure-system-packages.sh']);
 let failed = 0;
 await withTestStore(async (uri) => {
   for (const file of files) {
