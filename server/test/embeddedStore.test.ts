@@ -144,9 +144,18 @@ test('a store killed with SIGKILL is restarted; meanwhile healthz says 503 and r
   assert.equal(refused.status, 503);
   assert.deepEqual(await refused.json(), { detail: 'the store is restarting; try again in a few seconds' });
   // lila's hook posts are answered by a handler of their own (lilaFastPath.ts): it refuses alike.
-  const submission = await server.request(`/attestation/${drvHash(drvPath('outage'))}`, { method: 'POST', token: alice.token, json: [] });
-  assert.equal(submission.status, 503);
-  assert.deepEqual(await submission.json(), { detail: 'the store is restarting; try again in a few seconds' });
+  const refusedBeforeRouting = async () => {
+    const metrics = await (await server.request('/metrics')).text();
+    return Number(/lilac_http_requests_total\{method="POST",route="unmatched",status="503"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+  };
+  const refusedBefore = await refusedBeforeRouting();
+  const outage = drvPath('outage');
+  for (const spelling of [drvHash(outage), outage.slice(1)]) {
+    const submission = await server.request(`/attestation/${spelling}`, { method: 'POST', token: alice.token, json: [] });
+    assert.equal(submission.status, 503, spelling);
+    assert.deepEqual(await submission.json(), { detail: 'the store is restarting; try again in a few seconds' });
+  }
+  assert.equal(await refusedBeforeRouting(), refusedBefore + 2, 'both spellings are counted as refused before routing');
   // The web monitor and the API description need no store.
   assert.equal((await server.request('/api/v1/openapi.json')).status, 200);
 

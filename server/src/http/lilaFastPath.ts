@@ -9,8 +9,9 @@ import { submitAsLila } from './routes/attestations.ts';
 
 /** The form lila's hook posts: one path segment, `<digest>-<name>`, with nothing to decode. */
 const PLAIN_LILA_SUBMISSION = /^\/attestation\/([^/?#%]+)(?:\?|$)/;
-/** As Express names the route in metrics, whichever way the request came. */
+/** As Express names the route in metrics: the route once it is reached, `unmatched` for a refusal before it (the store being down). */
 const ROUTE = '/attestation/*drv';
+const BEFORE_ROUTING = 'unmatched';
 
 /**
  * Answers lila's hooks without Express. Their one-attestation posts are most of
@@ -28,14 +29,20 @@ export function withLilaFastPath(context: AppContext, app: RequestListener): Req
   return (req, res) => {
     const derivation = req.method === 'POST' ? PLAIN_LILA_SUBMISSION.exec(req.url ?? '')?.[1] : undefined;
     if (derivation === undefined) return app(req, res);
-    countRequest(context.metrics, req, res, () => ROUTE);
-    void answerLila(context, readBody, req, res, derivation);
+    let route = BEFORE_ROUTING;
+    countRequest(context.metrics, req, res, () => route);
+    answerLila(context, readBody, req, res, derivation, () => (route = ROUTE)).catch((error: unknown) => {
+      // Only writing the error answer can fail here; Express would end such a request too, and keep serving.
+      context.log.error({ err: error, method: req.method, url: req.url }, 'could not answer');
+      res.destroy();
+    });
   };
 }
 
-async function answerLila(context: AppContext, readBody: BodyReader, req: IncomingMessage, res: ServerResponse, derivation: string): Promise<void> {
+async function answerLila(context: AppContext, readBody: BodyReader, req: IncomingMessage, res: ServerResponse, derivation: string, routed: () => void): Promise<void> {
   try {
     assertStoreConnected(context);
+    routed();
     const builder = await builderOfAuthorization(context, req.headers.authorization);
     const body = await new Promise<unknown>((resolve, reject) => readBody(req, res, (error) => (error ? reject(error) : resolve((req as { body?: unknown }).body))));
     sendJson(res, 200, await submitAsLila(context, builder, derivation, body));
