@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { withLilaFastPath } from '../src/http/lilaFastPath.ts';
 import { drvHash, drvPath, lilaItem, narHash, storePath } from './support/attestationFixtures.ts';
-import { startTestServer, type TestBuilder, type TestServer } from './support/testServer.ts';
+import { startServerWithAliceAndBob, type TestBuilder, type TestServer } from './support/testServer.ts';
 
 /**
  * lila's hooks post to `/attestation/<digest>-<name>`, which a handler of its
@@ -14,10 +14,7 @@ import { startTestServer, type TestBuilder, type TestServer } from './support/te
  */
 let server: TestServer;
 let alice: TestBuilder;
-before(async () => {
-  server = await startTestServer({ bodyMaxValues: 1000 });
-  alice = await server.createBuilder('alice');
-});
+before(async () => ({ server, alice } = await startServerWithAliceAndBob({ bodyMaxValues: 1000 })));
 after(() => server.close());
 
 /** The plain path lila's hook posts to, and the same derivation spelt so that only Express takes it. */
