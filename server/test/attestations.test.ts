@@ -169,7 +169,6 @@ test('bad submissions get a precise 400 and nothing is written', async () => {
   const good = lilaItem(alice, { outPath, narHash: narHash('bad') });
   const cases: [unknown, RegExp][] = [
     [{ not: 'an array' }, /JSON array/],
-    [[], /no attestation/],
     [[good, { ...good, output_digest: 'eeee' }], /attestation 1: .*digest/],
     [[{ ...good, output_name: '.hidden' }], /attestation 0: invalid store path name/],
     [[{ ...good, output_hash: 'md5:abc' }], /attestation 0: NAR hash must be/],
@@ -187,11 +186,20 @@ test('bad submissions get a precise 400 and nothing is written', async () => {
     assert.equal(response.status, 400, JSON.stringify(body));
     assert.match(((await response.json()) as { detail: string }).detail, detail);
   }
+  const emptyBatch = await server.request('/api/v1/attestations', { method: 'POST', token: alice.token, json: { attestations: [] } });
+  assert.deepEqual([emptyBatch.status, await emptyBatch.json()], [400, { detail: 'attestations holds no attestation' }]);
   const badDrv = await server.request('/attestation/not-a-drv-hash', { method: 'POST', token: alice.token, json: [good] });
   assert.equal(badDrv.status, 400);
   const notJson = await server.request(`/attestation/${drvHash(drv)}`, { method: 'POST', token: alice.token, headers: { 'content-type': 'application/json' }, body: '[{' });
   assert.deepEqual([notJson.status, await notJson.json()], [400, { detail: 'request body is not valid JSON' }]);
   assert.equal(await server.context.models.Attestation.countDocuments({ outPath }), 0);
+});
+
+test("an empty list on lila's route is answered 200 with nothing stored, as lila answers it", async () => {
+  const before = await server.context.models.Attestation.countDocuments();
+  const response = await submit(alice, drvPath('empty'), []);
+  assert.deepEqual([response.status, await response.json()], [200, []]);
+  assert.equal(await server.context.models.Attestation.countDocuments(), before);
 });
 
 test("lila's diff hook's empty signature is stored as unsigned, shown, and never counted", async () => {
