@@ -13,8 +13,11 @@ const files = WORKSPACES.flatMap((workspace) => findFiles(path.join(root, worksp
   (file) => only.length === 0 || only.some((name) => path.relative(root, file).includes(name)),
 );
 
-// The hook's bench builds with real Nix and the monitor's drives Chromium, as the tests do: a fresh machine gets them here too.
-await step('system packages', 'bash', ['scripts/ensure-system-packages.sh']);
+// The hook's benches build with real Nix and the monitor's drives Chromium, as the tests do: a fresh machine gets them here
+// too. The server's need neither, and still run where the packages cannot be installed (not root, not Debian).
+if (files.some((file) => /^(hook|e2e)\//.test(path.relative(root, file)))) {
+  await step('system packages', 'bash', ['scripts/ensure-system-packages.sh']);
+}
 let failed = 0;
 await withTestStore(async (uri) => {
   for (const file of files) {

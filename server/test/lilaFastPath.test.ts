@@ -68,7 +68,7 @@ test('every refusal is the same whichever way the derivation is spelt', async ()
   assert.equal(await server.context.models.Attestation.countDocuments(), 0, 'nothing refused was written');
 });
 
-test('a bare digest is refused alike, and a submission is stored and answered alike', async () => {
+test('a bare digest is refused alike, and a submission or an empty list is answered alike', async () => {
   const digest = drvHash(drvPath('bare')).slice(0, 32);
   const bare = await answerTo(`/attestation/${digest}`, { headers: json, body: '[]', token: alice.token });
   assert.equal(bare.status, 400);
@@ -88,6 +88,10 @@ test('a bare digest is refused alike, and a submission is stored and answered al
     answers.push({ status: answer.status, headers: { ...answer.headers, 'content-length': null }, body: (answer.body as object[]).map((each) => ({ ...each, outPath: null })) });
   }
   for (const answer of answers.slice(1)) assert.deepEqual(answer, answers[0]);
+
+  const empty = await answerTo(plain, { headers: json, body: '[]', token: alice.token });
+  assert.deepEqual([empty.status, empty.body], [200, []]);
+  for (const path of routed) assert.deepEqual(await answerTo(path, { headers: json, body: '[]', token: alice.token }), empty, `an empty list at ${path}`);
 });
 
 test('only the plain path skips Express: a query string still takes it; escapes, other cases, other methods and other routes do not', async () => {

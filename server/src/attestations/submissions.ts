@@ -112,7 +112,7 @@ function items(body: unknown, what: string): Fields[] {
 
 /** lila's `POST /attestation/{drv_hash}` body: `[{output_digest, output_name, output_hash, output_sig, nar_size?, references?, source?, built_at?}]`. */
 export function lilaSubmissions(drvPath: string, body: unknown, now = Date.now()): AttestationInput[] {
-  // lila answers an empty list 200 and stores nothing; a script that posts one must not start failing.
+  // lila answers an empty list 200 (and records the derivation, which lilac has nothing to show for): a script that posts one must not start failing.
   if (Array.isArray(body) && body.length === 0) return [];
   return items(body, 'request body').map((item, index) => {
     const where = `attestation ${index}`;

@@ -17,7 +17,7 @@ const BEFORE_ROUTING = 'unmatched';
  * Answers lila's hooks without Express. Their one-attestation posts are most of
  * what a server is asked, and Express's routing of one (a prototype set on the
  * request and the response, each layer tried in turn, `res.json`) took about a
- * sixth of the server's CPU for it. This handler takes only the plain form of the
+ * fifth of the server's CPU for it. This handler takes only the plain form of the
  * route and runs the steps the Express route runs, from the same functions:
  * store check, builder, body, submission, answer, metrics. Every other request,
  * and every other form of this one (a pasted `/nix/store/…` path, escapes, the
@@ -32,7 +32,7 @@ export function withLilaFastPath(context: AppContext, app: RequestListener): Req
     let route = BEFORE_ROUTING;
     countRequest(context.metrics, req, res, () => route);
     answerLila(context, readBody, req, res, derivation, () => (route = ROUTE)).catch((error: unknown) => {
-      // Only writing the error answer can fail here; Express would end such a request too, and keep serving.
+      // Only answering the error (logging it, writing it) can fail here; Express would end such a request too, and keep serving.
       context.log.error({ err: error, method: req.method, url: req.url }, 'could not answer');
       res.destroy();
     });
