@@ -27,6 +27,7 @@ export function mountRoutes(app: Express, context: AppContext): void {
   app.use(healthRoutes(context));
   app.use(requireStore(context));
   app.use(privateReads(context));
+  // First of the resources: builders' submissions are most of the requests, and Express tries every route mounted before theirs.
   // lila's plain submission path never gets here: lilaFastPath.ts runs the steps above (the store check) and its route's for it, so what is added above must be added there too.
   app.use(attestationRoutes(context));
   app.use(sessionRoutes(context));
